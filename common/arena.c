@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Size-class block arena with per-block owner words (see arena.h). */
+#include "arena.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define ARENA_INDEX_BITS 24
+#define ARENA_INDEX_MASK ((1u << ARENA_INDEX_BITS) - 1)
+
+_Static_assert(sizeof(struct arena_class) == 32, "arena_class layout changed");
+
+static inline _Atomic uint32_t *owner_word(const struct arena *a, uint32_t cls, uint32_t idx)
+{
+	const char *base = (const char *)a + a->cls[cls].owner_off;
+
+	return (_Atomic uint32_t *)(uintptr_t)base + idx;
+}
+
+static inline int split(const struct arena *a, uint32_t block, uint32_t *cls, uint32_t *idx)
+{
+	*cls = block >> ARENA_INDEX_BITS;
+	*idx = block & ARENA_INDEX_MASK;
+	if (*cls >= a->class_count || *idx >= a->cls[*cls].count)
+		return -EINVAL;
+	return 0;
+}
+
+static size_t align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+/* Blocks of a page or more start on a page (the arena itself is mapped
+ * page-aligned): a large payload then spans the fewest pages. */
+static size_t data_align(size_t off, uint32_t block_size)
+{
+	return block_size >= 4096 ? (off + 4095) & ~(size_t)4095 : align64(off);
+}
+
+static int check_classes(const uint32_t *sizes, const uint32_t *counts, uint32_t n)
+{
+	if (n < 1 || n > ARENA_MAX_CLASSES)
+		return -EINVAL;
+	for (uint32_t i = 0; i < n; i++) {
+		if (sizes[i] == 0 || sizes[i] % 64 != 0 || counts[i] == 0 ||
+		    counts[i] > ARENA_INDEX_MASK)
+			return -EINVAL;
+		if (i > 0 && sizes[i] <= sizes[i - 1])
+			return -EINVAL;
+	}
+	return 0;
+}
+
+size_t arena_bytes(const uint32_t *sizes, const uint32_t *counts, uint32_t n)
+{
+	size_t off = align64(sizeof(struct arena));
+
+	if (check_classes(sizes, counts, n) < 0)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		off = align64(off + (size_t)counts[i] * sizeof(uint32_t));
+	for (uint32_t i = 0; i < n; i++)
+		off = data_align(off, sizes[i]) + (size_t)counts[i] * sizes[i];
+	return off;
+}
+
+int arena_init(struct arena *a, const uint32_t *sizes, const uint32_t *counts, uint32_t n)
+{
+	size_t off = align64(sizeof(struct arena));
+
+	if (check_classes(sizes, counts, n) < 0)
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	a->class_count = n;
+	for (uint32_t i = 0; i < n; i++) {
+		a->cls[i].block_size = sizes[i];
+		a->cls[i].count = counts[i];
+		a->cls[i].owner_off = off;
+		off = align64(off + (size_t)counts[i] * sizeof(uint32_t));
+		for (uint32_t j = 0; j < counts[i]; j++)
+			atomic_init(owner_word(a, i, j), ARENA_OWNER_FREE);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		off = data_align(off, sizes[i]);
+		a->cls[i].data_off = off;
+		off += (size_t)counts[i] * sizes[i];
+	}
+	a->total_bytes = off;
+	return 0;
+}
+
+static int alloc_in_class(struct arena *a, uint32_t cls, uint32_t owner, uint32_t *block_out)
+{
+	struct arena_class *c = &a->cls[cls];
+	uint32_t start = atomic_load_explicit(&c->hint, memory_order_relaxed);
+
+	for (uint32_t k = 0; k < c->count; k++) {
+		uint32_t idx = (start + k) % c->count;
+		_Atomic uint32_t *w = owner_word(a, cls, idx);
+		uint32_t expect = ARENA_OWNER_FREE;
+
+		if (atomic_load_explicit(w, memory_order_relaxed) != ARENA_OWNER_FREE)
+			continue;
+		/* Acquire pairs with the release in arena_free(): the previous
+		 * holder's reads of the block are done before we overwrite it. */
+		if (atomic_compare_exchange_strong_explicit(w, &expect, owner,
+							    memory_order_acquire,
+							    memory_order_relaxed)) {
+			atomic_store_explicit(&c->hint, (idx + 1) % c->count, memory_order_relaxed);
+			*block_out = (cls << ARENA_INDEX_BITS) | idx;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+int arena_alloc(struct arena *a, uint32_t len, uint32_t owner, uint32_t *block_out)
+{
+	int rc = -EMSGSIZE;
+
+	if (owner == ARENA_OWNER_FREE || owner == ARENA_OWNER_QUEUED)
+		return -EINVAL;
+	for (uint32_t cls = 0; cls < a->class_count; cls++) {
+		if (a->cls[cls].block_size < len)
+			continue;
+		rc = alloc_in_class(a, cls, owner, block_out);
+		if (rc == 0)
+			return 0;
+	}
+	return rc;
+}
+
+void *arena_block_data(struct arena *a, uint32_t block)
+{
+	uint32_t cls, idx;
+
+	if (split(a, block, &cls, &idx) < 0)
+		return NULL;
+	return (char *)a + a->cls[cls].data_off + (size_t)idx * a->cls[cls].block_size;
+}
+
+uint32_t arena_block_size(const struct arena *a, uint32_t block)
+{
+	uint32_t cls, idx;
+
+	if (split(a, block, &cls, &idx) < 0)
+		return 0;
+	return a->cls[cls].block_size;
+}
+
+void arena_set_owner(struct arena *a, uint32_t block, uint32_t owner)
+{
+	uint32_t cls, idx;
+
+	if (split(a, block, &cls, &idx) < 0)
+		return;
+	/* Release: the payload written by the old owner travels with it. */
+	atomic_store_explicit(owner_word(a, cls, idx), owner, memory_order_release);
+}
+
+uint32_t arena_owner(const struct arena *a, uint32_t block)
+{
+	uint32_t cls, idx;
+
+	if (split(a, block, &cls, &idx) < 0)
+		return ARENA_OWNER_FREE;
+	return atomic_load_explicit(owner_word(a, cls, idx), memory_order_acquire);
+}
+
+void arena_free(struct arena *a, uint32_t block)
+{
+	arena_set_owner(a, block, ARENA_OWNER_FREE);
+}
+
+uint32_t arena_reclaim(struct arena *a, uint32_t owner)
+{
+	uint32_t n = 0;
+
+	for (uint32_t cls = 0; cls < a->class_count; cls++) {
+		for (uint32_t idx = 0; idx < a->cls[cls].count; idx++) {
+			_Atomic uint32_t *w = owner_word(a, cls, idx);
+			uint32_t expect = owner;
+
+			if (atomic_compare_exchange_strong(w, &expect, ARENA_OWNER_FREE))
+				n++;
+		}
+	}
+	return n;
+}
+
+uint32_t arena_free_count(const struct arena *a)
+{
+	uint32_t n = 0;
+
+	for (uint32_t cls = 0; cls < a->class_count; cls++)
+		for (uint32_t idx = 0; idx < a->cls[cls].count; idx++)
+			if (atomic_load_explicit(owner_word(a, cls, idx), memory_order_relaxed) ==
+			    ARENA_OWNER_FREE)
+				n++;
+	return n;
+}

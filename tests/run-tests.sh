@@ -1,0 +1,27 @@
+#!/bin/sh
+# Run test binaries, show their output, and close with the total line
+# "N passed, M failed". A binary that exits non-zero or prints no summary
+# line (a crash) counts as one more failure.
+passed=0 failed=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+for t in "$@"; do
+	echo "== $t"
+	"$t" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	counts=$(sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/p' "$out" | tail -n 1)
+	if [ -z "$counts" ]; then
+		echo "$t: exited $rc without a summary line"
+		failed=$((failed + 1))
+		continue
+	fi
+	p=${counts% *} f=${counts#* }
+	passed=$((passed + p)) failed=$((failed + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "$t: exited $rc"
+		failed=$((failed + 1))
+	fi
+done
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
