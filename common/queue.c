@@ -19,6 +19,7 @@
 #define QUEUE_RING_CMP 0xffffu   /* ring id of the completion ring in ring_op.ring */
 #define QUEUE_STATE_LIVE 1u
 #define QUEUE_STATE_RETIRED 2u
+#define QUEUE_SPIN_TRIES 128    /* polls before a consumer sleeps (see wait_take) */
 
 enum held_state { HELD_FREE = 0, HELD_QUEUED, HELD_RUNNING };
 
@@ -46,11 +47,15 @@ struct queue_hdr {
 	_Alignas(EW_CACHELINE) struct wake cmp_wake;   /* the controller sleeps here */
 };
 
+/* Three lines: the wake word (written when the invoker sleeps), the
+ * read-mostly registration, and the in-flight count the invoker bumps per
+ * activation, so producers routing on pid/capacity do not bounce the line
+ * the invoker writes. */
 struct queue_inv {
 	_Alignas(EW_CACHELINE) struct wake wake;       /* this invoker sleeps here */
-	_Atomic uint32_t pid;                          /* online invoker process, 0 = offline */
+	_Alignas(EW_CACHELINE) _Atomic uint32_t pid;   /* online invoker process, 0 = offline */
 	_Atomic uint32_t capacity;
-	_Atomic uint32_t inflight;
+	_Alignas(EW_CACHELINE) _Atomic uint32_t inflight;
 };
 
 struct queue_lease {
@@ -67,7 +72,7 @@ struct queue_lease {
 
 _Static_assert(sizeof(struct queue_msg) == 80, "queue_msg layout changed: bump QUEUE_LAYOUT_VERSION");
 _Static_assert(offsetof(struct queue_hdr, cmp_wake) % EW_CACHELINE == 0, "wake word owns its line");
-_Static_assert(sizeof(struct queue_inv) == EW_CACHELINE, "one line per invoker");
+_Static_assert(sizeof(struct queue_inv) == 3 * EW_CACHELINE, "queue_inv layout changed");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "the header magic needs lock-free 64-bit atomics");
 
 struct queue {
@@ -79,6 +84,7 @@ struct queue {
 	struct ring *req[QUEUE_MAX_INVOKERS];
 	struct ring *cmp;
 	struct arena *arena;
+	uint32_t spin_tries;           /* 0 on a single CPU: nobody could refill meanwhile */
 };
 
 struct queue_client {
@@ -219,6 +225,7 @@ static void map_views(struct queue *q)
 {
 	struct queue_hdr *h = q->hdr;
 
+	q->spin_tries = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? QUEUE_SPIN_TRIES : 0;
 	q->inv = (struct queue_inv *)(uintptr_t)((char *)h + h->inv_off);
 	for (uint32_t i = 0; i < h->invokers; i++)
 		q->req[i] = (struct ring *)(uintptr_t)((char *)h + h->ring_off + (size_t)i * h->ring_stride);
@@ -543,7 +550,7 @@ void queue_client_close(struct queue_client *c)
 		/* Wake the others: this ring now belongs to whoever steals it. */
 		for (uint32_t j = 0; j < c->q->hdr->invokers; j++)
 			if (j != c->invoker)
-				wake_signal(&c->q->inv[j].wake, 1);
+				wake_signal(&c->q->inv[j].wake);
 	}
 	atomic_store(&c->lease->pid, 0);
 	free(c->scratch);
@@ -635,7 +642,7 @@ static uint32_t route(const struct queue *q, uint32_t home)
 	uint32_t n = q->hdr->invokers, best = home;
 	int32_t best_room = INT32_MIN;
 
-	if (inv_online(q, home) && inv_room(q, home) > 0)
+	if (n == 1 || (inv_online(q, home) && inv_room(q, home) > 0))
 		return home;
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = (home + k) % n;
@@ -668,7 +675,7 @@ static int request_push(struct queue_client *c, struct queue_msg *m, const struc
 			target = i;
 	}
 	if (rc == 0)
-		wake_signal(&q->inv[target].wake, 1);
+		wake_signal(&q->inv[target].wake);
 	return rc;
 }
 
@@ -677,7 +684,6 @@ int queue_request_push(struct queue_client *c, struct queue_msg *m, struct queue
 	int rc;
 
 	m->type = QUEUE_MSG_ACTIVATION;
-	m->enqueue_ns = mono_ns();
 	m->id[QUEUE_ID_LEN] = '\0';
 	fill_payload(m, b);
 	rc = request_push(c, m, b);
@@ -768,32 +774,53 @@ static void fill_item(struct queue_client *c, uint32_t k, struct queue_item *it)
 	it->payload = msg_payload(c->q, m);
 }
 
-/* Wait on `w` until take() succeeds or timeout_ms passes. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* Wait on `w` until take() succeeds or timeout_ms passes. Under load the
+ * ring refills within microseconds, and a futex sleep + wake costs tens of
+ * them on both sides, so a consumer first polls for a bounded few
+ * microseconds (only with another CPU to fill the ring meanwhile), then
+ * sleeps. An idle consumer therefore burns at most QUEUE_SPIN_TRIES polls
+ * per wait before it uses no CPU. */
 static int wait_take(struct queue_client *c, struct wake *w, uint32_t timeout_ms, uint32_t k,
 		     int (*take)(struct queue_client *, uint32_t))
 {
-	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline, now;
+	int rc;
 
-	for (;;) {
-		uint32_t token;
-		uint64_t now;
-		int rc;
-
+	if (take(c, k) == 0)
+		return 0;
+	for (uint32_t i = 0; i < c->q->spin_tries; i++) {
+		cpu_relax();
 		if (take(c, k) == 0)
 			return 0;
-		token = wake_prepare(w);
+	}
+	deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		wake_arm(w);
 		if (take(c, k) == 0) {
-			wake_cancel(w);
+			wake_disarm(w);
 			return 0;
 		}
 		now = mono_ns();
 		if (now >= deadline) {
-			wake_cancel(w);
+			wake_disarm(w);
 			return -ETIMEDOUT;
 		}
-		rc = wake_wait(w, token, (uint32_t)((deadline - now + 999999) / 1000000));
-		if (rc == -EINTR)
+		rc = wake_wait(w, (uint32_t)((deadline - now + 999999) / 1000000));
+		if (rc == -EINTR) {
+			wake_disarm(w);
 			return -EINTR;
+		}
+		if (take(c, k) == 0)
+			return 0;
 	}
 }
 
@@ -813,14 +840,18 @@ int queue_request_pop(struct queue_client *c, uint32_t timeout_ms, struct queue_
 		return rc;
 	atomic_fetch_add(&me->inflight, 1);
 	fill_item(c, (uint32_t)k, it);
-	/* Saturated with a backlog: hand the backlog to an idle peer. */
-	if (ring_count(q->req[c->invoker]) > 0 &&
-	    atomic_load(&me->inflight) >= atomic_load(&me->capacity)) {
+	/* Saturated with a backlog: hand the backlog to an idle peer. The
+	 * cheap local test first, the producer's cursor line only then. */
+	if (q->hdr->invokers > 1 &&
+	    atomic_load_explicit(&me->inflight, memory_order_relaxed) >=
+		    atomic_load_explicit(&me->capacity, memory_order_relaxed) &&
+	    ring_count(q->req[c->invoker]) > 0) {
 		for (uint32_t j = 0; j < q->hdr->invokers; j++) {
 			struct queue_inv *p = &q->inv[j];
 
-			if (j != c->invoker && inv_online(q, j) && atomic_load(&p->wake.waiters) > 0) {
-				wake_signal(&p->wake, 1);
+			if (j != c->invoker && inv_online(q, j) &&
+			    atomic_load_explicit(&p->wake.armed, memory_order_relaxed)) {
+				wake_signal(&p->wake);
 				break;
 			}
 		}
@@ -849,7 +880,6 @@ int queue_completion_push(struct queue_client *c, const struct queue_item *it,
 	if (it->held >= QUEUE_HELD_MAX || atomic_load(&c->lease->held[it->held]) == HELD_FREE)
 		return -EINVAL;
 	done->type = QUEUE_MSG_COMPLETION;
-	done->enqueue_ns = mono_ns();
 	done->home = c->invoker;
 	memcpy(done->id, it->msg->id, sizeof(done->id));
 	done->attempt = it->msg->attempt;
@@ -862,7 +892,7 @@ int queue_completion_push(struct queue_client *c, const struct queue_item *it,
 			c->scratch_busy = false;
 		b->data = NULL;
 	}
-	wake_signal(&q->hdr->cmp_wake, 1);
+	wake_signal(&q->hdr->cmp_wake);
 	request_done(c, it->held);
 	return 0;
 }
@@ -982,7 +1012,7 @@ int queue_reap(struct queue_client *c, pid_t pid, queue_lost_fn lost, void *arg,
 
 		if (atomic_compare_exchange_strong(&q->inv[i].pid, &expect, 0)) {
 			atomic_store(&q->inv[i].inflight, 0);
-			wake_reset_waiters(&q->inv[i].wake);
+			wake_reset(&q->inv[i].wake);
 		}
 	}
 	for (uint32_t i = 0; i < q->hdr->max_clients; i++) {
@@ -1027,6 +1057,6 @@ int queue_reap(struct queue_client *c, pid_t pid, queue_lost_fn lost, void *arg,
 	}
 	/* Its ring, if it had one, is now for the others to steal. */
 	for (uint32_t j = 0; j < q->hdr->invokers; j++)
-		wake_signal(&q->inv[j].wake, 1);
+		wake_signal(&q->inv[j].wake);
 	return 0;
 }

@@ -77,11 +77,12 @@ enum queue_role {
 	QUEUE_ROLE_INVOKER = 2,    /* pops requests of its invoker id, pushes completions */
 };
 
-/* The fixed header of every message. Callers fill id, home, cookie and, in
- * completions, status; the queue fills the rest. */
+/* The fixed header of every message. Callers fill id, home, cookie,
+ * enqueue_ns and, in completions, status; the queue fills the rest. */
 struct queue_msg {
 	uint64_t cookie;           /* caller's opaque value, carried back in the completion */
-	uint64_t enqueue_ns;       /* CLOCK_MONOTONIC at push (for waitTime) */
+	uint64_t enqueue_ns;       /* caller's timestamp, carried as is (the controller's
+				    * request arrival, for waitTime); no clock read here */
 	uint32_t type;             /* enum queue_msg_type */
 	uint32_t status;           /* completion: OpenWhisk statusCode 0..3 */
 	uint32_t block;            /* arena block of the payload, or ARENA_NO_BLOCK */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Futex-backed event counter (see wake.h). */
+/* Futex-backed armed flag (see wake.h for the protocol). */
 #include "wake.h"
 
 #include <errno.h>
@@ -9,52 +9,51 @@
 #include <time.h>
 #include <unistd.h>
 
-uint32_t wake_prepare(struct wake *w)
+void wake_arm(struct wake *w)
 {
-	/* seq_cst on both sides of the handshake: the producer's seq bump and
-	 * waiters load versus our waiters bump and seq load (Dekker). */
-	atomic_fetch_add(&w->waiters, 1);
-	return atomic_load(&w->seq);
+	atomic_store_explicit(&w->armed, 1, memory_order_relaxed);
+	/* Pairs with the fence in wake_signal(): our store before our retry's
+	 * loads, their publish before their load of `armed`. */
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
-void wake_cancel(struct wake *w)
+void wake_disarm(struct wake *w)
 {
-	atomic_fetch_sub(&w->waiters, 1);
+	/* Clearing another sleeper's flag is harmless: its FUTEX_WAIT sees 0
+	 * and returns, and it re-arms. */
+	atomic_store_explicit(&w->armed, 0, memory_order_relaxed);
 }
 
-int wake_wait(struct wake *w, uint32_t token, uint32_t timeout_ms)
+int wake_wait(struct wake *w, uint32_t timeout_ms)
 {
 	struct timespec ts = { .tv_sec = timeout_ms / 1000,
 			       .tv_nsec = (long)(timeout_ms % 1000) * 1000000L };
-	long rc = 0;
-	int ret = 0;
 
-	if (timeout_ms == 0) {
-		ret = atomic_load(&w->seq) == token ? -ETIMEDOUT : 0;
-	} else {
-		/* Relative timeout; EAGAIN = the counter already moved. */
-		rc = syscall(SYS_futex, (uint32_t *)&w->seq, FUTEX_WAIT, token, &ts, NULL, 0);
-		if (rc != 0) {
-			if (errno == ETIMEDOUT)
-				ret = -ETIMEDOUT;
-			else if (errno == EINTR)
-				ret = -EINTR;
-		}
-	}
-	atomic_fetch_sub(&w->waiters, 1);
-	return ret;
+	if (timeout_ms == 0)
+		return atomic_load(&w->armed) ? -ETIMEDOUT : 0;
+	/* Sleeps only while the word is still 1 (armed, not yet signalled). */
+	if (syscall(SYS_futex, (uint32_t *)&w->armed, FUTEX_WAIT, 1, &ts, NULL, 0) == 0)
+		return 0;
+	if (errno == ETIMEDOUT)
+		return -ETIMEDOUT;
+	if (errno == EINTR)
+		return -EINTR;
+	return 0; /* EAGAIN: already signalled */
 }
 
-void wake_signal(struct wake *w, int n)
+void wake_signal(struct wake *w)
 {
-	/* Release half: the message published before this bump is visible to
-	 * a consumer whose seq load observes it (paired in wake_prepare). */
-	atomic_fetch_add(&w->seq, 1);
-	if (atomic_load(&w->waiters) > 0)
-		syscall(SYS_futex, (uint32_t *)&w->seq, FUTEX_WAKE, n > 0 ? n : INT_MAX, NULL, NULL, 0);
+	/* Pairs with the fence in wake_arm(). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&w->armed, memory_order_relaxed) == 0)
+		return;
+	if (atomic_exchange_explicit(&w->armed, 0, memory_order_relaxed) == 0)
+		return; /* another producer got there first and wakes */
+	atomic_fetch_add_explicit(&w->signals, 1, memory_order_relaxed);
+	syscall(SYS_futex, (uint32_t *)&w->armed, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-void wake_reset_waiters(struct wake *w)
+void wake_reset(struct wake *w)
 {
-	atomic_store(&w->waiters, 0);
+	atomic_store(&w->armed, 0);
 }

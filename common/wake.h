@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Cross-process sleep/wake on a 32-bit event counter with a futex, for
- * consumers of the shared-memory rings. A consumer that finds its ring empty
- * sleeps (0% CPU) until a producer signals or the timeout passes; a producer
- * makes a syscall only when someone sleeps. Lives in shared memory, so the
- * futex is never FUTEX_PRIVATE_FLAG.
+/* Cross-process sleep/wake for consumers of the shared-memory rings: a
+ * consumer that finds its ring empty sleeps in a futex (0% CPU) until a
+ * producer signals or the timeout passes, and a producer makes a syscall
+ * only when someone sleeps, once per sleep.
  *
- * Consumer:  t = wake_prepare(w); if (try_pop()) { wake_cancel(w); ... }
- *            else wake_wait(w, t, ms);   (wake_wait also ends the wait)
- * Producer:  publish; wake_signal(w);
- * wake_prepare registers as waiter and reads the counter (seq_cst) before the
- * consumer's last try, so a publish after that try changes the counter and
- * the futex wait returns at once: no lost wake-ups. */
+ * The futex word is an "armed" flag. Consumer:
+ *     if (try_pop()) ...; wake_arm(w); if (try_pop()) { wake_disarm(w); ... }
+ *     else wake_wait(w, ms);
+ * Producer: publish; wake_signal(w).
+ * wake_arm and wake_signal put a seq_cst fence between their store and their
+ * load (Dekker): either the consumer's retry sees the message or the producer
+ * sees the flag set, clears it and wakes. A signal that clears the flag
+ * before the consumer sleeps makes FUTEX_WAIT return at once (the word is no
+ * longer 1), so no wake-up is lost. Signals while nobody is armed, and
+ * further signals after the one that woke a sleeper, cost a fence and a load.
+ * Several consumers may share a word: a wake wakes them all and each re-arms.
+ * Lives in shared memory, so the futex is never FUTEX_PRIVATE_FLAG. */
 #ifndef EW_WAKE_H
 #define EW_WAKE_H
 
@@ -18,26 +23,25 @@
 #include <stdint.h>
 
 struct wake {
-	_Atomic uint32_t seq;      /* bumped by every signal; the futex word */
-	_Atomic uint32_t waiters;  /* consumers between prepare and wait/cancel */
+	_Atomic uint32_t armed;    /* 1 while a consumer is about to sleep or sleeping */
+	_Atomic uint32_t signals;  /* wake-ups issued (FUTEX_WAKE calls), for tests and stats */
 };
 
-/* Register as a waiter; returns the token to pass to wake_wait(). */
-uint32_t wake_prepare(struct wake *w);
+/* Announce that the caller is about to sleep; retry the pop after this. */
+void wake_arm(struct wake *w);
 
-/* Unregister without sleeping (the retry found work). */
-void wake_cancel(struct wake *w);
+/* The retry found work: do not sleep after all. */
+void wake_disarm(struct wake *w);
 
-/* Sleep until the counter moves away from `token`, a signal, or timeout_ms
- * passes (0 = do not sleep). Unregisters. Returns 0 when woken or the
- * counter had moved, -ETIMEDOUT on timeout, -EINTR on a signal. */
-int wake_wait(struct wake *w, uint32_t token, uint32_t timeout_ms);
+/* Sleep until a signal, or timeout_ms (0 = do not sleep). Returns 0 when
+ * woken (or already signalled), -ETIMEDOUT, or -EINTR on a signal handler.
+ * Spurious returns are possible: callers loop. */
+int wake_wait(struct wake *w, uint32_t timeout_ms);
 
-/* Bump the counter; wake up to `n` sleepers when any are registered. */
-void wake_signal(struct wake *w, int n);
+/* After publishing: wake the armed consumers, if any. */
+void wake_signal(struct wake *w);
 
-/* Forget waiters (the supervisor, after the only process that waits on this
- * word died while registered). */
-void wake_reset_waiters(struct wake *w);
+/* Forget an armed consumer that died (supervisor only). */
+void wake_reset(struct wake *w);
 
 #endif

@@ -26,31 +26,29 @@ static void test_wait_times_out(void)
 {
 	struct wake w = { 0 };
 	struct timespec t0;
-	uint32_t tok;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	tok = wake_prepare(&w);
-	CHECK_INT_EQ(atomic_load(&w.waiters), 1);
-	CHECK_INT_EQ(wake_wait(&w, tok, 30), -ETIMEDOUT);
+	wake_arm(&w);
+	CHECK_INT_EQ(atomic_load(&w.armed), 1);
+	CHECK_INT_EQ(wake_wait(&w, 30), -ETIMEDOUT);
 	CHECK(ms_since(&t0) >= 25);
-	CHECK_INT_EQ(atomic_load(&w.waiters), 0);
-	tok = wake_prepare(&w);
-	CHECK_INT_EQ(wake_wait(&w, tok, 0), -ETIMEDOUT);
+	CHECK_INT_EQ(wake_wait(&w, 0), -ETIMEDOUT);
+	wake_disarm(&w);
+	CHECK_INT_EQ(atomic_load(&w.armed), 0);
 }
 
-static void test_signal_between_prepare_and_wait_is_not_lost(void)
+static void test_signal_between_arm_and_wait_is_not_lost(void)
 {
 	struct wake w = { 0 };
 	struct timespec t0;
-	uint32_t tok = wake_prepare(&w);
 
-	wake_signal(&w, 1);
+	wake_arm(&w);
+	wake_signal(&w);
+	CHECK_INT_EQ(atomic_load(&w.armed), 0);
+	CHECK_INT_EQ(atomic_load(&w.signals), 1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_INT_EQ(wake_wait(&w, tok, 5000), 0);
+	CHECK_INT_EQ(wake_wait(&w, 5000), 0);
 	CHECK(ms_since(&t0) < 1000);
-	tok = wake_prepare(&w);
-	wake_cancel(&w);
-	CHECK_INT_EQ(atomic_load(&w.waiters), 0);
 }
 
 /* A child sleeps on a wake word in shared memory; the parent wakes it. The
@@ -73,12 +71,13 @@ static void test_cross_process_wake_and_idle_cpu(void)
 	if (pid == 0) {
 		struct rusage r0, r1;
 		struct timespec t0;
-		uint32_t tok = wake_prepare(&sh->w);
+
+		wake_arm(&sh->w);
 
 		getrusage(RUSAGE_SELF, &r0);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		atomic_store(&sh->ready, 1);
-		sh->rc = wake_wait(&sh->w, tok, 10000);
+		sh->rc = wake_wait(&sh->w, 10000);
 		sh->slept_ms = ms_since(&t0);
 		getrusage(RUSAGE_SELF, &r1);
 		sh->cpu_us = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1000000L +
@@ -90,7 +89,7 @@ static void test_cross_process_wake_and_idle_cpu(void)
 	while (!atomic_load(&sh->ready))
 		usleep(1000);
 	usleep(300000);  /* the child sleeps in the futex meanwhile */
-	wake_signal(&sh->w, 1);
+	wake_signal(&sh->w);
 	REQUIRE(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status));
 	CHECK_INT_EQ(sh->rc, 0);
@@ -100,20 +99,26 @@ static void test_cross_process_wake_and_idle_cpu(void)
 	munmap(sh, sizeof(*sh));
 }
 
-static void test_signal_without_waiters_makes_no_syscall_needed(void)
+/* Only the first signal after an arm makes a syscall. */
+static void test_one_futex_wake_per_sleep(void)
 {
 	struct wake w = { 0 };
 
-	wake_signal(&w, 1);
-	wake_signal(&w, 1);
-	CHECK_INT_EQ(atomic_load(&w.seq), 2);
-	atomic_store(&w.waiters, 3);
-	wake_reset_waiters(&w);
-	CHECK_INT_EQ(atomic_load(&w.waiters), 0);
+	wake_signal(&w);
+	CHECK_INT_EQ(atomic_load(&w.signals), 0);
+	wake_arm(&w);
+	wake_signal(&w);
+	wake_signal(&w);
+	wake_signal(&w);
+	CHECK_INT_EQ(atomic_load(&w.signals), 1);
+	wake_arm(&w);
+	wake_reset(&w);
+	wake_signal(&w);
+	CHECK_INT_EQ(atomic_load(&w.signals), 1);
 }
 
 HARNESS_MAIN("wake",
 	     TEST_CASE(test_wait_times_out),
-	     TEST_CASE(test_signal_between_prepare_and_wait_is_not_lost),
+	     TEST_CASE(test_signal_between_arm_and_wait_is_not_lost),
 	     TEST_CASE(test_cross_process_wake_and_idle_cpu),
-	     TEST_CASE(test_signal_without_waiters_makes_no_syscall_needed))
+	     TEST_CASE(test_one_futex_wake_per_sleep))
