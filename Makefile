@@ -30,9 +30,10 @@ else
 BASE_CFLAGS += -O2 -D_FORTIFY_SOURCE=2
 BASE_LDFLAGS :=
 endif
-ALL_CFLAGS = $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags yaml-0.1) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) -Iinvoker $(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson libcurl) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
-LIBS_COMMON := $(shell $(PKG_CONFIG) --libs yaml-0.1) -lpthread -lrt
+LIBS_COMMON := $(shell $(PKG_CONFIG) --libs yaml-0.1 libcjson) -lm -lpthread -lrt
+LIBS_INVOKER := $(shell $(PKG_CONFIG) --libs libcurl) $(LIBS_COMMON)
 
 ifeq ($(V),1)
 Q :=
@@ -41,8 +42,11 @@ Q := @
 endif
 
 COMMON_SRC := common/err.c common/log.c common/cfg.c common/ring.c common/wake.c \
-	common/arena.c common/shm.c common/queue.c
+	common/arena.c common/shm.c common/queue.c common/json.c common/act.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
+# Every invoker/*.c but main.c is a module of libinvoker.a.
+INVOKER_SRC := $(filter-out invoker/main.c,$(wildcard invoker/*.c))
+INVOKER_LIB_OBJ := $(INVOKER_SRC:%.c=$(O)/%.o)
 CONTROLLER_OBJ := $(O)/controller/main.o
 INVOKER_OBJ := $(O)/invoker/main.o
 
@@ -68,13 +72,17 @@ $(O)/edgewhisk-controller: $(CONTROLLER_OBJ) $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
 
-$(O)/edgewhisk-invoker: $(INVOKER_OBJ) $(O)/libcommon.a
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
+$(O)/libinvoker.a: $(INVOKER_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/tests/%: $(O)/tests/unit/%.o $(O)/libcommon.a
+$(O)/edgewhisk-invoker: $(INVOKER_OBJ) $(O)/libinvoker.a $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
+
+# Archives only contribute the objects a test uses.
+$(O)/tests/%: $(O)/tests/unit/%.o $(O)/libinvoker.a $(O)/libcommon.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
 
 $(STRESS): $(O)/tests/stress/stress_queue.o $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")

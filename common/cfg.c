@@ -91,6 +91,11 @@ void cfg_defaults(struct cfg *c)
 	c->invokers.cpu_count = 0;
 	c->invokers.user_memory_mb = 1024;
 	SET_LITERAL(c->docker.socket, "/var/run/docker.sock");
+	c->containers.pause_grace_ms = 500;
+	c->containers.idle_timeout_ms = 600000;
+	SET_LITERAL(c->containers.network, "bridge");
+	c->containers.pids_limit = 1024;
+	c->containers.nofile = 1024;
 	_Static_assert(sizeof(default_kinds) / sizeof(default_kinds[0]) <= CFG_MAX_KINDS,
 		       "too many default kinds");
 	for (size_t i = 0; i < sizeof(default_kinds) / sizeof(default_kinds[0]); i++)
@@ -588,6 +593,24 @@ static int cfg_check(const struct cfg *c, struct check *k)
 	r = check_abs_path(k, "docker.socket", c->docker.socket, sizeof(c->docker.socket));
 	if (r < 0)
 		return r;
+
+	r = check_str(k, "containers.network", c->containers.network,
+		      sizeof(c->containers.network), false);
+	if (r < 0)
+		return r;
+	/* Containers are reached through a port published on 127.0.0.1, which
+	 * needs a bridge-type network. */
+	if (strcmp(c->containers.network, "none") == 0 || strcmp(c->containers.network, "host") == 0 ||
+	    has_space(c->containers.network))
+		return check_fail(k, "containers.network", NULL,
+				  "\"%s\" cannot publish a port on 127.0.0.1: use a bridge network",
+				  c->containers.network);
+	if (c->containers.pids_limit < 16 || c->containers.pids_limit > 1000000)
+		return check_fail(k, "containers.pids_limit", NULL,
+				  "%" PRIu32 " is out of range [16, 1000000]", c->containers.pids_limit);
+	if (c->containers.nofile < 64 || c->containers.nofile > 1048576)
+		return check_fail(k, "containers.nofile", NULL,
+				  "%" PRIu32 " is out of range [64, 1048576]", c->containers.nofile);
 
 	r = check_kinds(c, k);
 	if (r < 0)
@@ -1142,6 +1165,15 @@ static const struct field docker_fields[] = {
 	F_END,
 };
 
+static const struct field container_fields[] = {
+	F_VAL("pause_grace", FT_UINT, struct cfg, containers.pause_grace_ms),
+	F_VAL("idle_timeout", FT_UINT, struct cfg, containers.idle_timeout_ms),
+	F_VAL("network", FT_STR, struct cfg, containers.network),
+	F_VAL("pids_limit", FT_UINT, struct cfg, containers.pids_limit),
+	F_VAL("nofile", FT_UINT, struct cfg, containers.nofile),
+	F_END,
+};
+
 static const struct field limit_ms_fields[] = {
 	F_VAL("default", FT_UINT, struct cfg_limit, def),
 	F_VAL("min", FT_UINT, struct cfg_limit, min),
@@ -1179,6 +1211,7 @@ static const struct field top_fields[] = {
 	F_SECTION("queue", queue_fields),
 	F_SECTION("invokers", invoker_fields),
 	F_SECTION("docker", docker_fields),
+	F_SECTION("containers", container_fields),
 	F_FN("runtimes", load_runtimes),
 	F_SECTION("limits", limits_fields),
 	F_END,

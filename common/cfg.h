@@ -57,6 +57,13 @@ struct cfg {
 	struct {
 		char socket[CFG_PATH_MAX];    /* default "/var/run/docker.sock" */
 	} docker;
+	struct {
+		uint32_t pause_grace_ms;      /* pause an idle warm container after, default 500; 0 = never */
+		uint32_t idle_timeout_ms;     /* remove an idle container after, default 600000; 0 = never */
+		char network[CFG_NAME_MAX];   /* Docker bridge network, default "bridge" */
+		uint32_t pids_limit;          /* per container, default 1024 */
+		uint32_t nofile;              /* RLIMIT_NOFILE per container, default 1024 */
+	} containers;
 	struct cfg_kind kinds[CFG_MAX_KINDS];
 	uint32_t kind_count;
 	struct {

@@ -224,6 +224,26 @@ static void test_unknown_key(void)
 	expect_fail("\"b\\x01d\": 1\n", "t.yaml:1:1: b\\x01d: unknown key");
 }
 
+static void test_containers_section(void)
+{
+	struct cfg *c = cfg_fresh();
+	struct err e;
+
+	REQUIRE(c != NULL);
+	CHECK_INT_EQ(c->containers.pause_grace_ms, 500);
+	CHECK_STR_EQ(c->containers.network, "bridge");
+	CHECK_INT_EQ(load_str(c, "containers:\n  pause_grace: 0\n  network: ewnet\n  nofile: 4096\n",
+			      &e), 0);
+	CHECK_INT_EQ(c->containers.pause_grace_ms, 0);
+	CHECK_STR_EQ(c->containers.network, "ewnet");
+	CHECK_INT_EQ(c->containers.nofile, 4096);
+	CHECK_INT_EQ(c->containers.pids_limit, 1024);
+	free(c);
+	expect_fail("containers:\n  network: none\n", "t.yaml:2:12: containers.network: \"none\" cannot");
+	expect_fail("containers:\n  pids_limit: 3\n", "t.yaml:2:15: containers.pids_limit: 3 is out");
+	expect_fail("containers:\n  idle: 3\n", "t.yaml:2:3: containers.idle: unknown key");
+}
+
 static void test_duplicate_key(void)
 {
 	expect_fail("api:\n  port: 80\n  port: 81\n",
@@ -630,6 +650,7 @@ out:
 }
 
 HARNESS_MAIN("cfg",
+	     TEST_CASE(test_containers_section),
 	     TEST_CASE(test_defaults),
 	     TEST_CASE(test_example_file),
 	     TEST_CASE(test_overrides),

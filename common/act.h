@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What an activation request and its completion carry through the queue.
+ * A payload is one line of JSON metadata, a newline, then the JSON value
+ * (request: the action's parameters; completion: the action's result),
+ * byte for byte as received. The invoker parses only the small metadata
+ * line and splices the value into the /run body without re-encoding it, so
+ * a 1 MiB payload is never parsed or printed on the way.
+ *
+ * Request metadata: {"activationId","transactionId","namespace" (invoking),
+ *   "action":{"path" (namespace[/package]),"name","version","rev","kind",
+ *             "image","main","binary","code","env"{init params},
+ *             "limits":{"timeout" ms,"memory" MB,"logs" MB}},
+ *   "apiKey" (optional),"arrival" (epoch ms at the controller)}
+ * Completion metadata: {"statusCode" 0-3,"start","end","waitTime","initTime"
+ *   (only when /init ran),"timeout" (bool),"container","logs":[...]} */
+#ifndef EW_ACT_H
+#define EW_ACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "json.h"
+
+enum act_status {
+	ACT_SUCCESS = 0,
+	ACT_APPLICATION_ERROR = 1,
+	ACT_DEVELOPER_ERROR = 2,
+	ACT_WHISK_ERROR = 3,
+};
+
+struct act_request {
+	cJSON *meta;                 /* owned; every string below borrows from it */
+	const char *activation_id;
+	const char *transaction_id;
+	const char *namespace;       /* invoking namespace */
+	const char *path;            /* action's namespace[/package] */
+	const char *name;
+	const char *version;
+	const char *rev;
+	const char *kind;
+	const char *image;
+	const char *main;
+	const char *code;            /* may be NULL (blackbox without code) */
+	const char *api_key;         /* may be NULL */
+	bool binary;
+	const cJSON *env;            /* init parameters, object or NULL */
+	uint64_t timeout_ms, memory_mb, logs_mb;
+	uint64_t arrival_ms;
+	const char *value;           /* points into the payload, not NUL-terminated */
+	size_t value_len;
+};
+
+/* Parse a request payload. -EINVAL with the reason for a missing or mistyped
+ * field. The payload must outlive the request (value points into it). */
+int act_request_parse(const char *payload, size_t len, struct act_request *r, struct err *e)
+	__attribute__((warn_unused_result));
+void act_request_fini(struct act_request *r);
+
+/* The pool key of the request's action: "path/name@version#rev". */
+int act_request_key(const struct act_request *r, char *buf, size_t size);
+
+/* Join metadata and a value into a payload: malloc'd, *len_out bytes. NULL
+ * on ENOMEM. */
+char *act_payload_join(const cJSON *meta, const char *value, size_t value_len, size_t *len_out);
+
+/* Split a payload at the first newline into metadata and value. -EINVAL
+ * when there is no newline. */
+int act_payload_split(const char *payload, size_t len, size_t *meta_len, const char **value,
+		      size_t *value_len);
+
+/* A completion being built by the invoker or read by the controller. */
+struct act_result {
+	enum act_status status;
+	uint64_t start_ms, end_ms, wait_ms, init_ms;
+	bool has_init, timeout;
+	const char *container;       /* borrowed; may be NULL */
+	cJSON *logs;                 /* array of strings; owned by whoever built/parsed it */
+	const char *result;          /* JSON object text, not NUL-terminated */
+	size_t result_len;
+};
+
+/* Encode: malloc'd payload (*len_out). NULL on ENOMEM. */
+char *act_result_encode(const struct act_result *r, size_t *len_out);
+
+/* Decode a completion payload; r->logs is the caller's (act_result_fini),
+ * r->result points into the payload. */
+int act_result_parse(const char *payload, size_t len, struct act_result *r, struct err *e)
+	__attribute__((warn_unused_result));
+void act_result_fini(struct act_result *r);
+
+#endif

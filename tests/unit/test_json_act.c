@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* json helpers and the activation payload framing. */
+#include "act.h"
+#include "json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "harness.h"
+
+static void test_json_parse_and_getters(void)
+{
+	_cleanup_json_ cJSON *j = NULL;
+	struct err e = { 0 };
+	uint64_t u;
+	int64_t i;
+
+	CHECK_INT_EQ(json_parse("{\"a\":1}", 7, &j, &e), 0);
+	json_delete(j);
+	j = NULL;
+	CHECK_INT_EQ(json_parse("{\"a\":1} x", 9, &j, &e), -EINVAL);
+	CHECK_STR_CONTAINS(e.msg, "after the value");
+	CHECK_INT_EQ(json_parse("{\"a\":", 5, &j, &e), -EINVAL);
+	CHECK_STR_CONTAINS(e.msg, "invalid JSON at byte");
+	/* Length-bounded: the bytes after len are not read. */
+	CHECK_INT_EQ(json_parse("{\"s\":\"x\",\"n\":-3,\"b\":true,\"f\":1.5,\"big\":1e300}GARBAGE", 45,
+				&j, &e), 0);
+	REQUIRE(j);
+	CHECK_STR_EQ(json_get_string(j, "s"), "x");
+	CHECK(json_get_string(j, "n") == NULL);
+	CHECK_INT_EQ(json_get_i64(j, "n", &i), 0);
+	CHECK_INT_EQ(i, -3);
+	CHECK_INT_EQ(json_get_u64(j, "n", &u), -EINVAL);
+	CHECK_INT_EQ(json_get_u64(j, "f", &u), -EINVAL);
+	CHECK_INT_EQ(json_get_u64(j, "big", &u), -EINVAL);
+	CHECK_INT_EQ(json_get_u64(j, "missing", &u), -ENOENT);
+	CHECK(json_get_bool(j, "b", false));
+	CHECK(json_get_bool(j, "s", true));   /* wrong type: the default */
+	CHECK(json_get_object(j, "s") == NULL);
+}
+
+static const char *const request =
+	"{\"activationId\":\"0123456789abcdef0123456789abcdef\",\"namespace\":\"guest\","
+	"\"action\":{\"path\":\"guest\",\"name\":\"hello\",\"version\":\"0.0.2\",\"rev\":\"7\","
+	"\"kind\":\"nodejs:20\",\"image\":\"edgewhisk/action-nodejs:1\",\"code\":\"function main(){}\","
+	"\"limits\":{\"timeout\":3000,\"memory\":256,\"logs\":10}},\"arrival\":1700000000000}\n"
+	"{\"name\":\"a\\nb\"}";
+
+static void test_request_parse(void)
+{
+	struct act_request r;
+	struct err e = { 0 };
+	char key[128];
+
+	REQUIRE(act_request_parse(request, strlen(request), &r, &e) == 0);
+	CHECK_STR_EQ(r.activation_id, "0123456789abcdef0123456789abcdef");
+	CHECK_STR_EQ(r.transaction_id, r.activation_id);
+	CHECK_STR_EQ(r.kind, "nodejs:20");
+	CHECK_STR_EQ(r.main, "main");
+	CHECK(!r.binary);
+	CHECK(r.api_key == NULL);
+	CHECK_INT_EQ(r.timeout_ms, 3000);
+	CHECK_INT_EQ(r.memory_mb, 256);
+	CHECK_INT_EQ(r.arrival_ms, 1700000000000ull);
+	CHECK_INT_EQ(r.value_len, strlen("{\"name\":\"a\\nb\"}"));
+	CHECK(memcmp(r.value, "{\"name\":\"a\\nb\"}", r.value_len) == 0);
+	CHECK_INT_EQ(act_request_key(&r, key, sizeof(key)), 0);
+	CHECK_STR_EQ(key, "guest/hello@0.0.2#7");
+	CHECK_INT_EQ(act_request_key(&r, key, 8), -ENAMETOOLONG);
+	act_request_fini(&r);
+}
+
+static void test_request_errors(void)
+{
+	struct act_request r;
+	struct err e = { 0 };
+	const char *no_nl = "{\"activationId\":\"x\"}";
+	const char *no_kind = "{\"activationId\":\"x\",\"namespace\":\"g\",\"action\":{\"path\":\"g\","
+			      "\"name\":\"n\",\"version\":\"1\",\"image\":\"i\",\"limits\":{\"timeout\":1,"
+			      "\"memory\":1,\"logs\":0}}}\n{}";
+	const char *zero_timeout = "{\"activationId\":\"x\",\"namespace\":\"g\",\"action\":{\"path\":\"g\","
+				   "\"name\":\"n\",\"version\":\"1\",\"kind\":\"k\",\"image\":\"i\","
+				   "\"limits\":{\"timeout\":0,\"memory\":1,\"logs\":0}}}\n{}";
+
+	CHECK_INT_EQ(act_request_parse(no_nl, strlen(no_nl), &r, &e), -EINVAL);
+	CHECK_STR_CONTAINS(e.msg, "no newline");
+	CHECK_INT_EQ(act_request_parse(no_kind, strlen(no_kind), &r, &e), -EINVAL);
+	CHECK_STR_CONTAINS(e.msg, "action.kind");
+	CHECK_INT_EQ(act_request_parse(zero_timeout, strlen(zero_timeout), &r, &e), -EINVAL);
+	CHECK_STR_CONTAINS(e.msg, "limits");
+	CHECK_INT_EQ(act_request_parse("{bad\n{}", 7, &r, &e), -EINVAL);
+	CHECK_STR_CONTAINS(e.msg, "metadata");
+}
+
+static void test_result_roundtrip(void)
+{
+	struct act_result in = { .status = ACT_APPLICATION_ERROR, .start_ms = 10, .end_ms = 25,
+				 .wait_ms = 3, .init_ms = 7, .has_init = true,
+				 .result = "{\"error\":\"x\"}", .result_len = 13 };
+	struct act_result out;
+	struct err e = { 0 };
+	size_t len = 0;
+	char *p;
+
+	in.logs = cJSON_CreateArray();
+	cJSON_AddItemToArray(in.logs, cJSON_CreateString("2024-01-01T00:00:00Z stdout: hi"));
+	p = act_result_encode(&in, &len);
+	REQUIRE(p);
+	REQUIRE(act_result_parse(p, len, &out, &e) == 0);
+	CHECK_INT_EQ(out.status, ACT_APPLICATION_ERROR);
+	CHECK_INT_EQ(out.start_ms, 10);
+	CHECK_INT_EQ(out.end_ms, 25);
+	CHECK_INT_EQ(out.wait_ms, 3);
+	CHECK(out.has_init);
+	CHECK_INT_EQ(out.init_ms, 7);
+	CHECK(!out.timeout);
+	CHECK_INT_EQ(out.result_len, 13);
+	CHECK(memcmp(out.result, "{\"error\":\"x\"}", 13) == 0);
+	REQUIRE(cJSON_GetArraySize(out.logs) == 1);
+	CHECK_STR_EQ(cJSON_GetArrayItem(out.logs, 0)->valuestring, "2024-01-01T00:00:00Z stdout: hi");
+	act_result_fini(&out);
+	free(p);
+	in.has_init = false;
+	p = act_result_encode(&in, &len);
+	REQUIRE(p);
+	REQUIRE(act_result_parse(p, len, &out, &e) == 0);
+	CHECK(!out.has_init);
+	act_result_fini(&out);
+	free(p);
+	json_delete(in.logs);
+	CHECK_INT_EQ(act_result_parse("{\"statusCode\":9,\"start\":1,\"end\":2}\n{}", 36, &out, &e),
+		     -EINVAL);
+}
+
+HARNESS_MAIN("json_act",
+	     TEST_CASE(test_json_parse_and_getters),
+	     TEST_CASE(test_request_parse),
+	     TEST_CASE(test_request_errors),
+	     TEST_CASE(test_result_roundtrip))
