@@ -2,6 +2,8 @@
 #   make              build build/edgewhisk-controller and build/edgewhisk-invoker
 #   make test         unit tests + multi-process queue stress test
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build-san/)
+#   make images       runtime images edgewhisk/action-{nodejs,python,native}:1 (needs dockerd)
+#   make integration  real containers through the real Docker API (needs dockerd)
 #   make bench-queue  queue throughput / wake-up benchmark against a mutex+condvar baseline
 #   make deps         install the Debian build dependencies (root)
 #   make lint         banned calls, each header compiles alone
@@ -51,13 +53,18 @@ CONTROLLER_OBJ := $(O)/controller/main.o
 INVOKER_OBJ := $(O)/invoker/main.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_*.c))
+INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,\
+	$(wildcard tests/integration/test_*.c))
 STRESS := $(O)/tests/stress_queue
 BENCH_QUEUE := $(O)/bench/bench_queue
+
+# Runtime images and their action proxy (make images); keeps our default goal.
+include runtimes/images.mk
 
 # Keep objects of pattern-built test binaries between runs.
 .SECONDARY:
 
-.PHONY: all test unit stress bench bench-queue deps lint clean
+.PHONY: all test unit stress integration images bench bench-queue deps lint clean
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
 $(O)/%.o: %.c
@@ -84,6 +91,10 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libinvoker.a $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
 
+$(O)/tests/integration/%: $(O)/tests/integration/%.o $(O)/libinvoker.a $(O)/libcommon.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
+
 $(STRESS): $(O)/tests/stress/stress_queue.o $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
@@ -93,8 +104,8 @@ $(BENCH_QUEUE): $(O)/bench/bench_queue.o $(O)/libcommon.a
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
 
 # Tests run from the repository root (they read config/edgewhisk.yaml).
-test: all $(UNIT_TESTS) $(STRESS)
-	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(STRESS)
+test: all $(UNIT_TESTS) $(RT_UNIT) $(STRESS)
+	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(RT_UNIT) $(STRESS)
 
 unit: $(UNIT_TESTS)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS)
@@ -102,23 +113,30 @@ unit: $(UNIT_TESTS)
 stress: $(STRESS)
 	$(Q)tests/run-tests.sh $(STRESS)
 
+# Real dockerd, real containers: needs the daemon running and `make images`.
+integration: all images $(INTEGRATION_TESTS)
+	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS)
+
+
 bench: bench-queue
 
 bench-queue: $(BENCH_QUEUE)
 	$(Q)$(BENCH_QUEUE) --csv $(O)/bench/queue.csv $(BENCH_ARGS)
 
+# Build dependencies, plus what the runtime images are made of (busybox,
+# Node.js, Python) and the Docker engine that runs them.
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
-		libyaml-dev libsqlite3-dev
+		libyaml-dev libsqlite3-dev curl file docker.io busybox-static nodejs python3.11
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 lint:
 	$(Q)! grep -nE '\<($(BANNED))[[:space:]]*\(' --include='*.c' --include='*.h' -r \
-		common controller invoker tests bench || { echo "lint: banned call above"; exit 1; }
-	$(Q)for h in common/*.h; do \
-		echo "#include \"$$h\"" | $(CC) $(BASE_CFLAGS) -x c -fsyntax-only -I. - || exit 1; \
+		common controller invoker runtimes tests bench || { echo "lint: banned call above"; exit 1; }
+	$(Q)for h in common/*.h invoker/*.h runtimes/proxy/*.h; do \
+		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -x c -fsyntax-only -I. - || exit 1; \
 	done; echo "lint: ok"
 
 clean:

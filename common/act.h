@@ -75,7 +75,7 @@ struct act_result {
 	enum act_status status;
 	uint64_t start_ms, end_ms, wait_ms, init_ms;
 	bool has_init, timeout;
-	const char *container;       /* borrowed; may be NULL */
+	char container[128];         /* container name ("" when none ran) */
 	cJSON *logs;                 /* array of strings; owned by whoever built/parsed it */
 	const char *result;          /* JSON object text, not NUL-terminated */
 	size_t result_len;

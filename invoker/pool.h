@@ -54,6 +54,7 @@ struct pool_container {
 
 struct pool_prewarm {
 	char kind[POOL_KIND_MAX];
+	char image[256];             /* for the runner; the policy ignores it */
 	uint32_t memory_mb;
 	uint32_t count;
 };

@@ -1,0 +1,853 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Activation execution (see runner.h). The pool lock is held only for pool
+ * bookkeeping, never across a Docker or HTTP call. */
+#include "runner.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker.h"
+#include "log.h"
+#include "logs.h"
+#include "proxy.h"
+
+#define RUNNER_PORT 8080
+#define READY_RETRY_MS 5          /* /init retry while the proxy starts */
+#define LOG_IDLE_MS 2000          /* OpenWhisk: stop when no log line for 2 s */
+
+struct ctr {
+	char id[DOCKER_ID_MAX];
+	char name[128];
+	uint16_t port;
+	struct proxy_conn *conn;
+	char log_path[512];
+	struct logs_reader logs;
+};
+
+struct runner {
+	struct runner_config cfg;
+	char instance[128];
+	char api_env[320];
+	char network[64];
+	pthread_mutex_t lock;
+	pthread_cond_t freed;        /* signalled when containers free up */
+	struct pool pool;
+	_Atomic uint32_t counter;    /* container names */
+};
+
+struct runner_worker {
+	struct runner *r;
+	struct docker *d;
+};
+
+static uint64_t epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* --- containers --- */
+
+static void ctr_free(struct ctr *c)
+{
+	if (!c)
+		return;
+	proxy_conn_close(c->conn);
+	logs_reader_fini(&c->logs);
+	free(c);
+}
+
+static void ctr_remove(struct runner_worker *w, struct ctr *c)
+{
+	struct err e = { 0 };
+
+	if (!c)
+		return;
+	proxy_conn_close(c->conn);
+	c->conn = NULL;
+	if (c->id[0] && docker_container_remove(w->d, c->id, &e) < 0)
+		log_warn("runner", "remove container=%s: %s", c->name, e.msg);
+	ctr_free(c);
+}
+
+/* Keep [A-Za-z0-9_] of `s`, as OpenWhisk names its containers. */
+static void name_part(char *dst, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < size; s++)
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '_')
+			dst[n++] = *s;
+	dst[n] = '\0';
+}
+
+static int ctr_create(struct runner_worker *w, const char *kind, const char *image,
+		      uint32_t memory_mb, const char *what, struct ctr **out, struct err *e)
+{
+	struct runner *r = w->r;
+	char label_inst[192], label_owner[256], label_kind[128], part[48];
+	const char *env[] = { r->api_env, NULL };
+	const char *labels[] = { label_inst, label_owner, label_kind, NULL };
+	struct docker_create_opts o = { 0 };
+	struct docker_inspect ins;
+	struct ctr *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return err_set(e, -ENOMEM, "allocate container record");
+	logs_reader_init(&c->logs);
+	name_part(part, sizeof(part), what);
+	snprintf(c->name, sizeof(c->name), "ewk%u_%d_%u_%s", r->cfg.invoker_id, (int)getpid(),
+		 atomic_fetch_add(&r->counter, 1), part);
+	snprintf(label_inst, sizeof(label_inst), "edgewhisk.instance=%s", r->instance);
+	snprintf(label_owner, sizeof(label_owner), "edgewhisk.owner=%s.%u", r->instance,
+		 r->cfg.invoker_id);
+	snprintf(label_kind, sizeof(label_kind), "edgewhisk.kind=%s", kind);
+	o.name = c->name;
+	o.image = image;
+	o.env = env;
+	o.labels = labels;
+	o.memory_bytes = (uint64_t)memory_mb << 20;
+	o.pids_limit = r->cfg.pids_limit;
+	o.nofile = r->cfg.nofile;
+	o.network_mode = r->network;
+	o.publish_port = RUNNER_PORT;
+	rc = docker_container_create(w->d, &o, c->id, e);
+	if (rc < 0)
+		goto fail;
+	rc = docker_container_start(w->d, c->id, e);
+	if (rc == 0)
+		rc = docker_container_inspect(w->d, c->id, &ins, e);
+	if (rc == 0 && ins.host_port == 0)
+		rc = err_set(e, -EPROTO, "container %s has no port published on 127.0.0.1", c->name);
+	if (rc < 0) {
+		err_wrap(e, rc, "start container %s", c->name);
+		ctr_remove(w, c);
+		return rc;
+	}
+	c->port = ins.host_port;
+	snprintf(c->log_path, sizeof(c->log_path), "%s", ins.log_path);
+	*out = c;
+	return 0;
+fail:
+	ctr_free(c);
+	return rc;
+}
+
+/* --- the pool, under the lock --- */
+
+static void slot_removed(struct runner_worker *w, uint32_t slot)
+{
+	struct runner *r = w->r;
+	struct ctr *c;
+
+	pthread_mutex_lock(&r->lock);
+	c = r->pool.c[slot].runner;
+	r->pool.c[slot].runner = NULL;
+	pthread_mutex_unlock(&r->lock);
+	ctr_remove(w, c);
+	pthread_mutex_lock(&r->lock);
+	pool_removed(&r->pool, slot);
+	pthread_cond_broadcast(&r->freed);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void slot_release(struct runner_worker *w, uint32_t slot, const char *key, bool keep)
+{
+	struct runner *r = w->r;
+
+	pthread_mutex_lock(&r->lock);
+	pool_release(&r->pool, slot, key, keep, mono_ms());
+	pthread_cond_broadcast(&r->freed);
+	pthread_mutex_unlock(&r->lock);
+	if (!keep)
+		slot_removed(w, slot);
+}
+
+/* --- results --- */
+
+struct outcome {
+	enum act_status status;
+	char *result;                /* malloc'd JSON text */
+	size_t result_len;
+	bool keep;                   /* container healthy */
+	bool timeout;
+};
+
+static void outcome_error(struct outcome *o, enum act_status st, const char *msg)
+{
+	_cleanup_json_ cJSON *j = cJSON_CreateObject();
+	char *s = NULL;
+
+	if (j && cJSON_AddStringToObject(j, "error", msg))
+		s = json_print(j, &o->result_len);
+	free(o->result);
+	o->result = s;
+	if (!s)
+		o->result_len = 0;
+	o->status = st;
+	o->keep = st == ACT_SUCCESS || st == ACT_APPLICATION_ERROR;
+}
+
+static void outcome_errorf(struct outcome *o, enum act_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void outcome_errorf(struct outcome *o, enum act_status st, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	outcome_error(o, st, msg);
+}
+
+/* The `error` of a runtime's JSON error body, or NULL. */
+static char *body_error(const char *body, size_t len)
+{
+	_cleanup_json_ cJSON *j = NULL;
+	const cJSON *v;
+
+	if (!body || json_parse(body, len, &j, NULL) < 0)
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (!v)
+		return NULL;
+	return cJSON_IsString(v) ? strdup(v->valuestring) : json_print(v, NULL);
+}
+
+/* Why the connection to a container broke: OOM, or it exited. */
+static void container_died(struct runner_worker *w, struct ctr *c, struct outcome *o, bool init)
+{
+	struct docker_inspect ins = { 0 };
+	bool oom = false;
+
+	/* Docker records the OOM kill shortly after the process dies. */
+	for (int i = 0; i < 40; i++) {
+		if (docker_container_inspect(w->d, c->id, &ins, NULL) < 0)
+			break;
+		oom = ins.oom_killed;
+		if (oom || (ins.state != DOCKER_STATE_RUNNING && ins.state != DOCKER_STATE_PAUSED))
+			break;
+		sleep_ms(5);
+	}
+	if (oom)
+		outcome_error(o, ACT_DEVELOPER_ERROR, "The action exhausted its memory and was aborted.");
+	else
+		outcome_error(o, ACT_DEVELOPER_ERROR,
+			      init ? "The action did not initialize and exited unexpectedly."
+				   : "The action did not produce a valid response and exited unexpectedly.");
+	o->keep = false;
+}
+
+static bool conn_broken(int rc)
+{
+	return rc == -ECONNRESET || rc == -ECONNABORTED || rc == -EPIPE || rc == -ECONNREFUSED;
+}
+
+/* POST with the container's connection, connecting first if needed. */
+static int post(struct ctr *c, const char *path, const char *body, size_t len, uint32_t timeout_ms,
+		size_t max_body, struct proxy_response *resp, struct err *e)
+{
+	int rc;
+
+	if (!c->conn) {
+		rc = proxy_conn_open(c->port, timeout_ms, &c->conn, e);
+		if (rc < 0)
+			return rc;
+	}
+	rc = proxy_post(c->conn, path, body, len, timeout_ms, max_body, resp, e);
+	if (rc < 0) {
+		proxy_conn_close(c->conn);
+		c->conn = NULL;
+	}
+	return rc;
+}
+
+static char *init_body(const struct act_request *q, uint64_t deadline_ms, size_t *len)
+{
+	_cleanup_json_ cJSON *root = cJSON_CreateObject();
+	cJSON *value = cJSON_AddObjectToObject(root, "value"), *env;
+	char action_name[1024], num[32];
+	const cJSON *p;
+
+	if (!value)
+		return NULL;
+	snprintf(action_name, sizeof(action_name), "/%s/%s", q->path, q->name);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)deadline_ms);
+	if (!cJSON_AddStringToObject(value, "name", q->name) ||
+	    !cJSON_AddStringToObject(value, "main", q->main) ||
+	    !cJSON_AddBoolToObject(value, "binary", q->binary) ||
+	    (q->code && !cJSON_AddStringToObject(value, "code", q->code)) ||
+	    !(env = cJSON_AddObjectToObject(value, "env")) ||
+	    !cJSON_AddStringToObject(env, "__OW_NAMESPACE", q->namespace) ||
+	    !cJSON_AddStringToObject(env, "__OW_ACTION_NAME", action_name) ||
+	    !cJSON_AddStringToObject(env, "__OW_ACTION_VERSION", q->version) ||
+	    !cJSON_AddStringToObject(env, "__OW_ACTIVATION_ID", q->activation_id) ||
+	    !cJSON_AddStringToObject(env, "__OW_TRANSACTION_ID", q->transaction_id) ||
+	    !cJSON_AddStringToObject(env, "__OW_DEADLINE", num) ||
+	    (q->api_key && !cJSON_AddStringToObject(env, "__OW_API_KEY", q->api_key)))
+		return NULL;
+	/* Init parameters reach the process as environment strings. */
+	cJSON_ArrayForEach(p, q->env) {
+		char *s = cJSON_IsString(p) ? NULL : json_print(p, NULL);
+
+		if (!p->string || !cJSON_AddStringToObject(env, p->string, s ? s : p->valuestring)) {
+			json_free(s);
+			return NULL;
+		}
+		json_free(s);
+	}
+	return json_print(root, len);
+}
+
+/* {"value":<value>,"namespace":...}: the value bytes are copied as they came. */
+static char *run_body(const struct act_request *q, uint64_t deadline_ms, size_t *len)
+{
+	_cleanup_json_ cJSON *rest = cJSON_CreateObject();
+	char action_name[1024], num[32], *tail, *out;
+	const char *value = q->value_len ? q->value : "{}";
+	size_t vlen = q->value_len ? q->value_len : 2, tlen = 0;
+
+	snprintf(action_name, sizeof(action_name), "/%s/%s", q->path, q->name);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)deadline_ms);
+	if (!rest || !cJSON_AddStringToObject(rest, "namespace", q->namespace) ||
+	    !cJSON_AddStringToObject(rest, "action_name", action_name) ||
+	    !cJSON_AddStringToObject(rest, "action_version", q->version) ||
+	    !cJSON_AddStringToObject(rest, "activation_id", q->activation_id) ||
+	    !cJSON_AddStringToObject(rest, "transaction_id", q->transaction_id) ||
+	    !cJSON_AddStringToObject(rest, "deadline", num) ||
+	    (q->api_key && !cJSON_AddStringToObject(rest, "api_key", q->api_key)))
+		return NULL;
+	tail = json_print(rest, &tlen);
+	if (!tail)
+		return NULL;
+	out = malloc(9 + vlen + tlen + 1);
+	if (out) {
+		memcpy(out, "{\"value\":", 9);
+		memcpy(out + 9, value, vlen);
+		tail[0] = ',';   /* the tail object's '{' becomes the separator */
+		memcpy(out + 9 + vlen, tail, tlen);
+		out[9 + vlen + tlen] = '\0';
+		*len = 9 + vlen + tlen;
+	}
+	json_free(tail);
+	return out;
+}
+
+/* /init, retrying while the proxy in a fresh container is not listening. */
+static void do_init(struct runner_worker *w, struct ctr *c, const struct act_request *q,
+		    uint64_t deadline_ms, struct outcome *o)
+{
+	struct proxy_response resp = { 0 };
+	uint64_t start = mono_ms(), limit = start + q->timeout_ms, next_check = start + 50;
+	struct err e = { 0 };
+	size_t len = 0;
+	char *body = init_body(q, deadline_ms, &len), *msg;
+	int rc = -ETIMEDOUT;
+
+	o->keep = true;
+	if (!body) {
+		outcome_error(o, ACT_WHISK_ERROR, "Failed to build the /init request.");
+		o->keep = false;
+		return;
+	}
+	for (;;) {
+		uint64_t now = mono_ms();
+
+		if (now >= limit) {
+			outcome_errorf(o, ACT_DEVELOPER_ERROR,
+				       "The action exceeded its time limit of %llu milliseconds during "
+				       "initialization.", (unsigned long long)q->timeout_ms);
+			o->keep = false;
+			o->timeout = true;
+			break;
+		}
+		err_clear(&e);
+		rc = post(c, "/init", body, len, (uint32_t)(limit - now), 64 * 1024, &resp, &e);
+		if (rc == 0)
+			break;
+		if (rc == -ETIMEDOUT)
+			continue;
+		if (!conn_broken(rc)) {
+			outcome_errorf(o, ACT_WHISK_ERROR, "Failed to initialize the action: %s", e.msg);
+			o->keep = false;
+			break;
+		}
+		/* Refused or reset: the proxy is not up yet, or the container
+		 * died. Look every 50 ms, retry meanwhile. */
+		if (mono_ms() >= next_check) {
+			struct docker_inspect ins;
+
+			next_check = mono_ms() + 50;
+			if (docker_container_inspect(w->d, c->id, &ins, NULL) == 0 &&
+			    ins.state != DOCKER_STATE_RUNNING) {
+				container_died(w, c, o, true);
+				break;
+			}
+		}
+		sleep_ms(READY_RETRY_MS);
+	}
+	free(body);
+	if (rc == 0 && resp.status != 200) {
+		msg = body_error(resp.body, resp.len);
+		if (msg)
+			outcome_error(o, ACT_DEVELOPER_ERROR, msg);
+		else
+			outcome_errorf(o, ACT_DEVELOPER_ERROR, "The action failed during initialization: %.1024s",
+				       resp.body ? resp.body : "");
+		o->keep = false;
+		free(msg);
+	}
+	proxy_response_fini(&resp);
+}
+
+/* Classify a /run response as OpenWhisk does (spec §3, §9). */
+static void run_outcome(struct runner *r, struct proxy_response *resp, struct outcome *o)
+{
+	_cleanup_json_ cJSON *j = NULL;
+	const cJSON *err;
+	char *msg;
+
+	o->keep = true;
+	if (resp->status != 200) {
+		o->keep = false;
+		msg = body_error(resp->body, resp->len);
+		if (msg)
+			outcome_error(o, ACT_DEVELOPER_ERROR, msg);
+		else
+			outcome_errorf(o, ACT_DEVELOPER_ERROR,
+				       "The action did not produce a valid JSON or JSON Array response: %.1024s",
+				       resp->body ? resp->body : "");
+		free(msg);
+		o->keep = false;
+		return;
+	}
+	if (resp->full_len > r->cfg.max_result_bytes) {
+		outcome_errorf(o, ACT_APPLICATION_ERROR,
+			       "The action produced a response that exceeded the allowed length: %zu > %llu "
+			       "bytes. The truncated response was: %.1024s",
+			       resp->full_len, (unsigned long long)r->cfg.max_result_bytes,
+			       resp->body ? resp->body : "");
+		return;
+	}
+	if (json_parse(resp->body ? resp->body : "", resp->len, &j, NULL) < 0 ||
+	    !(cJSON_IsObject(j) || cJSON_IsArray(j))) {
+		outcome_errorf(o, ACT_DEVELOPER_ERROR,
+			       "The action did not produce a valid JSON or JSON Array response: %.1024s",
+			       resp->body ? resp->body : "");
+		o->keep = false;
+		return;
+	}
+	err = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	if (err) {
+		/* Application error: the result is {"error": <value>} alone. */
+		_cleanup_json_ cJSON *only = cJSON_CreateObject();
+		cJSON *dup = cJSON_Duplicate(err, 1);
+
+		if (!only || !dup) {
+			json_delete(dup);
+			outcome_error(o, ACT_WHISK_ERROR, "out of memory");
+			return;
+		}
+		cJSON_AddItemToObject(only, "error", dup);
+		free(o->result);
+		o->result = json_print(only, &o->result_len);
+		o->status = ACT_APPLICATION_ERROR;
+		return;
+	}
+	/* Success: hand over the body as it came. */
+	free(o->result);
+	o->result = resp->body;
+	o->result_len = resp->len;
+	resp->body = NULL;
+	o->status = ACT_SUCCESS;
+}
+
+static void collect_logs(struct ctr *c, const struct act_request *q, const struct outcome *o,
+			 struct act_result *res)
+{
+	bool wait = o->status != ACT_DEVELOPER_ERROR && strcmp(q->kind, "blackbox") != 0;
+	struct logs_result lr = { 0 };
+	struct err e = { 0 };
+
+	if (!c || !c->log_path[0])
+		return;
+	if (logs_collect(&c->logs, c->log_path, q->logs_mb << 20, wait, LOG_IDLE_MS, 2 * LOG_IDLE_MS,
+			 &lr, &e) < 0) {
+		log_warn("runner", "logs of activation=%s container=%s: %s", q->activation_id,
+			 c->name, e.msg);
+		return;
+	}
+	if (o->status == ACT_DEVELOPER_ERROR && lr.lines) {
+		char line[160];
+
+		snprintf(line, sizeof(line), "%-30s stderr: %s", "",
+			 "The action did not initialize or run as expected. Log data might be missing.");
+		cJSON_AddItemToArray(lr.lines, cJSON_CreateString(line));
+	}
+	res->logs = lr.lines;
+	lr.lines = NULL;
+	logs_result_fini(&lr);
+}
+
+/* --- one activation --- */
+
+void runner_run(struct runner_worker *w, const struct act_request *q, struct act_result *res,
+		char **result_buf)
+{
+	struct runner *r = w->r;
+	struct outcome o = { .status = ACT_WHISK_ERROR };
+	struct proxy_response resp = { 0 };
+	struct pool_acquire a;
+	struct ctr *c = NULL;
+	struct err e = { 0 };
+	char key[POOL_KEY_MAX];
+	uint64_t t0 = epoch_ms(), run_start, deadline_ms, init_start = 0;
+	bool have_slot = false, retried = false;
+	size_t blen = 0;
+	char *body;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	*result_buf = NULL;
+	if (act_request_key(q, key, sizeof(key)) < 0) {
+		outcome_error(&o, ACT_WHISK_ERROR, "The action's name is too long.");
+		goto done;
+	}
+again:
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		pool_acquire(&r->pool, key, q->kind, (uint32_t)q->memory_mb, mono_ms(), &a);
+		if (a.evict_count) {
+			pthread_mutex_unlock(&r->lock);
+			for (uint32_t i = 0; i < a.evict_count; i++)
+				slot_removed(w, a.evict[i]);
+			pthread_mutex_lock(&r->lock);
+			if (a.decision == POOL_WAIT)
+				continue;
+		}
+		if (a.decision != POOL_WAIT)
+			break;
+		/* Memory is held by running activations: wait for one to end,
+		 * but not past the action's own time limit. */
+		if (epoch_ms() - t0 >= q->timeout_ms) {
+			pthread_mutex_unlock(&r->lock);
+			outcome_error(&o, ACT_WHISK_ERROR,
+				      "Failed to provision resources to run the action: the invoker's "
+				      "memory is in use by running activations.");
+			goto done;
+		} else {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 100 * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&r->freed, &r->lock, &until);
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (a.decision == POOL_TOO_BIG) {
+		outcome_errorf(&o, ACT_WHISK_ERROR,
+			       "Failed to provision resources to run the action: it needs %llu MB, the "
+			       "invoker has %u MB.", (unsigned long long)q->memory_mb,
+			       r->cfg.pool.user_memory_mb);
+		goto done;
+	}
+	have_slot = true;
+	if (a.decision == POOL_CREATE) {
+		rc = ctr_create(w, q->kind, q->image, (uint32_t)q->memory_mb, q->name, &c, &e);
+		pthread_mutex_lock(&r->lock);
+		if (rc == 0)
+			r->pool.c[a.slot].runner = c;
+		pool_created(&r->pool, a.slot, rc == 0, mono_ms());
+		pthread_cond_broadcast(&r->freed);
+		pthread_mutex_unlock(&r->lock);
+		if (rc < 0) {
+			have_slot = false;
+			log_error("runner", "activation=%s: %s", q->activation_id, e.msg);
+			outcome_errorf(&o, ACT_WHISK_ERROR, "Failed to provision resources to run the action: %s",
+				       e.msg);
+			goto done;
+		}
+	} else {
+		c = r->pool.c[a.slot].runner;
+		if (a.was_paused && docker_container_unpause(w->d, c->id, &e) < 0) {
+			log_warn("runner", "unpause container=%s: %s", c->name, e.msg);
+			slot_release(w, a.slot, key, false);
+			have_slot = false;
+			c = NULL;
+			if (!retried) {
+				retried = true;
+				goto again;
+			}
+			outcome_error(&o, ACT_WHISK_ERROR, "Failed to provision resources to run the action.");
+			goto done;
+		}
+	}
+	snprintf(res->container, sizeof(res->container), "%s", c->name);
+	deadline_ms = epoch_ms() + q->timeout_ms;
+	if (!r->pool.c[a.slot].initialised) {
+		uint64_t t_init;
+
+		init_start = epoch_ms();
+		t_init = mono_ms();
+		do_init(w, c, q, deadline_ms, &o);
+		res->has_init = true;
+		res->init_ms = mono_ms() - t_init;
+		if (!o.keep)
+			goto ended;
+	}
+	body = run_body(q, deadline_ms, &blen);
+	if (!body) {
+		outcome_error(&o, ACT_WHISK_ERROR, "Failed to build the /run request.");
+		o.keep = false;
+		goto ended;
+	}
+	run_start = epoch_ms();
+	{
+		uint64_t used = res->has_init ? res->init_ms : 0;
+		uint32_t left = (uint32_t)(q->timeout_ms > used ? q->timeout_ms - used : 1);
+
+		rc = post(c, "/run", body, blen, left, r->cfg.max_result_bytes + 1024, &resp, &e);
+	}
+	free(body);
+	if (rc == -ETIMEDOUT) {
+		outcome_errorf(&o, ACT_DEVELOPER_ERROR,
+			       "The action exceeded its time limit of %llu milliseconds.",
+			       (unsigned long long)q->timeout_ms);
+		o.keep = false;
+		o.timeout = true;
+	} else if (conn_broken(rc)) {
+		container_died(w, c, &o, false);
+	} else if (rc < 0) {
+		outcome_errorf(&o, ACT_WHISK_ERROR, "Failed to run the action: %s", e.msg);
+		o.keep = false;
+	} else {
+		run_outcome(r, &resp, &o);
+	}
+	proxy_response_fini(&resp);
+	res->start_ms = res->has_init ? init_start : run_start;
+	res->wait_ms = res->start_ms > q->arrival_ms && q->arrival_ms ? res->start_ms - q->arrival_ms : 0;
+ended:
+	res->end_ms = epoch_ms();
+	if (!res->start_ms) {
+		res->start_ms = init_start ? init_start : res->end_ms;
+		res->wait_ms = q->arrival_ms && res->start_ms > q->arrival_ms ? res->start_ms - q->arrival_ms : 0;
+	}
+	collect_logs(c, q, &o, res);
+	slot_release(w, a.slot, key, o.keep);
+	have_slot = false;
+done:
+	(void)have_slot;
+	if (!res->end_ms)
+		res->start_ms = res->end_ms = epoch_ms();
+	if (!o.result)
+		outcome_error(&o, ACT_WHISK_ERROR, "internal error");
+	res->status = o.status;
+	res->timeout = o.timeout;
+	res->result = o.result;
+	res->result_len = o.result ? o.result_len : 0;
+	*result_buf = o.result;
+}
+
+/* --- housekeeping --- */
+
+void runner_tick(struct runner_worker *w)
+{
+	struct runner *r = w->r;
+	struct pool_tick t;
+	struct err e = { 0 };
+
+	pthread_mutex_lock(&r->lock);
+	pool_tick(&r->pool, mono_ms(), &t);
+	pthread_mutex_unlock(&r->lock);
+	for (uint32_t i = 0; i < t.pause_count; i++) {
+		struct ctr *c = r->pool.c[t.pause[i]].runner;
+		bool ok;
+
+		/* A paused peer cannot answer: drop the kept-alive connection. */
+		proxy_conn_close(c->conn);
+		c->conn = NULL;
+		err_clear(&e);
+		ok = docker_container_pause(w->d, c->id, &e) == 0;
+		if (!ok)
+			log_warn("runner", "pause container=%s: %s", c->name, e.msg);
+		pthread_mutex_lock(&r->lock);
+		pool_paused(&r->pool, t.pause[i], ok);
+		pthread_mutex_unlock(&r->lock);
+		if (!ok)
+			slot_removed(w, t.pause[i]);
+	}
+	for (uint32_t i = 0; i < t.remove_count; i++)
+		slot_removed(w, t.remove[i]);
+	for (uint32_t i = 0; i < t.create_count; i++) {
+		uint32_t slot = t.create[i];
+		const struct pool_container *pc = &r->pool.c[slot];
+		const char *image = NULL;
+		struct ctr *c = NULL;
+		int rc;
+
+		for (uint32_t k = 0; k < r->cfg.pool.prewarm_count; k++)
+			if (strcmp(r->cfg.pool.prewarm[k].kind, pc->kind) == 0)
+				image = r->cfg.pool.prewarm[k].image;
+		err_clear(&e);
+		rc = image ? ctr_create(w, pc->kind, image, pc->memory_mb, "prewarm", &c, &e) : -EINVAL;
+		if (rc < 0)
+			log_warn("runner", "prewarm kind=%s: %s", pc->kind, e.msg);
+		pthread_mutex_lock(&r->lock);
+		if (rc == 0)
+			r->pool.c[slot].runner = c;
+		pool_created(&r->pool, slot, rc == 0, mono_ms());
+		pthread_cond_broadcast(&r->freed);
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+void runner_pool_counts(struct runner *r, uint32_t counts[POOL_REMOVING + 1], uint32_t *used_mb)
+{
+	pthread_mutex_lock(&r->lock);
+	for (int s = 0; s <= POOL_REMOVING; s++)
+		counts[s] = pool_count(&r->pool, (enum pool_state)s);
+	*used_mb = r->pool.used_mb;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* --- setup --- */
+
+int runner_worker_new(struct runner *r, struct runner_worker **out, struct err *e)
+{
+	struct runner_worker *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w)
+		return err_set(e, -ENOMEM, "allocate runner worker");
+	w->r = r;
+	rc = docker_open(r->cfg.docker_socket, &w->d, e);
+	if (rc < 0) {
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+void runner_worker_free(struct runner_worker *w)
+{
+	if (!w)
+		return;
+	docker_close(w->d);
+	free(w);
+}
+
+/* Remove containers of this instance and invoker left by an earlier run
+ * (other invokers of the instance clean up their own). */
+static int remove_orphans(struct runner_worker *w, struct err *e)
+{
+	char label[256], (*ids)[DOCKER_ID_MAX] = NULL;
+	size_t n = 0, removed = 0;
+	int rc;
+
+	snprintf(label, sizeof(label), "edgewhisk.owner=%s.%u", w->r->instance, w->r->cfg.invoker_id);
+	rc = docker_container_list(w->d, label, &ids, &n, e);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct err e2 = { 0 };
+
+		if (docker_container_remove(w->d, ids[i], &e2) == 0)
+			removed++;
+		else
+			log_warn("runner", "remove orphan %.12s: %s", ids[i], e2.msg);
+	}
+	free(ids);
+	if (removed)
+		log_info("runner", "removed %zu orphaned container(s) of %s", removed, label);
+	return 0;
+}
+
+int runner_new(const struct runner_config *cfg, struct runner **out, struct err *e)
+{
+	struct runner_worker *w = NULL;
+	struct runner *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return err_set(e, -ENOMEM, "allocate runner");
+	r->cfg = *cfg;
+	/* "/edgewhisk-act-v1" -> "edgewhisk-act-v1" */
+	snprintf(r->instance, sizeof(r->instance), "%s",
+		 cfg->instance[0] == '/' ? cfg->instance + 1 : cfg->instance);
+	snprintf(r->network, sizeof(r->network), "%s", cfg->network ? cfg->network : "bridge");
+	snprintf(r->api_env, sizeof(r->api_env), "__OW_API_HOST=%s", cfg->api_host ? cfg->api_host : "");
+	r->cfg.instance = r->instance;
+	r->cfg.network = r->network;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->freed, NULL);
+	pool_init(&r->pool, &cfg->pool);
+	rc = runner_worker_new(r, &w, e);
+	if (rc == 0)
+		rc = docker_ping(w->d, e);
+	if (rc == 0)
+		rc = remove_orphans(w, e);
+	runner_worker_free(w);
+	if (rc < 0) {
+		pthread_cond_destroy(&r->freed);
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		return err_wrap(e, rc, "docker at %s", cfg->docker_socket);
+	}
+	*out = r;
+	return 0;
+}
+
+void runner_free(struct runner *r)
+{
+	struct runner_worker *w = NULL;
+
+	if (!r)
+		return;
+	if (runner_worker_new(r, &w, NULL) == 0) {
+		for (uint32_t i = 0; i < POOL_MAX_CONTAINERS; i++) {
+			struct ctr *c = r->pool.c[i].runner;
+
+			if (!c)
+				continue;
+			r->pool.c[i].runner = NULL;
+			ctr_remove(w, c);
+		}
+		runner_worker_free(w);
+	}
+	pthread_cond_destroy(&r->freed);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
