@@ -72,7 +72,7 @@ static void test_busy_container_is_not_shared(void)
 static void test_prewarm_used_by_kind_and_memory(void)
 {
 	struct pool_config cfg = { .user_memory_mb = 1024, .prewarm_count = 1,
-				   .prewarm = { { "native", 256, 2 } } };
+				   .prewarm = { { "native", "img", 256, 2 } } };
 	struct pool_tick t;
 	struct pool_acquire a;
 
@@ -217,7 +217,7 @@ static void test_pause_failure_removes(void)
 static void test_prewarm_never_evicts_and_respects_budget(void)
 {
 	struct pool_config cfg = { .user_memory_mb = 512, .prewarm_count = 1,
-				   .prewarm = { { "nodejs:20", 256, 4 } } };
+				   .prewarm = { { "nodejs:20", "img", 256, 4 } } };
 	enum pool_decision how;
 	struct pool_tick t;
 
