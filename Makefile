@@ -57,6 +57,7 @@ INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,\
 	$(wildcard tests/integration/test_*.c))
 STRESS := $(O)/tests/stress_queue
 BENCH_QUEUE := $(O)/bench/bench_queue
+BENCH_INVOKER := $(O)/bench/bench_invoker
 
 # Runtime images and their action proxy (make images); keeps our default goal.
 include runtimes/images.mk
@@ -64,7 +65,7 @@ include runtimes/images.mk
 # Keep objects of pattern-built test binaries between runs.
 .SECONDARY:
 
-.PHONY: all test unit stress integration images bench bench-queue deps lint clean
+.PHONY: all test unit stress integration images bench bench-queue bench-invoker deps lint clean
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
 $(O)/%.o: %.c
@@ -103,6 +104,10 @@ $(BENCH_QUEUE): $(O)/bench/bench_queue.o $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
 
+$(BENCH_INVOKER): $(O)/bench/bench_invoker.o $(O)/libinvoker.a $(O)/libcommon.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
+
 # Tests run from the repository root (they read config/edgewhisk.yaml).
 test: all $(UNIT_TESTS) $(RT_UNIT) $(STRESS)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(RT_UNIT) $(STRESS)
@@ -118,10 +123,14 @@ integration: all images $(INTEGRATION_TESTS)
 	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS)
 
 
-bench: bench-queue
+bench: bench-queue bench-invoker
 
 bench-queue: $(BENCH_QUEUE)
 	$(Q)$(BENCH_QUEUE) --csv $(O)/bench/queue.csv $(BENCH_ARGS)
+
+# Needs dockerd (deploy/dockerd-up.sh) and the runtime images.
+bench-invoker: all images $(BENCH_INVOKER)
+	$(Q)$(BENCH_INVOKER) --csv $(O)/bench/invoker.csv $(BENCH_ARGS)
 
 # Build dependencies, plus what the runtime images are made of (busybox,
 # Node.js, Python) and the Docker engine that runs them.

@@ -51,7 +51,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: edgewhisk-invoker --id N [--cpu C] [-c CONFIG]\n"
 		   "  -i, --id N          invoker number, 0 .. invokers-1\n"
 		   "  -p, --cpu C         pin to CPU C (default: from invokers.cpus)\n"
-		   "  -c, --config PATH   YAML config (default config/edgewhisk.yaml)\n");
+		   "  -c, --config PATH   YAML config (default config/edgewhisk.yaml)\n"
+		   "  -q, --queue NAME    attach to this queue instead of the config's queue.name\n");
 }
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -312,10 +313,11 @@ int main(int argc, char **argv)
 		{ "id", required_argument, NULL, 'i' },
 		{ "cpu", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "queue", required_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = "config/edgewhisk.yaml";
+	const char *config = "config/edgewhisk.yaml", *queue_name = NULL;
 	static struct invoker inv;
 	pthread_t threads[QUEUE_HELD_MAX + 1];
 	uint32_t cpu = UINT32_MAX, started = 0;
@@ -327,7 +329,7 @@ int main(int argc, char **argv)
 	int opt, level, status = 0;
 
 	inv.id = UINT32_MAX;
-	while ((opt = getopt_long(argc, argv, "i:p:c:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:p:c:q:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			if (parse_u32(optarg, QUEUE_MAX_INVOKERS - 1, &inv.id) < 0) {
@@ -344,6 +346,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			config = optarg;
+			break;
+		case 'q':
+			queue_name = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -362,6 +367,13 @@ int main(int argc, char **argv)
 	if (cfg_load(&inv.cfg, config, &e) < 0) {
 		log_error("main", "config: %s", e.msg);
 		return 1;
+	}
+	if (queue_name) {
+		if (queue_name[0] != '/' || strlen(queue_name) >= sizeof(inv.cfg.queue.name)) {
+			fprintf(stderr, "edgewhisk-invoker: --queue %s: want /name\n", queue_name);
+			return 2;
+		}
+		snprintf(inv.cfg.queue.name, sizeof(inv.cfg.queue.name), "%s", queue_name);
 	}
 	level = log_level_parse(inv.cfg.log_level);
 	log_setup("invoker", level < 0 ? LOGL_INFO : (enum log_level)level);

@@ -369,6 +369,23 @@ static void test_log_attribution_concurrent(void)
 	}
 }
 
+/* kind blackbox: any image that speaks /init + /run, logs read without
+ * waiting for sentinels. */
+static void test_blackbox_user_image(void)
+{
+	const struct action bb = { "bb", "blackbox", "edgewhisk/action-native:1",
+				   "#!/bin/sh\necho '{\"black\":\"box\"}'\n", 0, 0, NULL };
+	char result[256];
+	struct act_result res;
+
+	CHECK_INT_EQ(invoke(&bb, 0, "{}", &res, result, sizeof(result)), 0);
+	CHECK_STR_EQ(result, "{\"black\":\"box\"}");
+	act_result_fini(&res);
+	CHECK_INT_EQ(invoke(&bb, 0, "{}", &res, result, sizeof(result)), 0);
+	CHECK(!res.has_init);                     /* warm like any other */
+	act_result_fini(&res);
+}
+
 static void test_eviction_small_budget_and_orphans(void)
 {
 	const struct action a = { "evict-a", "native", "edgewhisk/action-native:1",
@@ -453,6 +470,7 @@ int main(void)
 		TEST_CASE(test_oom),
 		TEST_CASE(test_crash_and_bad_output),
 		TEST_CASE(test_log_attribution_concurrent),
+		TEST_CASE(test_blackbox_user_image),
 		TEST_CASE(test_eviction_small_budget_and_orphans),
 		TEST_CASE(test_prewarm_used),
 		TEST_CASE(test_invoker_sigkill_then_restart_cleans),
