@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The controller's store: entities (actions now; triggers, rules and
+ * packages later) and activation records in SQLite (WAL) at
+ * state_dir/edgewhisk.db. Documents are kept as OpenWhisk-shaped JSON text,
+ * with the keys we query on (namespace, collection, name, updated, start)
+ * in indexed columns. The only user of SQLite. All functions are
+ * thread-safe (one connection behind a mutex: a board's request rate is far
+ * below what one SQLite connection serves) and may block on disk I/O.
+ * Errors: -ENOENT (no such entity/activation), -EEXIST (exists and no
+ * overwrite), -ENOSPC (disk or database full: SQLITE_FULL), -EIO (other
+ * SQLite failure, with SQLite's message; "database is corrupt" for a
+ * damaged file), -ENOMEM, -EINVAL (NULL argument, or a time over
+ * INT64_MAX to store), -EMSGSIZE (document over SQLite's size limit),
+ * -EDEADLK (a store function called from a store_row_fn). Messages name
+ * the operation: "put action guest/hello: database or disk is full". */
+#ifndef EW_STORE_H
+#define EW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct store;
+
+/* Open or create the database at `path` (its directory must exist): WAL
+ * journal, synchronous=NORMAL (durable across power loss up to the last
+ * checkpointed commit; WAL keeps the file consistent), busy timeout,
+ * schema created or checked. *out is set only on success. Also -ENOENT,
+ * -EACCES, -EISDIR... (the open(2) errno) when the file cannot be opened,
+ * -EIO for a file that is not a database, -EPROTO for a schema version
+ * newer than this build knows (never touched). */
+int store_open(const char *path, struct store **out, struct err *e)
+	__attribute__((warn_unused_result));
+void store_close(struct store *s);
+
+/* PRAGMA integrity_check: 0 when "ok", -EIO with the first problem. */
+int store_check(struct store *s, struct err *e) __attribute__((warn_unused_result));
+
+/* --- entities: (namespace, collection, name) -> JSON document --- */
+
+/* Insert, or replace when `overwrite`. -EEXIST when it exists and
+ * !overwrite, and (overwrite or not) when the name is taken in the
+ * namespace by another collection: then nothing changes and the message
+ * names that collection (OpenWhisk's 409 "Resource by this name exists but
+ * is not in this collection."). `updated_ms` is stored in the indexed
+ * column (list order). */
+int store_entity_put(struct store *s, const char *ns, const char *coll, const char *name,
+		     const char *doc, size_t len, uint64_t updated_ms, bool overwrite, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* Get a document: malloc'd NUL-terminated text in *doc (caller frees),
+ * its length in *len (len may be NULL). -ENOENT when this collection has
+ * no such name; if another collection has it the message says which (ask
+ * store_entity_collection() to answer 409 instead of 404). */
+int store_entity_get(struct store *s, const char *ns, const char *coll, const char *name,
+		     char **doc, size_t *len, struct err *e) __attribute__((warn_unused_result));
+
+/* Delete, handing back the deleted document (doc may be NULL to not want
+ * it; else as store_entity_get, read and deleted in one transaction).
+ * -ENOENT as store_entity_get. */
+int store_entity_delete(struct store *s, const char *ns, const char *coll, const char *name,
+			char **doc, size_t *len, struct err *e) __attribute__((warn_unused_result));
+
+/* The collection an entity of that name lives in within the namespace
+ * (OpenWhisk answers 409 when a name is taken in another collection).
+ * -ENOENT when no collection has it, -ERANGE when it does not fit in
+ * coll_size bytes (NUL included). */
+int store_entity_collection(struct store *s, const char *ns, const char *name, char *coll,
+			    size_t coll_size, struct err *e) __attribute__((warn_unused_result));
+
+/* Called per row; a non-zero return stops the walk and is returned. `doc`
+ * is borrowed until the callback returns. It runs with the store locked:
+ * keep it short and call no store function from it (-EDEADLK). */
+typedef int (*store_row_fn)(void *arg, const char *doc, size_t len);
+
+/* Documents of a collection in a namespace, newest `updated` first. Names
+ * with a '/' (entities inside packages) are included. limit 0 = no limit. */
+int store_entity_list(struct store *s, const char *ns, const char *coll, uint32_t limit,
+		      uint32_t skip, store_row_fn cb, void *arg, struct err *e)
+	__attribute__((warn_unused_result));
+int store_entity_count(struct store *s, const char *ns, const char *coll, uint64_t *n,
+		       struct err *e) __attribute__((warn_unused_result));
+
+/* --- activations --- */
+
+struct store_activation {
+	const char *id;            /* 32 hex */
+	const char *ns;            /* namespace of the invoker (the caller) */
+	const char *name;          /* "action" or "pkg/action" (the `name` filter) */
+	uint64_t start_ms, end_ms; /* end 0 = not finished */
+	const char *doc;           /* the whole record as JSON */
+	size_t len;
+};
+
+/* Insert or replace (a record may be written when accepted and again when
+ * complete); end_ms 0 is stored as unfinished. -EEXIST (nothing written)
+ * when the id is already used by another namespace. */
+int store_activation_put(struct store *s, const struct store_activation *a, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* Record by id within a namespace (another namespace's record: -ENOENT).
+ * *doc as store_entity_get (caller frees; len may be NULL). */
+int store_activation_get(struct store *s, const char *ns, const char *id, char **doc, size_t *len,
+			 struct err *e) __attribute__((warn_unused_result));
+
+/* Records of a namespace, newest start first, filtered by name (NULL =
+ * any) and start in [since_ms, upto_ms] (0 = unbounded; both inclusive).
+ * limit 0 = no limit. */
+int store_activation_list(struct store *s, const char *ns, const char *name, uint64_t since_ms,
+			  uint64_t upto_ms, uint32_t limit, uint32_t skip, store_row_fn cb, void *arg,
+			  struct err *e) __attribute__((warn_unused_result));
+int store_activation_count(struct store *s, const char *ns, const char *name, uint64_t since_ms,
+			   uint64_t upto_ms, uint64_t *n, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* Retention: delete activation records beyond the newest `max_count`
+ * (0 = no count limit) and those that started before now_ms - max_age_ms
+ * (0 = no age limit; start < now_ms - max_age_ms goes), across all
+ * namespaces, in one transaction. *deleted gets how many went. Scans the
+ * table: call it periodically, not per activation. */
+int store_activation_prune(struct store *s, uint64_t max_count, uint64_t max_age_ms,
+			   uint64_t now_ms, uint64_t *deleted, struct err *e)
+	__attribute__((warn_unused_result));
+
+#endif
