@@ -1,0 +1,1098 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Action documents and activation records (see entity.h). Every function
+ * builds a new cJSON tree and never modifies its inputs, so a stored
+ * document can be passed as `old` and freed by its owner afterwards. No
+ * I/O except entity_activation_id's random bytes. Called by the API layer. */
+#include "entity.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXEC_MAX_BYTES (48ULL * 1024 * 1024)  /* spec §2: code max 48 MB */
+#define KV_MAX_BYTES (1024ULL * 1024)         /* parameters, annotations: 1 MB each */
+#define VERSION_PART_MAX 2147483647ULL        /* upstream SemVer parts are Scala Ints */
+#define VERSION_BUF 40                        /* 3 x 10 digits + 2 dots + NUL */
+
+static cJSON *take_json(cJSON **p)
+{
+	cJSON *t = *p;
+
+	*p = NULL;
+	return t;
+}
+
+static int enomem(struct err *e, const char *what)
+{
+	return err_set(e, -ENOMEM, "%s: out of memory", what);
+}
+
+/* An optional field: NULL when absent or JSON null (clients send null for
+ * "not given" as often as they leave a key out). */
+static const cJSON *opt(const cJSON *obj, const char *key)
+{
+	const cJSON *v;
+
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsNull(v) ? NULL : v;
+}
+
+/* The cJSON_Add* helpers return NULL on ENOMEM; these turn that into an int
+ * so a run of additions can be checked with one ||. add_item frees `item`
+ * when it cannot be attached. */
+static int add_item(cJSON *obj, const char *key, cJSON *item)
+{
+	if (!item)
+		return -ENOMEM;
+	if (!cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_str(cJSON *obj, const char *key, const char *s)
+{
+	return add_item(obj, key, cJSON_CreateString(s));
+}
+
+static int add_num(cJSON *obj, const char *key, double v)
+{
+	return add_item(obj, key, cJSON_CreateNumber(v));
+}
+
+static int add_bool(cJSON *obj, const char *key, bool v)
+{
+	return add_item(obj, key, cJSON_CreateBool(v));
+}
+
+static int add_dup(cJSON *obj, const char *key, const cJSON *v)
+{
+	return add_item(obj, key, v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
+}
+
+static int arr_add(cJSON *arr, cJSON *item)
+{
+	if (!item)
+		return -ENOMEM;
+	if (!cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Set obj[key] = item (owned), replacing the first existing member. */
+static int obj_set(cJSON *obj, const char *key, cJSON *item)
+{
+	if (!item)
+		return -ENOMEM;
+	if (cJSON_GetObjectItemCaseSensitive(obj, key)) {
+		if (!cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item)) {
+			cJSON_Delete(item);
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	return add_item(obj, key, item);
+}
+
+/* ---- key/value lists (parameters, annotations) ------------------------- */
+
+static cJSON *kv_find(const cJSON *arr, const char *key)
+{
+	cJSON *it;
+
+	cJSON_ArrayForEach(it, arr) {
+		const char *k = json_get_string(it, "key");
+
+		if (k && strcmp(k, key) == 0)
+			return it;
+	}
+	return NULL;
+}
+
+/* Set `key` in a list: replace the value (and init flag) of an existing
+ * item in place, so merged lists keep their order, else append. `value`
+ * is copied; NULL stores JSON null. */
+static int kv_put(cJSON *arr, const char *key, const cJSON *value, bool init)
+{
+	cJSON *it = kv_find(arr, key);
+	cJSON *v = value ? cJSON_Duplicate(value, true) : cJSON_CreateNull();
+
+	if (!v)
+		return -ENOMEM;
+	if (it) {
+		if (obj_set(it, "value", v) < 0)
+			return -ENOMEM;
+		cJSON_DeleteItemFromObjectCaseSensitive(it, "init");
+		return init ? add_bool(it, "init", true) : 0;
+	}
+	it = cJSON_CreateObject();
+	if (!it) {
+		cJSON_Delete(v);
+		return -ENOMEM;
+	}
+	if (add_str(it, "key", key) < 0 || add_item(it, "value", v) < 0 ||
+	    (init && add_bool(it, "init", true) < 0)) {
+		cJSON_Delete(it);
+		return -ENOMEM;
+	}
+	return arr_add(arr, it);
+}
+
+/* kv_put taking ownership of `value` (NULL = ENOMEM from its constructor). */
+static int kv_put_owned(cJSON *arr, const char *key, cJSON *value)
+{
+	int r = value ? kv_put(arr, key, value, false) : -ENOMEM;
+
+	cJSON_Delete(value);
+	return r;
+}
+
+/* A client list must be an array of {"key": non-empty string, "value": any}
+ * (and, for parameters, an optional boolean "init"). */
+static int kv_check(const cJSON *arr, const char *field, bool params, struct err *e)
+{
+	const cJSON *it;
+	unsigned idx = 0;
+
+	if (!cJSON_IsArray(arr))
+		return err_set(e, -EINVAL, "%s must be an array of {\"key\": string, \"value\": any}",
+			       field);
+	cJSON_ArrayForEach(it, arr) {
+		const char *k = json_get_string(it, "key");
+		const cJSON *init = opt(it, "init");
+
+		if (!k || !*k)
+			return err_set(e, -EINVAL, "%s[%u]: key must be a non-empty string", field,
+				       idx);
+		if (params && init && !cJSON_IsBool(init))
+			return err_set(e, -EINVAL, "%s[%u]: init must be a boolean", field, idx);
+		idx++;
+	}
+	return 0;
+}
+
+/* Merging lists by key must not be quadratic: a 1 MB parameter list or a
+ * big invoke body holds ~100k keys. Entries from all inputs go into one
+ * vector in order of appearance, are sorted by (key, position), and each
+ * run of equal keys collapses to its last entry, placed where the key first
+ * appeared: O(n log n). */
+enum kv_flag {
+	KV_INIT = 1,      /* a parameter marked "init": true */
+	KV_BODY = 2,      /* from the invoke body */
+	KV_DEFINED = 4,   /* a bound parameter with a non-null value */
+	KV_DEL = 8,       /* a delAnnotations key: drops its whole group */
+};
+
+struct kv_ent {
+	const char *key;
+	const cJSON *value;  /* NULL stores JSON null */
+	size_t pos;
+	unsigned flags;
+};
+
+struct kv_vec {
+	struct kv_ent *v;
+	size_t n, cap;
+};
+
+struct kv_win {
+	const struct kv_ent *ent;  /* the last entry of its key */
+	unsigned flags;            /* OR of the flags of all entries of the key */
+};
+
+static void kv_vec_fini(struct kv_vec *kv)
+{
+	free(kv->v);
+	kv->v = NULL;
+	kv->n = kv->cap = 0;
+}
+
+static int kv_vec_push(struct kv_vec *kv, const char *key, const cJSON *value, unsigned flags)
+{
+	if (kv->n == kv->cap) {
+		size_t cap = kv->cap ? 2 * kv->cap : 16;
+		struct kv_ent *v = reallocarray(kv->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		kv->v = v;
+		kv->cap = cap;
+	}
+	kv->v[kv->n] = (struct kv_ent){ key, value, kv->n, flags };
+	kv->n++;
+	return 0;
+}
+
+/* Push every {"key": string, "value"} item of a list (others skipped). */
+static int kv_vec_push_list(struct kv_vec *kv, const cJSON *arr, bool params, unsigned flags)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr) {
+		const char *key = json_get_string(it, "key");
+		const cJSON *value = opt(it, "value");
+		unsigned f = flags;
+
+		if (!key)
+			continue;
+		if (params && cJSON_IsTrue(opt(it, "init")))
+			f |= KV_INIT;
+		if (params && value)
+			f |= KV_DEFINED;
+		if (kv_vec_push(kv, key, value, f) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int kv_ent_cmp(const void *a, const void *b)
+{
+	const struct kv_ent *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Collapse kv (sorted in place) to one winner per key in order of first
+ * appearance; groups with a KV_DEL entry are dropped. *out (malloc'd, the
+ * caller frees) borrows entries from kv. */
+static int kv_collapse(struct kv_vec *kv, struct kv_win **out, size_t *n_out)
+{
+	struct kv_win *slot = calloc(kv->n ? kv->n : 1, sizeof(*slot));
+	size_t m = 0;
+
+	if (!slot)
+		return -ENOMEM;
+	if (kv->n)
+		qsort(kv->v, kv->n, sizeof(kv->v[0]), kv_ent_cmp);
+	for (size_t i = 0, j; i < kv->n; i = j) {
+		unsigned flags = 0;
+
+		for (j = i; j < kv->n && strcmp(kv->v[j].key, kv->v[i].key) == 0; j++)
+			flags |= kv->v[j].flags;
+		if (!(flags & KV_DEL))
+			slot[kv->v[i].pos] = (struct kv_win){ &kv->v[j - 1], flags };
+	}
+	for (size_t p = 0; p < kv->n; p++)
+		if (slot[p].ent)
+			slot[m++] = slot[p];
+	*out = slot;
+	*n_out = m;
+	return 0;
+}
+
+/* The stored list {"key","value"[,"init": true]} of the collapsed kv. */
+static int kv_to_list(struct kv_vec *kv, cJSON **out)
+{
+	struct kv_win *w = NULL;
+	size_t n = 0;
+	cJSON *arr = NULL;
+	int r = kv_collapse(kv, &w, &n);
+
+	if (r < 0)
+		return r;
+	arr = cJSON_CreateArray();
+	if (!arr)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *it = cJSON_CreateObject();
+
+		if (arr_add(arr, it) < 0 || add_str(it, "key", w[i].ent->key) < 0 ||
+		    add_dup(it, "value", w[i].ent->value) < 0 ||
+		    ((w[i].ent->flags & KV_INIT) && add_bool(it, "init", true) < 0))
+			goto fail;
+	}
+	free(w);
+	*out = arr;
+	return 0;
+fail:
+	free(w);
+	cJSON_Delete(arr);
+	return -ENOMEM;
+}
+
+static int kv_size_check(const cJSON *arr, const char *field, struct err *e)
+{
+	size_t len = 0;
+	char *s = json_print(arr, &len);
+
+	if (!s)
+		return enomem(e, field);
+	json_free(s);
+	if (len > KV_MAX_BYTES)
+		return err_set(e, -E2BIG, "%s larger than allowed: %zu > %llu bytes.", field, len,
+			       KV_MAX_BYTES);
+	return 0;
+}
+
+static bool kv_is_true(const cJSON *arr, const char *key)
+{
+	return cJSON_IsTrue(opt(kv_find(arr, key), "value"));
+}
+
+/* ---- version ------------------------------------------------------------ */
+
+/* "major.minor.patch", each part decimal digits within a Scala Int. */
+static int version_parse(const char *s, uint64_t v[3])
+{
+	for (int i = 0; i < 3; i++) {
+		uint64_t n = 0;
+		size_t digits = 0;
+
+		while (*s >= '0' && *s <= '9') {
+			n = n * 10 + (uint64_t)(*s - '0');
+			if (n > VERSION_PART_MAX)
+				return -EINVAL;
+			s++;
+			digits++;
+		}
+		if (digits == 0)
+			return -EINVAL;
+		v[i] = n;
+		if (i < 2 && *s++ != '.')
+			return -EINVAL;
+	}
+	return *s == '\0' ? 0 : -EINVAL;
+}
+
+static int build_version(const cJSON *body, const cJSON *old, char out[VERSION_BUF],
+			 struct err *e)
+{
+	const cJSON *given = opt(body, "version");
+	uint64_t v[3] = { 0, 0, 0 };
+
+	if (given) {
+		if (!cJSON_IsString(given))
+			return err_set(e, -EINVAL, "version must be a string \"major.minor.patch\"");
+		if (version_parse(given->valuestring, v) < 0)
+			return err_set(e, -EINVAL,
+				       "version '%s' is not a semantic version (major.minor.patch)",
+				       given->valuestring);
+	} else {
+		const char *ov = json_get_string(old, "version");
+
+		/* A stored version we cannot read restarts at 0.0.1 rather than
+		 * making the action impossible to update. */
+		if (!ov || version_parse(ov, v) < 0)
+			v[0] = v[1] = v[2] = 0;
+		if (v[2] >= VERSION_PART_MAX)
+			return err_set(e, -EINVAL, "version %s cannot be incremented; give one", ov);
+		v[2]++;
+	}
+	snprintf(out, VERSION_BUF, "%" PRIu64 ".%" PRIu64 ".%" PRIu64, v[0], v[1], v[2]);
+	return 0;
+}
+
+/* ---- exec ----------------------------------------------------------------- */
+
+static bool in_family(const char *kind, const char *family, size_t len)
+{
+	return strncmp(kind, family, len) == 0 && (kind[len] == ':' || kind[len] == '\0');
+}
+
+/* The configured kind `kind` names, or "blackbox"; NULL when unknown.
+ * "<family>:default" picks the kind marked default in that family, or the
+ * family's only kind ("native:default" -> "native"). */
+static const char *kind_resolve(const struct cfg *c, const char *kind)
+{
+	const char *colon, *only = NULL;
+	unsigned members = 0;
+	size_t fam;
+
+	if (strcmp(kind, "blackbox") == 0)
+		return "blackbox";
+	for (uint32_t i = 0; i < c->kind_count; i++)
+		if (strcmp(c->kinds[i].name, kind) == 0)
+			return c->kinds[i].name;
+	colon = strchr(kind, ':');
+	if (!colon || strcmp(colon, ":default") != 0)
+		return NULL;
+	fam = (size_t)(colon - kind);
+	for (uint32_t i = 0; i < c->kind_count; i++) {
+		if (!in_family(c->kinds[i].name, kind, fam))
+			continue;
+		if (c->kinds[i].is_default)
+			return c->kinds[i].name;
+		only = c->kinds[i].name;
+		members++;
+	}
+	return members == 1 ? only : NULL;
+}
+
+static int kind_unknown(const struct cfg *c, const char *kind, struct err *e)
+{
+	char list[ERR_MSG_MAX];
+	size_t n = 0;
+
+	list[0] = '\0';
+	for (uint32_t i = 0; i <= c->kind_count; i++) {
+		const char *k = i < c->kind_count ? c->kinds[i].name : "blackbox";
+		int w = snprintf(list + n, sizeof(list) - n, "%s'%s'", n ? ", " : "", k);
+
+		if (w < 0 || (size_t)w >= sizeof(list) - n) {
+			list[n] = '\0';   /* drop the partial entry; err_set truncates anyway */
+			break;
+		}
+		n += (size_t)w;
+	}
+	return err_set(e, -EINVAL,
+		       "The specified runtime '%s' is not supported by this platform. "
+		       "Valid values are: %s.",
+		       kind, list);
+}
+
+static bool is_b64(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '+' || ch == '/';
+}
+
+/* OpenWhisk's test (Exec.isBinaryCode): after Java String.trim (which drops
+ * every char <= ' '), non-empty, a multiple of 4 long and matching
+ * ^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)?$. Plain
+ * source that happens to fit (say "abcd") counts as binary upstream too. */
+static bool code_is_binary(const char *s)
+{
+	size_t len = strlen(s), pad = 0;
+
+	while (len && (unsigned char)*s <= ' ') {
+		s++;
+		len--;
+	}
+	while (len && (unsigned char)s[len - 1] <= ' ')
+		len--;
+	if (len == 0 || len % 4 != 0)
+		return false;
+	if (s[len - 1] == '=')
+		pad = s[len - 2] == '=' ? 2 : 1;
+	for (size_t i = 0; i < len - pad; i++)
+		if (!is_b64(s[i]))
+			return false;
+	return true;
+}
+
+/* Validate the client's exec and build the stored one: {"kind" (resolved),
+ * "code"?, "binary", "main"?, "image" (blackbox only)}. The client's
+ * "binary" and a managed kind's "image" are ignored. *kind_out borrows from
+ * cfg (or is the literal "blackbox"). */
+static int build_exec(const struct cfg *c, const cJSON *x, cJSON **out, const char **kind_out,
+		      struct err *e)
+{
+	_cleanup_json_ cJSON *ex = NULL;
+	const cJSON *kind, *code, *main_fn, *image;
+	const char *resolved;
+	bool blackbox;
+
+	if (!cJSON_IsObject(x))
+		return err_set(e, -EINVAL, "exec must be a JSON object");
+	kind = opt(x, "kind");
+	code = opt(x, "code");
+	main_fn = opt(x, "main");
+	image = opt(x, "image");
+	if (!cJSON_IsString(kind))
+		return err_set(e, -EINVAL, "exec.kind must be a string");
+	/* "sequence" is not configured and so is refused here as well. */
+	resolved = kind_resolve(c, kind->valuestring);
+	if (!resolved)
+		return kind_unknown(c, kind->valuestring, e);
+	blackbox = strcmp(resolved, "blackbox") == 0;
+	if (code && !cJSON_IsString(code))
+		return err_set(e, -EINVAL, "exec.code must be a string");
+	if (!code && !blackbox)
+		return err_set(e, -EINVAL, "exec.code must be a string for '%s' actions",
+			       kind->valuestring);
+	if (code) {
+		size_t len = strlen(code->valuestring);
+
+		if (len > EXEC_MAX_BYTES)
+			return err_set(e, -E2BIG, "exec larger than allowed: %zu > %llu bytes.", len,
+				       EXEC_MAX_BYTES);
+	}
+	if (main_fn && !cJSON_IsString(main_fn))
+		return err_set(e, -EINVAL, "exec.main must be a string");
+	if (blackbox && (!cJSON_IsString(image) || !image->valuestring[0]))
+		return err_set(e, -EINVAL,
+			       "exec.image must be a non-empty string for 'blackbox' actions");
+
+	ex = cJSON_CreateObject();
+	if (!ex || add_str(ex, "kind", resolved) < 0 ||
+	    (code && add_str(ex, "code", code->valuestring) < 0) ||
+	    add_bool(ex, "binary", code && code_is_binary(code->valuestring)) < 0 ||
+	    (main_fn && add_str(ex, "main", main_fn->valuestring) < 0) ||
+	    (blackbox && add_str(ex, "image", image->valuestring) < 0))
+		return enomem(e, "exec");
+	*kind_out = resolved;
+	*out = take_json(&ex);
+	return 0;
+}
+
+/* ---- limits --------------------------------------------------------------- */
+
+struct limit_rule {
+	const char *key;     /* field in "limits" */
+	const char *what;    /* OpenWhisk's message subject */
+	const char *unit;    /* after each number in the message */
+	struct cfg_limit bounds;
+};
+
+static int limit_value(const struct limit_rule *r, const cJSON *given, uint64_t *out,
+		       struct err *e)
+{
+	int64_t v;
+
+	if (json_get_i64(given, r->key, &v) < 0)
+		return err_set(e, -EINVAL, "limits.%s must be a whole number", r->key);
+	if (v < 0 || (uint64_t)v < r->bounds.min)
+		return err_set(e, -EINVAL, "%s %" PRId64 "%s below allowed threshold of %" PRIu64 "%s",
+			       r->what, v, r->unit, r->bounds.min, r->unit);
+	if ((uint64_t)v > r->bounds.max)
+		return err_set(e, -EINVAL,
+			       "%s %" PRId64 "%s exceeds allowed threshold of %" PRIu64 "%s", r->what,
+			       v, r->unit, r->bounds.max, r->unit);
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* Per field: the client's value (checked against cfg bounds), else the
+ * stored one, else the default. Stored values are not re-checked, like
+ * upstream: tightening the config must not lock existing actions. */
+static int build_limits(const struct cfg *c, const cJSON *given, const cJSON *old_limits,
+			cJSON **out, struct err *e)
+{
+	const struct limit_rule rules[] = {
+		{ "timeout", "duration", " milliseconds", c->limits.timeout_ms },
+		{ "memory", "memory size", " MB", c->limits.memory_mb },
+		{ "logs", "log size", " MB", c->limits.logs_mb },
+		/* Intra-container concurrency is not implemented: exactly 1. */
+		{ "concurrency", "concurrency", "", { 1, 1, 1 } },
+	};
+	_cleanup_json_ cJSON *lim = NULL;
+
+	if (given && !cJSON_IsObject(given))
+		return err_set(e, -EINVAL, "limits must be a JSON object");
+	lim = cJSON_CreateObject();
+	if (!lim)
+		return enomem(e, "limits");
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		uint64_t v = rules[i].bounds.def;
+		int r;
+
+		if (opt(given, rules[i].key)) {
+			r = limit_value(&rules[i], given, &v, e);
+			if (r < 0)
+				return r;
+		} else if (json_get_u64(old_limits, rules[i].key, &v) < 0) {
+			v = rules[i].bounds.def;
+		}
+		if (add_num(lim, rules[i].key, (double)v) < 0)
+			return enomem(e, "limits");
+	}
+	*out = take_json(&lim);
+	return 0;
+}
+
+/* ---- the action document -------------------------------------------------- */
+
+static int build_parameters(const cJSON *given, const cJSON *old, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *arr = NULL;
+	const cJSON *old_params = json_get_array(old, "parameters");
+	int r;
+
+	/* Given parameters replace the stored ones as a whole (upstream). */
+	if (given) {
+		struct kv_vec kv = { 0 };
+
+		r = kv_check(given, "parameters", true, e);
+		if (r < 0)
+			return r;
+		r = kv_vec_push_list(&kv, given, true, 0);
+		if (r == 0)
+			r = kv_to_list(&kv, &arr);
+		kv_vec_fini(&kv);
+		if (r < 0)
+			return enomem(e, "parameters");
+	} else {
+		arr = old_params ? cJSON_Duplicate(old_params, true) : cJSON_CreateArray();
+		if (!arr)
+			return enomem(e, "parameters");
+	}
+	r = kv_size_check(arr, "parameters", e);
+	if (r < 0)
+		return r;
+	*out = take_json(&arr);
+	return 0;
+}
+
+/* Stored annotations, then the client's (replacing by key), minus
+ * delAnnotations (which also drops keys the client just gave, as upstream's
+ * `old ++ given -- del`), then the server's. */
+static int build_annotations(const cJSON *body, const cJSON *old, const char *kind, cJSON **out,
+			     struct err *e)
+{
+	_cleanup_json_ cJSON *arr = NULL;
+	const cJSON *given = opt(body, "annotations"), *del = opt(body, "delAnnotations"), *it;
+	struct kv_vec kv = { 0 };
+	int r;
+
+	if (given) {
+		r = kv_check(given, "annotations", false, e);
+		if (r < 0)
+			return r;
+	}
+	if (del) {
+		if (!cJSON_IsArray(del))
+			return err_set(e, -EINVAL, "delAnnotations must be an array of strings");
+		cJSON_ArrayForEach(it, del)
+			if (!cJSON_IsString(it))
+				return err_set(e, -EINVAL,
+					       "delAnnotations must be an array of strings");
+	}
+	r = kv_vec_push_list(&kv, json_get_array(old, "annotations"), false, 0);
+	if (r == 0)
+		r = kv_vec_push_list(&kv, given, false, 0);
+	cJSON_ArrayForEach(it, del)
+		if (r == 0)
+			r = kv_vec_push(&kv, it->valuestring, NULL, KV_DEL);
+	if (r == 0)
+		r = kv_to_list(&kv, &arr);
+	kv_vec_fini(&kv);
+	if (r < 0)
+		return enomem(e, "annotations");
+	if ((!old && !kv_find(arr, "provide-api-key") &&
+	     kv_put_owned(arr, "provide-api-key", cJSON_CreateFalse()) < 0) ||
+	    kv_put_owned(arr, "exec", cJSON_CreateString(kind)) < 0)
+		return enomem(e, "annotations");
+	r = kv_size_check(arr, "annotations", e);
+	if (r < 0)
+		return r;
+	*out = take_json(&arr);
+	return 0;
+}
+
+int entity_action_build(const struct cfg *c, const char *ns, const char *name, const cJSON *body,
+			const cJSON *old, uint64_t now_ms, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *doc = NULL, *exec = NULL, *params = NULL, *limits = NULL,
+			      *annotations = NULL;
+	const cJSON *publish, *given_exec;
+	const char *kind = NULL;
+	char version[VERSION_BUF];
+	int r;
+
+	if (body && !cJSON_IsNull(body) && !cJSON_IsObject(body))
+		return err_set(e, -EINVAL, "request body must be a JSON object");
+	r = build_version(body, old, version, e);
+	if (r < 0)
+		return r;
+	publish = opt(body, "publish");
+	if (publish && !cJSON_IsBool(publish))
+		return err_set(e, -EINVAL, "publish must be a boolean");
+
+	given_exec = opt(body, "exec");
+	if (given_exec) {
+		r = build_exec(c, given_exec, &exec, &kind, e);
+		if (r < 0)
+			return r;
+	} else {
+		const cJSON *old_exec = json_get_object(old, "exec");
+
+		kind = json_get_string(old_exec, "kind");
+		if (!kind)
+			return err_set(e, -EINVAL, "exec undefined");
+		exec = cJSON_Duplicate(old_exec, true);
+		if (!exec)
+			return enomem(e, "exec");
+	}
+	r = build_parameters(opt(body, "parameters"), old, &params, e);
+	if (r < 0)
+		return r;
+	r = build_limits(c, opt(body, "limits"), json_get_object(old, "limits"), &limits, e);
+	if (r < 0)
+		return r;
+	r = build_annotations(body, old, kind, &annotations, e);
+	if (r < 0)
+		return r;
+
+	doc = cJSON_CreateObject();
+	if (!doc || add_str(doc, "namespace", ns) < 0 || add_str(doc, "name", name) < 0 ||
+	    add_str(doc, "version", version) < 0 ||
+	    add_bool(doc, "publish",
+		     publish ? cJSON_IsTrue(publish) : json_get_bool(old, "publish", false)) < 0 ||
+	    add_item(doc, "exec", take_json(&exec)) < 0 ||
+	    add_item(doc, "parameters", take_json(&params)) < 0 ||
+	    add_item(doc, "limits", take_json(&limits)) < 0 ||
+	    add_item(doc, "annotations", take_json(&annotations)) < 0 ||
+	    add_num(doc, "updated", (double)now_ms) < 0)
+		return enomem(e, "action document");
+	*out = take_json(&doc);
+	return 0;
+}
+
+const char *entity_action_image(const struct cfg *c, const cJSON *action)
+{
+	const cJSON *exec = json_get_object(action, "exec");
+	const char *kind = json_get_string(exec, "kind");
+
+	if (!kind)
+		return NULL;
+	if (strcmp(kind, "blackbox") == 0)
+		return json_get_string(exec, "image");
+	for (uint32_t i = 0; i < c->kind_count; i++)
+		if (strcmp(c->kinds[i].name, kind) == 0)
+			return c->kinds[i].image;
+	return NULL;
+}
+
+cJSON *entity_action_without_code(const cJSON *action)
+{
+	cJSON *copy = cJSON_Duplicate(action, true);
+	cJSON *exec = copy ? cJSON_GetObjectItemCaseSensitive(copy, "exec") : NULL;
+
+	if (cJSON_IsObject(exec))
+		cJSON_DeleteItemFromObjectCaseSensitive(exec, "code");
+	return copy;
+}
+
+/* Copy `key` from src to dst when present. */
+static int copy_field(cJSON *dst, const cJSON *src, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
+
+	return v ? add_dup(dst, key, v) : 0;
+}
+
+cJSON *entity_action_summary(const cJSON *action)
+{
+	static const char *const before[] = { "namespace", "name", "version", "publish",
+					      "annotations", "limits" };
+	_cleanup_json_ cJSON *s = NULL;
+	cJSON *exec;
+
+	if (!cJSON_IsObject(action))
+		return NULL;
+	s = cJSON_CreateObject();
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++)
+		if (copy_field(s, action, before[i]) < 0)
+			return NULL;
+	exec = cJSON_CreateObject();
+	if (add_item(s, "exec", exec) < 0 ||
+	    add_bool(exec, "binary", json_get_bool(json_get_object(action, "exec"), "binary",
+						   false)) < 0 ||
+	    copy_field(s, action, "updated") < 0)
+		return NULL;
+	return take_json(&s);
+}
+
+/* ---- invocation ----------------------------------------------------------- */
+
+int entity_invoke_params(const cJSON *action, const cJSON *body, cJSON **params, cJSON **init_env,
+			 struct err *e)
+{
+	cJSON *p = NULL, *env = NULL;
+	const cJSON *args = cJSON_IsObject(body) ? body : NULL, *it;
+	bool final = kv_is_true(json_get_array(action, "annotations"), "final");
+	struct kv_vec kv = { 0 };
+	struct kv_win *w = NULL;
+	size_t n = 0;
+	int r;
+
+	if (body && !cJSON_IsNull(body) && !args)
+		return err_set(e, -EINVAL, "invoke parameters must be a JSON object");
+	r = kv_vec_push_list(&kv, json_get_array(action, "parameters"), true, 0);
+	cJSON_ArrayForEach(it, args)
+		if (r == 0)
+			r = kv_vec_push(&kv, it->string, it, KV_BODY);
+	if (r == 0)
+		r = kv_collapse(&kv, &w, &n);
+	p = cJSON_CreateObject();
+	env = cJSON_CreateObject();
+	if (r < 0 || !p || !env) {
+		r = enomem(e, "invoke parameters");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* Upstream (immutableParameters): with final, the bound
+		 * parameters that have a value (not null) are not the caller's
+		 * to set. */
+		if (final && (w[i].flags & KV_BODY) && (w[i].flags & KV_DEFINED)) {
+			r = err_set(e, -EINVAL,
+				    "Request defines parameters that are not allowed "
+				    "(e.g., reserved properties).");
+			goto out;
+		}
+		/* Upstream merges the body over all parameters, then splits by
+		 * the init keys (ContainerProxy.partitionArguments): a body value
+		 * for an init parameter goes to the environment. */
+		if (add_dup(w[i].flags & KV_INIT ? env : p, w[i].ent->key, w[i].ent->value) < 0) {
+			r = enomem(e, "invoke parameters");
+			goto out;
+		}
+	}
+	*params = take_json(&p);
+	*init_env = take_json(&env);
+out:
+	json_delete(env);
+	json_delete(p);
+	free(w);
+	kv_vec_fini(&kv);
+	return r;
+}
+
+/* ---- activations ---------------------------------------------------------- */
+
+static const char *status_name(int code)
+{
+	switch (code) {
+	case ACT_SUCCESS:
+		return "success";
+	case ACT_APPLICATION_ERROR:
+		return "application error";
+	case ACT_DEVELOPER_ERROR:
+		return "action developer error";
+	default:
+		return "whisk internal error";
+	}
+}
+
+static int build_response(const struct act_result *res, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *resp = NULL, *result = NULL;
+	int code = (int)res->status;
+	size_t size = res->result_len;
+
+	if (code < ACT_SUCCESS || code > ACT_WHISK_ERROR)
+		code = ACT_WHISK_ERROR;
+	if (!res->result || res->result_len == 0 ||
+	    json_parse(res->result, res->result_len, &result, NULL) < 0) {
+		/* The invoker sends JSON; anything else is our fault. */
+		static const char unreadable[] = "{\"error\":\"The action's result could not be read.\"}";
+
+		code = ACT_WHISK_ERROR;
+		result = cJSON_CreateObject();
+		if (!result || add_str(result, "error", "The action's result could not be read.") < 0)
+			return enomem(e, "activation record");
+		size = sizeof(unreadable) - 1;
+	}
+	resp = cJSON_CreateObject();
+	if (!resp || add_str(resp, "status", status_name(code)) < 0 ||
+	    add_num(resp, "statusCode", code) < 0 || add_bool(resp, "success", code == 0) < 0 ||
+	    add_item(resp, "result", take_json(&result)) < 0 ||
+	    add_num(resp, "size", (double)size) < 0)
+		return enomem(e, "activation record");
+	*out = take_json(&resp);
+	return 0;
+}
+
+/* Append {"key": key, "value": value}; takes `value` (NULL = ENOMEM). */
+static int annotation_add(cJSON *arr, const char *key, cJSON *value)
+{
+	cJSON *it;
+
+	if (!value)
+		return -ENOMEM;
+	it = cJSON_CreateObject();
+	if (!it || add_str(it, "key", key) < 0) {
+		cJSON_Delete(it);
+		cJSON_Delete(value);
+		return -ENOMEM;
+	}
+	if (add_item(it, "value", value) < 0) {
+		cJSON_Delete(it);
+		return -ENOMEM;
+	}
+	return arr_add(arr, it);
+}
+
+static int build_record_annotations(const struct entity_activation_info *info,
+				    const struct act_result *res, cJSON **out)
+{
+	cJSON *arr = cJSON_CreateArray(), *limits = cJSON_CreateObject();
+	size_t plen = strlen(info->path) + 1 + strlen(info->name) + 1;
+	char *path = malloc(plen);
+	int r = -ENOMEM;
+
+	if (!arr || !limits || !path)
+		goto out;
+	snprintf(path, plen, "%s/%s", info->path, info->name);
+	if (add_num(limits, "timeout", (double)info->timeout_ms) < 0 ||
+	    add_num(limits, "memory", (double)info->memory_mb) < 0 ||
+	    add_num(limits, "logs", (double)info->logs_mb) < 0 ||
+	    add_num(limits, "concurrency", (double)info->concurrency) < 0)
+		goto out;
+	r = annotation_add(arr, "limits", limits);
+	limits = NULL;   /* annotation_add owns it now, success or not */
+	if (r < 0 || (r = annotation_add(arr, "path", cJSON_CreateString(path))) < 0 ||
+	    (r = annotation_add(arr, "kind", cJSON_CreateString(info->kind))) < 0 ||
+	    (r = annotation_add(arr, "timeout", cJSON_CreateBool(res->timeout))) < 0 ||
+	    (r = annotation_add(arr, "waitTime", cJSON_CreateNumber((double)res->wait_ms))) < 0)
+		goto out;
+	if (res->has_init &&
+	    (r = annotation_add(arr, "initTime", cJSON_CreateNumber((double)res->init_ms))) < 0)
+		goto out;
+	*out = take_json(&arr);
+	r = 0;
+out:
+	free(path);
+	cJSON_Delete(limits);
+	cJSON_Delete(arr);
+	return r;
+}
+
+int entity_activation_record(const struct entity_activation_info *info,
+			     const struct act_result *res, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *rec = NULL, *resp = NULL, *logs = NULL, *ann = NULL;
+	int r;
+
+	if (!info->activation_id || !info->ns || !info->path || !info->name || !info->version ||
+	    !info->kind)
+		return err_set(e, -EINVAL, "activation record: activation info incomplete");
+	r = build_response(res, &resp, e);
+	if (r < 0)
+		return r;
+	logs = cJSON_IsArray(res->logs) ? cJSON_Duplicate(res->logs, true) : cJSON_CreateArray();
+	if (!logs)
+		return enomem(e, "activation record");
+	r = build_record_annotations(info, res, &ann);
+	if (r < 0)
+		return enomem(e, "activation record");
+	rec = cJSON_CreateObject();
+	if (!rec || add_str(rec, "namespace", info->ns) < 0 || add_str(rec, "name", info->name) < 0 ||
+	    add_str(rec, "version", info->version) < 0 || add_str(rec, "subject", info->ns) < 0 ||
+	    add_bool(rec, "publish", false) < 0 ||
+	    add_str(rec, "activationId", info->activation_id) < 0 ||
+	    add_num(rec, "start", (double)res->start_ms) < 0 ||
+	    add_num(rec, "end", (double)res->end_ms) < 0 ||
+	    add_num(rec, "duration",
+		    res->end_ms > res->start_ms ? (double)(res->end_ms - res->start_ms) : 0) < 0 ||
+	    add_item(rec, "response", take_json(&resp)) < 0 ||
+	    add_item(rec, "logs", take_json(&logs)) < 0 ||
+	    add_item(rec, "annotations", take_json(&ann)) < 0)
+		return enomem(e, "activation record");
+	*out = take_json(&rec);
+	return 0;
+}
+
+/* statusCode of a record: response.statusCode, or from the status string
+ * for records that do not carry it (upstream omits it). -1 = unknown. */
+static int record_status_code(const cJSON *record)
+{
+	static const char *const names[] = { "success", "application error",
+					     "action developer error", "whisk internal error" };
+	const cJSON *resp = json_get_object(record, "response");
+	const char *status = json_get_string(resp, "status");
+	int64_t code;
+
+	if (json_get_i64(resp, "statusCode", &code) == 0 && code >= 0 && code <= 3)
+		return (int)code;
+	for (int i = 0; status && i < 4; i++)
+		if (strcmp(status, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+cJSON *entity_activation_summary(const cJSON *record)
+{
+	static const char *const fields[] = { "namespace", "name", "version", "publish",
+					      "annotations", "activationId", "start", "end",
+					      "duration", "cause" };
+	_cleanup_json_ cJSON *s = NULL;
+	int code;
+
+	if (!cJSON_IsObject(record))
+		return NULL;
+	s = cJSON_CreateObject();
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (copy_field(s, record, fields[i]) < 0)
+			return NULL;
+	code = record_status_code(record);
+	if (code >= 0 && add_num(s, "statusCode", code) < 0)
+		return NULL;
+	return take_json(&s);
+}
+
+/* Last resort when the kernel gives no randomness: ids only need to be
+ * unique, so mix the clock, the pid and a counter (splitmix64). */
+static void weak_random(unsigned char *buf, size_t len)
+{
+	static unsigned counter;
+	struct timespec ts;
+	uint64_t x;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	x = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	x ^= (uint64_t)getpid() << 32 ^ (uint64_t)__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < len; i++) {
+		uint64_t z;
+
+		x += 0x9e3779b97f4a7c15ULL;
+		z = x;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		buf[i] = (unsigned char)(z ^ (z >> 31));
+	}
+}
+
+static size_t urandom_fill(unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return got;
+}
+
+void entity_activation_id(char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	size_t got = 0;
+
+	/* GRND_NONBLOCK: early at boot (edge boards often lack entropy) the
+	 * pool may not be ready; an id is not a key, /dev/urandom will do. */
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, GRND_NONBLOCK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < sizeof(b) && urandom_fill(b, sizeof(b)) < sizeof(b))
+		weak_random(b, sizeof(b));
+	for (size_t i = 0; i < sizeof(b); i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[32] = '\0';
+}

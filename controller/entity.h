@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* OpenWhisk documents the controller builds: actions (PUT body -> stored
+ * document, with OpenWhisk's validation, defaults, merge on overwrite and
+ * server-added annotations) and activation records (from a completion).
+ * Pure JSON logic through json.h, no I/O (unit-tested). */
+#ifndef EW_ENTITY_H
+#define EW_ENTITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "act.h"
+#include "cfg.h"
+#include "err.h"
+#include "json.h"
+
+/* Build the action document to store from a PUT body.
+ *  ns: the real namespace ("guest", or "guest/pkg" for an action in a
+ *      package), name: the action's short name.
+ *  body: the parsed request body (an object; NULL = empty).
+ *  old: the stored document when updating with overwrite=true, else NULL.
+ * Rules (spec §2): exec required on create ("exec undefined"); kind must be
+ * a configured kind, "<family>:default" resolves to the family's default,
+ * "blackbox" needs "image"; "sequence" is refused for now (400 "The
+ * specified runtime 'sequence' is not supported by this platform..." is
+ * fine); `binary` computed from the code (base64 test), never taken from
+ * the client; limits validated against cfg bounds with OpenWhisk's
+ * messages and defaults filled; parameters/annotations must be arrays of
+ * {"key": string, "value": any}; with `old`: absent fields keep old values,
+ * limits merge per field, annotations merge by key, delAnnotations removes
+ * keys, version = old version with patch + 1 unless given; new: version
+ * "0.0.1", publish false. Server annotations: "provide-api-key": false on
+ * create unless set by the client, "exec": <resolved kind> always.
+ * `updated` = now_ms. Errors: -EINVAL with the message for the 400 body;
+ * -E2BIG when exec code exceeds 48 MB or parameters/annotations exceed
+ * 1 MB (message "<field> larger than allowed: <n> > <max> bytes.").
+ * Details: a field that is JSON null counts as absent; given parameters
+ * replace the old list whole (a repeated key: the last value wins, at the
+ * first place); delAnnotations also drops keys given in the same body;
+ * concurrency is fixed at 1 (max 1); versions are "major.minor.patch"
+ * (decimal parts, stored normalised: "01.2.3" -> "1.2.3").
+ * On success *out is the new document (caller frees). Pure and
+ * thread-safe; body and old are not modified. */
+int entity_action_build(const struct cfg *c, const char *ns, const char *name, const cJSON *body,
+			const cJSON *old, uint64_t now_ms, cJSON **out, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* The image of an action's kind: the configured image, or exec.image for
+ * blackbox. NULL when the kind is not configured (any more). */
+const char *entity_action_image(const struct cfg *c, const cJSON *action);
+
+/* A copy of the document without exec.code (GET ?code=false). Caller
+ * frees; NULL for a NULL action or on ENOMEM. */
+cJSON *entity_action_without_code(const cJSON *action);
+
+/* The summary shown in list responses (spec §2 List): namespace, name,
+ * version, publish, annotations, limits, exec {"binary"}, updated. Caller
+ * frees; NULL when action is not an object or on ENOMEM. */
+cJSON *entity_action_summary(const cJSON *action);
+
+/* Effective parameters of an invocation: the action's parameters (those
+ * not marked "init": true) overlaid with the request body's keys; init
+ * parameters go to *init_env as a {"key": value} object (as upstream, a
+ * body key naming an init parameter overrides it there, not in *params).
+ * body NULL or JSON null = {}; another non-object -> -EINVAL. A body key
+ * that overrides a non-null parameter of an action annotated "final": true
+ * (JSON true) -> -EINVAL "Request defines parameters that are not allowed
+ * (e.g., reserved properties).". -ENOMEM. Both outputs are the caller's,
+ * written only on success. */
+int entity_invoke_params(const cJSON *action, const cJSON *body, cJSON **params, cJSON **init_env,
+			 struct err *e) __attribute__((warn_unused_result));
+
+/* What the controller knows about an activation, to build its record. */
+struct entity_activation_info {
+	const char *activation_id;
+	const char *ns;              /* invoking namespace (and subject) */
+	const char *path;            /* action's namespace[/package] */
+	const char *name;            /* action short name */
+	const char *version;
+	const char *kind;
+	uint64_t timeout_ms, memory_mb, logs_mb, concurrency;
+};
+
+/* The activation record (spec §4) from a completion. The result text
+ * (res->result, res->result_len) must be JSON; a non-JSON (or empty)
+ * result becomes {"error": "The action's result could not be read."} with
+ * statusCode 3. response.size is the result's byte length. res->logs is
+ * copied (NULL -> []). -EINVAL when a string of info is NULL; -ENOMEM.
+ * Caller frees *out. */
+int entity_activation_record(const struct entity_activation_info *info,
+			     const struct act_result *res, cJSON **out, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* Activation list summary (docs=false, spec §4) of a full record, with a
+ * top-level statusCode (from response.statusCode, else from
+ * response.status). Caller frees; NULL when record is not an object or on
+ * ENOMEM. */
+cJSON *entity_activation_summary(const cJSON *record);
+
+/* A new activation id: 32 lowercase hex characters (and a NUL) from
+ * getrandom(GRND_NONBLOCK), falling back to /dev/urandom. Never blocks on
+ * the entropy pool; thread-safe. */
+void entity_activation_id(char out[33]);
+
+#endif
