@@ -32,10 +32,13 @@ else
 BASE_CFLAGS += -O2 -D_FORTIFY_SOURCE=2
 BASE_LDFLAGS :=
 endif
-ALL_CFLAGS = $(BASE_CFLAGS) -Iinvoker $(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson libcurl) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) -Iinvoker -Icontroller $(NNG_CFLAGS) \
+	$(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson libcurl sqlite3) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 LIBS_COMMON := $(shell $(PKG_CONFIG) --libs yaml-0.1 libcjson) -lm -lpthread -lrt
 LIBS_INVOKER := $(shell $(PKG_CONFIG) --libs libcurl) $(LIBS_COMMON)
+LIBS_CONTROLLER := $(NNG_LIBS) $(shell $(PKG_CONFIG) --libs sqlite3) $(LIBS_COMMON)
+LIBS_ALL := $(NNG_LIBS) $(shell $(PKG_CONFIG) --libs sqlite3 libcurl) $(LIBS_COMMON)
 
 ifeq ($(V),1)
 Q :=
@@ -49,6 +52,9 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
 # Every invoker/*.c but main.c is a module of libinvoker.a.
 INVOKER_SRC := $(filter-out invoker/main.c,$(wildcard invoker/*.c))
 INVOKER_LIB_OBJ := $(INVOKER_SRC:%.c=$(O)/%.o)
+# Every controller/*.c but main.c is a module of libcontroller.a.
+CONTROLLER_SRC := $(filter-out controller/main.c,$(wildcard controller/*.c))
+CONTROLLER_LIB_OBJ := $(CONTROLLER_SRC:%.c=$(O)/%.o)
 CONTROLLER_OBJ := $(O)/controller/main.o
 INVOKER_OBJ := $(O)/invoker/main.o
 
@@ -76,9 +82,12 @@ $(O)/%.o: %.c
 $(O)/libcommon.a: $(COMMON_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/edgewhisk-controller: $(CONTROLLER_OBJ) $(O)/libcommon.a
+$(O)/libcontroller.a: $(CONTROLLER_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/edgewhisk-controller: $(CONTROLLER_OBJ) $(O)/libcontroller.a $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_CONTROLLER) -o $@
 
 $(O)/libinvoker.a: $(INVOKER_LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -88,13 +97,14 @@ $(O)/edgewhisk-invoker: $(INVOKER_OBJ) $(O)/libinvoker.a $(O)/libcommon.a
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
 
 # Archives only contribute the objects a test uses.
-$(O)/tests/%: $(O)/tests/unit/%.o $(O)/libinvoker.a $(O)/libcommon.a
+$(O)/tests/%: $(O)/tests/unit/%.o $(O)/libcontroller.a $(O)/libinvoker.a $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_ALL) -o $@
 
-$(O)/tests/integration/%: $(O)/tests/integration/%.o $(O)/libinvoker.a $(O)/libcommon.a
+$(O)/tests/integration/%: $(O)/tests/integration/%.o $(O)/libcontroller.a $(O)/libinvoker.a \
+		$(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_ALL) -o $@
 
 $(STRESS): $(O)/tests/stress/stress_queue.o $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")

@@ -96,6 +96,8 @@ void cfg_defaults(struct cfg *c)
 	SET_LITERAL(c->containers.network, "bridge");
 	c->containers.pids_limit = 1024;
 	c->containers.nofile = 1024;
+	c->activations.max_count = 10000;
+	c->activations.max_age_hours = 168;
 	_Static_assert(sizeof(default_kinds) / sizeof(default_kinds[0]) <= CFG_MAX_KINDS,
 		       "too many default kinds");
 	for (size_t i = 0; i < sizeof(default_kinds) / sizeof(default_kinds[0]); i++)
@@ -1174,6 +1176,12 @@ static const struct field container_fields[] = {
 	F_END,
 };
 
+static const struct field activation_fields[] = {
+	F_VAL("max_count", FT_UINT, struct cfg, activations.max_count),
+	F_VAL("max_age_hours", FT_UINT, struct cfg, activations.max_age_hours),
+	F_END,
+};
+
 static const struct field limit_ms_fields[] = {
 	F_VAL("default", FT_UINT, struct cfg_limit, def),
 	F_VAL("min", FT_UINT, struct cfg_limit, min),
@@ -1212,6 +1220,7 @@ static const struct field top_fields[] = {
 	F_SECTION("invokers", invoker_fields),
 	F_SECTION("docker", docker_fields),
 	F_SECTION("containers", container_fields),
+	F_SECTION("activations", activation_fields),
 	F_FN("runtimes", load_runtimes),
 	F_SECTION("limits", limits_fields),
 	F_END,

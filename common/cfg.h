@@ -64,6 +64,10 @@ struct cfg {
 		uint32_t pids_limit;          /* per container, default 1024 */
 		uint32_t nofile;              /* RLIMIT_NOFILE per container, default 1024 */
 	} containers;
+	struct {
+		uint32_t max_count;           /* activation records kept, default 10000; 0 = no limit */
+		uint32_t max_age_hours;       /* records older are deleted, default 168; 0 = no limit */
+	} activations;
 	struct cfg_kind kinds[CFG_MAX_KINDS];
 	uint32_t kind_count;
 	struct {

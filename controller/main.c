@@ -1,44 +1,62 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* edgewhisk-controller: loads the config, creates the activation queue in
- * shared memory and serves it until SIGTERM/SIGINT. The REST API, the store
- * and invoker supervision plug in here as they land (issue #4). */
+/* edgewhisk-controller: brings the whole system up. Loads the config, opens
+ * the store, creates the activation queue, starts and supervises one
+ * invoker per configured core, and serves the OpenWhisk REST API until
+ * SIGTERM/SIGINT; then stops the API, the invokers (which remove their
+ * containers) and the rest, in reverse order. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "api.h"
 #include "cfg.h"
+#include "dispatch.h"
 #include "err.h"
 #include "log.h"
 #include "queue.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
+#include "store.h"
+#include "sup.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: edgewhisk-controller [-c CONFIG]\n"
+	fprintf(f, "usage: edgewhisk-controller [-c CONFIG] [--no-invokers]\n"
 		   "  -c, --config PATH   YAML config (default config/edgewhisk.yaml)\n"
+		   "  --no-invokers       do not start invokers (run them yourself)\n"
 		   "  -h, --help          this text\n");
 }
 
-static int install_signals(void)
+static void on_invoker_died(void *arg, uint32_t id, pid_t pid, int status)
 {
-	struct sigaction sa;
+	struct dispatch *d = arg;
+	uint32_t failed = dispatch_reap(d, pid);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a futex wait returns EINTR and the loop sees the flag. */
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
-		return -errno;
+	(void)status;
+	if (failed)
+		log_warn("main", "invoker %u pid=%d died holding %u started activation(s): completed "
+				 "as whisk errors", id, (int)pid, failed);
+}
+
+static int make_dir(const char *path, struct err *e)
+{
+	char buf[CFG_PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return err_set(e, -errno, "create %s: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return err_set(e, -errno, "create %s: %s", buf, strerror(errno));
 	return 0;
 }
 
@@ -46,21 +64,31 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "no-invokers", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = "config/edgewhisk.yaml";
-	struct queue_client *client = NULL;
-	struct queue_params qp;
+	static struct cfg cfg;
 	struct queue *q = NULL;
+	struct store *store = NULL;
+	struct dispatch *d = NULL;
+	struct sup *sup = NULL;
+	struct api *api = NULL;
+	struct queue_params qp;
 	struct err e = { 0 };
-	struct cfg cfg;
-	int opt, level;
+	char db[CFG_PATH_MAX + 32], config_abs[PATH_MAX];
+	bool invokers = true;
+	sigset_t stop_set;
+	int opt, level, sig = 0, status = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config = optarg;
+			break;
+		case 'n':
+			invokers = false;
 			break;
 		case 'h':
 			usage(stdout);
@@ -78,11 +106,25 @@ int main(int argc, char **argv)
 	}
 	level = log_level_parse(cfg.log_level);
 	log_setup("controller", level < 0 ? LOGL_INFO : (enum log_level)level);
-	if (install_signals() < 0) {
-		log_error("main", "install signal handlers: %s", strerror(errno));
+	if (!realpath(config, config_abs))
+		snprintf(config_abs, sizeof(config_abs), "%s", config);
+
+	/* Every thread inherits this mask; only main waits for the signals. */
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGTERM);
+	sigaddset(&stop_set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (make_dir(cfg.state_dir, &e) < 0) {
+		log_error("main", "state_dir: %s", e.msg);
 		return 1;
 	}
-
+	snprintf(db, sizeof(db), "%s/edgewhisk.db", cfg.state_dir);
+	if (store_open(db, &store, &e) < 0) {
+		log_error("main", "store: %s", e.msg);
+		return 1;
+	}
 	queue_params_defaults(&qp);
 	qp.name = cfg.queue.name;
 	qp.slots = cfg.queue.slots;
@@ -90,32 +132,41 @@ int main(int argc, char **argv)
 	qp.invokers = cfg_invoker_count(&cfg);
 	if (queue_create(&qp, &q, &e) < 0) {
 		log_error("main", "queue: %s", e.msg);
-		return 1;
+		goto out;
 	}
-	if (queue_client_open(q, QUEUE_ROLE_CONTROLLER, 0, 0, &client, &e) < 0) {
-		log_error("main", "queue client: %s", e.msg);
-		queue_close(q);
-		return 1;
+	if (dispatch_new(&cfg, q, store, &d, &e) < 0) {
+		log_error("main", "dispatch: %s", e.msg);
+		goto out;
 	}
-	log_info("main", "ready queue=%s generation=%u invokers=%u slots=%u max_payload=%u api=%s:%u",
-		 qp.name, queue_generation(q), qp.invokers, qp.slots, qp.max_payload,
-		 cfg.api.address, cfg.api.port);
+	if (invokers) {
+		struct sup_config sc = { .cfg = &cfg, .config_path = config_abs, .count = qp.invokers,
+					 .died = on_invoker_died, .arg = d };
 
-	while (!stop_requested) {
-		struct queue_item it;
-		int rc = queue_completion_pop(client, 1000, &it);
-
-		if (rc == 0) {
-			log_info("main", "completion activation=%s status=%u invoker=%u",
-				 it.msg->id, it.msg->status, it.msg->home);
-			queue_completion_done(client, &it);
-		} else if (rc != -ETIMEDOUT && rc != -EINTR) {
-			log_error("main", "completion pop: %s", strerror(-rc));
-			break;
+		if (sup_start(&sc, &sup, &e) < 0) {
+			log_error("main", "invokers: %s", e.msg);
+			goto out;
 		}
 	}
-	log_info("main", "stopping");
-	queue_client_close(client);
+	{
+		struct api_deps deps = { .cfg = &cfg, .store = store, .dispatch = d, .queue = q,
+					 .sup = sup };
+
+		if (api_start(&deps, &api, &e) < 0) {
+			log_error("main", "api: %s", e.msg);
+			goto out;
+		}
+	}
+	log_info("main", "ready api=http://%s:%u state=%s queue=%s generation=%u invokers=%u",
+		 cfg.api.address, cfg.api.port, db, qp.name, queue_generation(q), qp.invokers);
+	while (sigwait(&stop_set, &sig) != 0)
+		;
+	log_info("main", "stopping (signal %d)", sig);
+	status = 0;
+out:
+	api_stop(api);
+	sup_stop(sup, 15000);
+	dispatch_free(d);
 	queue_close(q);
-	return 0;
+	store_close(store);
+	return status;
 }

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The OpenWhisk REST API (/api/v1) on nng's HTTP server: routing, Basic
+ * auth, namespaces, actions, invocation (blocking invocations wait without
+ * holding a server thread: the aio is finished by the completion thread),
+ * activations, /ping and /health. Errors are OpenWhisk's {"error","code"}
+ * bodies with its status codes; errno maps to a status in one table. The
+ * only user of nng's HTTP API. */
+#ifndef EW_API_H
+#define EW_API_H
+
+#include "cfg.h"
+#include "dispatch.h"
+#include "err.h"
+#include "queue.h"
+#include "store.h"
+#include "sup.h"
+
+struct api;
+
+struct api_deps {
+	const struct cfg *cfg;
+	struct store *store;
+	struct dispatch *dispatch;
+	struct queue *queue;
+	struct sup *sup;             /* may be NULL (no supervised invokers) */
+};
+
+/* Listen on http://api.address:api.port and serve. -EADDRINUSE etc. */
+int api_start(const struct api_deps *deps, struct api **out, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* Stop listening; requests in progress finish or are dropped. */
+void api_stop(struct api *a);
+
+/* errno -> HTTP status, the one table (400, 401, 403, 404, 409, 413, 429,
+ * 503, else 500). */
+int api_status_of(int err);
+
+#endif

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Activations in flight (see dispatch.h). One table of in-flight entries
+ * under a mutex, keyed by activation id in a small open hash; the
+ * completion thread owns the queue's completion side. */
+#include "dispatch.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "act.h"
+#include "log.h"
+
+#define POP_WAIT_MS 50
+#define PRUNE_EVERY_MS 60000
+
+struct flight {
+	char id[33];
+	struct entity_activation_info info;
+	char *strings;                /* one block holding info's strings */
+	uint64_t expires_ms;          /* 0 = nobody waits */
+	dispatch_done_fn done;
+	void *arg;
+	struct flight *next;          /* hash chain */
+};
+
+#define FLIGHT_BUCKETS 1024
+
+struct dispatch {
+	const struct cfg *cfg;
+	struct queue *q;
+	struct store *store;
+	pthread_mutex_t lock;         /* table and the push client */
+	struct queue_client *push;    /* HTTP threads push through it */
+	struct flight *table[FLIGHT_BUCKETS];
+	uint32_t inflight;
+	pthread_t thread;
+	_Atomic bool stop;
+	uint64_t last_prune_ms;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint32_t dispatch_home(const char *path, const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = path; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+static uint32_t bucket(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h % FLIGHT_BUCKETS;
+}
+
+/* Unlink and return the entry for id (caller holds the lock). */
+static struct flight *take(struct dispatch *d, const char *id)
+{
+	struct flight **pp = &d->table[bucket(id)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		struct flight *f = *pp;
+
+		if (strcmp(f->id, id) == 0) {
+			*pp = f->next;
+			d->inflight--;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static void flight_free(struct flight *f)
+{
+	if (!f)
+		return;
+	free(f->strings);
+	free(f);
+}
+
+/* Copy the info's strings into one block owned by the entry. */
+static int flight_fill(struct flight *f, const struct dispatch_request *r)
+{
+	const char *src[5] = { r->info.ns, r->info.path, r->info.name, r->info.version, r->info.kind };
+	const char **dst[5] = { &f->info.ns, &f->info.path, &f->info.name, &f->info.version,
+				&f->info.kind };
+	size_t total = 0, off = 0;
+
+	for (int i = 0; i < 5; i++)
+		total += strlen(src[i] ? src[i] : "") + 1;
+	f->strings = malloc(total);
+	if (!f->strings)
+		return -ENOMEM;
+	f->info = r->info;
+	for (int i = 0; i < 5; i++) {
+		size_t n = strlen(src[i] ? src[i] : "") + 1;
+
+		memcpy(f->strings + off, src[i] ? src[i] : "", n);
+		*dst[i] = f->strings + off;
+		off += n;
+	}
+	snprintf(f->id, sizeof(f->id), "%.32s", r->activation_id);
+	f->info.activation_id = f->id;
+	return 0;
+}
+
+int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct err *e)
+{
+	struct flight *f = calloc(1, sizeof(*f));
+	struct queue_msg m = { 0 };
+	struct queue_buf b = { 0 };
+	uint32_t k;
+	int rc;
+
+	if (!f || flight_fill(f, r) < 0) {
+		flight_free(f);
+		return err_set(e, -ENOMEM, "out of memory");
+	}
+	if (r->wait_ms) {
+		f->expires_ms = now_ms() + r->wait_ms;
+		f->done = r->done;
+		f->arg = r->arg;
+	}
+	m.home = r->home;
+	snprintf(m.id, sizeof(m.id), "%.32s", r->activation_id);
+	m.enqueue_ns = now_ms();
+	k = bucket(f->id);
+	pthread_mutex_lock(&d->lock);
+	rc = queue_buf_alloc(d->push, (uint32_t)r->len, &b);
+	if (rc == 0) {
+		memcpy(b.data, r->payload, r->len);
+		/* In the table before the push: the completion may come at once. */
+		f->next = d->table[k];
+		d->table[k] = f;
+		d->inflight++;
+		rc = queue_request_push(d->push, &m, &b);
+		if (rc < 0) {
+			queue_buf_free(d->push, &b);
+			flight_free(take(d, f->id));
+		}
+	} else {
+		flight_free(f);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (rc == -EMSGSIZE)
+		return err_set(e, rc, "Request larger than allowed: %zu > %u bytes.", r->len,
+			       queue_max_payload(d->q));
+	if (rc == -ENOSPC)
+		return err_set(e, rc, "The activation queue has no room for the payload right now.");
+	if (rc == -EAGAIN)
+		return err_set(e, rc, "Too many activations are waiting for an invoker: the queue is full.");
+	if (rc < 0)
+		return err_set(e, rc, "queue the activation: %s", strerror(-rc));
+	return 0;
+}
+
+/* Store the record and tell the waiter, if any. */
+static void complete(struct dispatch *d, struct flight *f, const struct act_result *res)
+{
+	_cleanup_json_ cJSON *rec = NULL;
+	struct store_activation sa = { 0 };
+	struct err e = { 0 };
+	char name[600];
+	size_t len = 0;
+	char *doc;
+	const char *slash;
+
+	if (entity_activation_record(&f->info, res, &rec, &e) < 0) {
+		log_error("dispatch", "activation=%s: record: %s", f->id, e.msg);
+		return;
+	}
+	doc = json_print(rec, &len);
+	/* The list's `name` filter is "action" or "pkg/action". */
+	slash = strchr(f->info.path, '/');
+	if (slash)
+		snprintf(name, sizeof(name), "%s/%s", slash + 1, f->info.name);
+	else
+		snprintf(name, sizeof(name), "%s", f->info.name);
+	sa.id = f->id;
+	sa.ns = f->info.ns;
+	sa.name = name;
+	sa.start_ms = res->start_ms;
+	sa.end_ms = res->end_ms ? res->end_ms : res->start_ms;
+	sa.doc = doc;
+	sa.len = len;
+	if (doc && store_activation_put(d->store, &sa, &e) < 0)
+		log_error("dispatch", "store activation=%s: %s", f->id, e.msg);
+	json_free(doc);
+	if (f->done)
+		f->done(f->arg, rec);
+}
+
+static void complete_failed(struct dispatch *d, struct flight *f, const char *msg)
+{
+	struct act_result res = { .status = ACT_WHISK_ERROR };
+	char text[512];
+	int n;
+
+	n = snprintf(text, sizeof(text), "{\"error\":\"%s\"}", msg);
+	res.start_ms = res.end_ms = now_ms();
+	res.result = text;
+	res.result_len = n > 0 && (size_t)n < sizeof(text) ? (size_t)n : 0;
+	res.logs = NULL;
+	complete(d, f, &res);
+}
+
+static void on_completion(struct dispatch *d, const struct queue_item *it)
+{
+	struct act_result res;
+	struct flight *f;
+	struct err e = { 0 };
+
+	pthread_mutex_lock(&d->lock);
+	f = take(d, it->msg->id);
+	pthread_mutex_unlock(&d->lock);
+	if (!f) {
+		log_debug("dispatch", "activation=%s: duplicate or unknown completion dropped", it->msg->id);
+		return;
+	}
+	if (act_result_parse(it->payload, it->msg->len, &res, &e) < 0) {
+		log_error("dispatch", "activation=%s: %s", f->id, e.msg);
+		complete_failed(d, f, "The invoker sent an unreadable result.");
+	} else {
+		complete(d, f, &res);
+		act_result_fini(&res);
+	}
+	flight_free(f);
+}
+
+/* Tell waiters whose wait expired (they answer 202); keep the entries so
+ * the record is stored when the activation ends. */
+static void expire_waiters(struct dispatch *d, uint64_t now)
+{
+	pthread_mutex_lock(&d->lock);
+	for (uint32_t b = 0; b < FLIGHT_BUCKETS; b++) {
+		for (struct flight *f = d->table[b]; f; f = f->next) {
+			if (!f->done || f->expires_ms > now)
+				continue;
+			f->done(f->arg, NULL);
+			f->done = NULL;
+			f->expires_ms = 0;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void prune(struct dispatch *d, uint64_t now)
+{
+	struct err e = { 0 };
+	uint64_t gone = 0;
+
+	if (now - d->last_prune_ms < PRUNE_EVERY_MS)
+		return;
+	d->last_prune_ms = now;
+	if (store_activation_prune(d->store, d->cfg->activations.max_count,
+				   (uint64_t)d->cfg->activations.max_age_hours * 3600000ull, now, &gone,
+				   &e) < 0)
+		log_warn("dispatch", "prune activations: %s", e.msg);
+	else if (gone)
+		log_info("dispatch", "pruned %llu activation record(s)", (unsigned long long)gone);
+}
+
+static void *completion_main(void *arg)
+{
+	struct dispatch *d = arg;
+	struct queue_client *c = NULL;
+	struct err e = { 0 };
+
+	if (queue_client_open(d->q, QUEUE_ROLE_CONTROLLER, 0, 0, &c, &e) < 0) {
+		log_error("dispatch", "completion client: %s", e.msg);
+		return NULL;
+	}
+	while (!atomic_load(&d->stop)) {
+		struct queue_item it;
+		int rc = queue_completion_pop(c, POP_WAIT_MS, &it);
+		uint64_t now;
+
+		if (rc == 0) {
+			on_completion(d, &it);
+			queue_completion_done(c, &it);
+		} else if (rc != -ETIMEDOUT && rc != -EINTR) {
+			log_error("dispatch", "completion pop: %s", strerror(-rc));
+		}
+		now = now_ms();
+		expire_waiters(d, now);
+		prune(d, now);
+	}
+	queue_client_close(c);
+	return NULL;
+}
+
+struct lost_ids {
+	char (*ids)[33];
+	uint32_t n, cap;
+};
+
+/* Runs inside queue_reap (under the dispatch lock): only note the id. */
+static void on_lost(void *arg, const struct queue_msg *m, const void *payload)
+{
+	struct lost_ids *l = arg;
+
+	(void)payload;
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 16;
+		char (*ids)[33] = realloc(l->ids, cap * sizeof(*ids));
+
+		if (!ids)
+			return;
+		l->ids = ids;
+		l->cap = cap;
+	}
+	snprintf(l->ids[l->n++], 33, "%.32s", m->id);
+}
+
+uint32_t dispatch_reap(struct dispatch *d, pid_t pid)
+{
+	struct lost_ids lost = { 0 };
+	struct queue_reap_stats st;
+	uint32_t failed = 0;
+
+	/* The push client re-queues what never started; serialise it. */
+	pthread_mutex_lock(&d->lock);
+	(void)queue_reap(d->push, pid, on_lost, &lost, &st);
+	pthread_mutex_unlock(&d->lock);
+	for (uint32_t i = 0; i < lost.n; i++) {
+		struct flight *f;
+
+		pthread_mutex_lock(&d->lock);
+		f = take(d, lost.ids[i]);
+		pthread_mutex_unlock(&d->lock);
+		if (!f)
+			continue;
+		complete_failed(d, f, "The invoker running this activation stopped; the activation was lost.");
+		flight_free(f);
+		failed++;
+	}
+	free(lost.ids);
+	if (st.leases)
+		log_info("dispatch", "reaped pid=%d: %u re-queued, %u failed", (int)pid, st.requeued, failed);
+	return failed;
+}
+
+uint32_t dispatch_inflight(struct dispatch *d)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&d->lock);
+	n = d->inflight;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+int dispatch_new(const struct cfg *c, struct queue *q, struct store *s, struct dispatch **out,
+		 struct err *e)
+{
+	struct dispatch *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d)
+		return err_set(e, -ENOMEM, "allocate dispatch");
+	d->cfg = c;
+	d->q = q;
+	d->store = s;
+	d->last_prune_ms = 0;
+	pthread_mutex_init(&d->lock, NULL);
+	rc = queue_client_open(q, QUEUE_ROLE_CONTROLLER, 0, 0, &d->push, e);
+	if (rc == 0 && pthread_create(&d->thread, NULL, completion_main, d) != 0)
+		rc = err_set(e, -EAGAIN, "start the completion thread");
+	if (rc < 0) {
+		queue_client_close(d->push);
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+void dispatch_free(struct dispatch *d)
+{
+	if (!d)
+		return;
+	atomic_store(&d->stop, true);
+	pthread_join(d->thread, NULL);
+	pthread_mutex_lock(&d->lock);
+	for (uint32_t b = 0; b < FLIGHT_BUCKETS; b++) {
+		while (d->table[b]) {
+			struct flight *f = d->table[b];
+
+			d->table[b] = f->next;
+			if (f->done)
+				f->done(f->arg, NULL);
+			flight_free(f);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	queue_client_close(d->push);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}

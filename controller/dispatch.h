@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Activations in flight: the API hands an invocation here; dispatch puts it
+ * on the queue (home invoker = hash of namespace/action), remembers who
+ * waits for it, and a completion thread turns each completion into an
+ * activation record, stores it and wakes the waiter. A blocking waiter whose
+ * wait expires is told so (the API answers 202) and the record is still
+ * stored when the activation ends. Activations of an invoker that died are
+ * completed as whisk errors through dispatch_lost(). The first completion
+ * of an id wins; a duplicate (possible after an invoker crash) is dropped. */
+#ifndef EW_DISPATCH_H
+#define EW_DISPATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "entity.h"
+#include "err.h"
+#include "json.h"
+#include "queue.h"
+#include "store.h"
+
+struct dispatch;
+
+/* Called once per waiting invocation, from the completion thread: with the
+ * record (borrowed for the call) when it ended, or NULL when the wait
+ * expired first. Must not block. */
+typedef void (*dispatch_done_fn)(void *arg, const cJSON *record);
+
+struct dispatch_request {
+	const char *payload;               /* act.h request payload (copied into the queue) */
+	size_t len;
+	const char *activation_id;         /* the payload's id */
+	uint32_t home;                     /* home invoker hint (hash) */
+	struct entity_activation_info info;
+	uint32_t wait_ms;                  /* 0 = non-blocking */
+	dispatch_done_fn done;             /* with wait_ms > 0 */
+	void *arg;
+};
+
+/* Start the completion thread. `q` and `s` outlive the dispatch. */
+int dispatch_new(const struct cfg *c, struct queue *q, struct store *s, struct dispatch **out,
+		 struct err *e) __attribute__((warn_unused_result));
+/* Stop the completion thread; waiters still pending are told their wait
+ * expired. */
+void dispatch_free(struct dispatch *d);
+
+/* Put an invocation on the queue. -EAGAIN: every ring is full (429);
+ * -ENOSPC: no payload block free (503); -EMSGSIZE: payload over the queue's
+ * maximum (413). Thread-safe, never blocks. */
+int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* Complete every activation a dead process held (call after waitpid):
+ * started ones become whisk errors, unstarted ones go back on the queue.
+ * Returns how many were failed. */
+uint32_t dispatch_reap(struct dispatch *d, pid_t pid);
+
+/* Activations submitted and not yet completed. */
+uint32_t dispatch_inflight(struct dispatch *d);
+
+/* FNV-1a of "path/name": the home invoker of an action. */
+uint32_t dispatch_home(const char *path, const char *name);
+
+#endif

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Invoker supervision (see sup.h). A thread polls waitpid(WNOHANG) every
+ * 50 ms rather than handling SIGCHLD: no signal handler races with the HTTP
+ * threads, and 50 ms is well inside the time a client waits anyway. */
+#include "sup.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 10000
+#define STABLE_MS 30000
+#define POLL_MS 50
+
+struct slot {
+	struct sup_invoker_state st;
+	uint64_t backoff_ms;
+	uint64_t restart_at_ms;      /* when down: when to start again */
+};
+
+struct sup {
+	struct sup_config cfg;
+	char invoker_path[PATH_MAX];
+	pthread_mutex_t lock;
+	pthread_t thread;
+	_Atomic bool stop;
+	struct slot *slots;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int spawn(struct sup *s, uint32_t id, pid_t *pid_out)
+{
+	char idbuf[16], cpubuf[16];
+	pid_t pid;
+
+	snprintf(idbuf, sizeof(idbuf), "%u", id);
+	snprintf(cpubuf, sizeof(cpubuf), "%u", cfg_invoker_cpu(s->cfg.cfg, id));
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		sigset_t none;
+
+		/* The controller may block signals in its threads: start clean. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execl(s->invoker_path, s->invoker_path, "--id", idbuf, "--cpu", cpubuf, "-c",
+		      s->cfg.config_path, (char *)NULL);
+		fprintf(stderr, "edgewhisk-controller: exec %s: %s\n", s->invoker_path, strerror(errno));
+		_exit(127);
+	}
+	*pid_out = pid;
+	return 0;
+}
+
+static void start_one(struct sup *s, uint32_t id)
+{
+	struct slot *sl = &s->slots[id];
+	pid_t pid = 0;
+	int rc = spawn(s, id, &pid);
+
+	if (rc < 0) {
+		log_error("sup", "start invoker %u: %s", id, strerror(-rc));
+		sl->restart_at_ms = mono_ms() + sl->backoff_ms;
+		return;
+	}
+	sl->st.pid = pid;
+	sl->st.up_since_ms = mono_ms();
+	log_info("sup", "invoker %u started pid=%d cpu=%u", id, (int)pid, cfg_invoker_cpu(s->cfg.cfg, id));
+}
+
+static void *sup_main(void *arg)
+{
+	struct sup *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		const struct timespec tick = { 0, POLL_MS * 1000000L };
+		uint64_t now;
+		int status;
+		pid_t pid;
+
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (uint32_t i = 0; i < s->cfg.count; i++) {
+				struct slot *sl = &s->slots[i];
+				uint64_t up;
+
+				pthread_mutex_lock(&s->lock);
+				if (sl->st.pid != pid) {
+					pthread_mutex_unlock(&s->lock);
+					continue;
+				}
+				up = mono_ms() - sl->st.up_since_ms;
+				sl->st.pid = 0;
+				sl->st.up_since_ms = 0;
+				sl->st.last_status = status;
+				sl->st.restarts++;
+				sl->backoff_ms = up >= STABLE_MS ? BACKOFF_MIN_MS
+					       : sl->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+					       : sl->backoff_ms * 2;
+				sl->restart_at_ms = mono_ms() + sl->backoff_ms;
+				pthread_mutex_unlock(&s->lock);
+				if (WIFSIGNALED(status))
+					log_warn("sup", "invoker %u pid=%d killed by signal %d; restart in %llu ms",
+						 i, (int)pid, WTERMSIG(status),
+						 (unsigned long long)sl->backoff_ms);
+				else
+					log_warn("sup", "invoker %u pid=%d exited with %d; restart in %llu ms", i,
+						 (int)pid, WEXITSTATUS(status),
+						 (unsigned long long)sl->backoff_ms);
+				if (s->cfg.died)
+					s->cfg.died(s->cfg.arg, i, pid, status);
+			}
+		}
+		now = mono_ms();
+		for (uint32_t i = 0; i < s->cfg.count; i++) {
+			struct slot *sl = &s->slots[i];
+
+			pthread_mutex_lock(&s->lock);
+			if (sl->st.pid == 0 && now >= sl->restart_at_ms && !atomic_load(&s->stop))
+				start_one(s, i);
+			pthread_mutex_unlock(&s->lock);
+		}
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+static int find_invoker(char *buf, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	if ((size_t)snprintf(buf, size, "%s/edgewhisk-invoker", self) >= size)
+		return -ENAMETOOLONG;
+	return access(buf, X_OK) == 0 ? 0 : -errno;
+}
+
+int sup_start(const struct sup_config *c, struct sup **out, struct err *e)
+{
+	struct sup *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return err_set(e, -ENOMEM, "allocate supervisor");
+	s->cfg = *c;
+	if (c->invoker_path)
+		rc = snprintf(s->invoker_path, sizeof(s->invoker_path), "%s", c->invoker_path) <
+				     (int)sizeof(s->invoker_path) ? 0 : -ENAMETOOLONG;
+	else
+		rc = find_invoker(s->invoker_path, sizeof(s->invoker_path));
+	if (rc < 0) {
+		free(s);
+		return err_set(e, rc, "find edgewhisk-invoker beside the controller: %s", strerror(-rc));
+	}
+	s->slots = calloc(c->count ? c->count : 1, sizeof(*s->slots));
+	if (!s->slots) {
+		free(s);
+		return err_set(e, -ENOMEM, "allocate supervisor");
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	for (uint32_t i = 0; i < c->count; i++) {
+		s->slots[i].backoff_ms = BACKOFF_MIN_MS;
+		start_one(s, i);
+	}
+	if (pthread_create(&s->thread, NULL, sup_main, s) != 0) {
+		s->thread = 0;
+		sup_stop(s, 1000);
+		return err_set(e, -EAGAIN, "start the supervisor thread");
+	}
+	*out = s;
+	return 0;
+}
+
+void sup_stop(struct sup *s, uint32_t timeout_ms)
+{
+	uint64_t until;
+
+	if (!s)
+		return;
+	atomic_store(&s->stop, true);
+	if (s->thread)
+		pthread_join(s->thread, NULL);
+	for (uint32_t i = 0; i < s->cfg.count; i++)
+		if (s->slots[i].st.pid > 0)
+			kill(s->slots[i].st.pid, SIGTERM);
+	until = mono_ms() + timeout_ms;
+	for (;;) {
+		bool left = false;
+
+		for (uint32_t i = 0; i < s->cfg.count; i++) {
+			struct slot *sl = &s->slots[i];
+			int status;
+
+			if (sl->st.pid <= 0)
+				continue;
+			if (waitpid(sl->st.pid, &status, WNOHANG) == sl->st.pid)
+				sl->st.pid = 0;
+			else
+				left = true;
+		}
+		if (!left)
+			break;
+		if (mono_ms() >= until) {
+			for (uint32_t i = 0; i < s->cfg.count; i++) {
+				struct slot *sl = &s->slots[i];
+
+				if (sl->st.pid <= 0)
+					continue;
+				log_warn("sup", "invoker %u pid=%d did not stop in time: SIGKILL", i,
+					 (int)sl->st.pid);
+				kill(sl->st.pid, SIGKILL);
+				waitpid(sl->st.pid, NULL, 0);
+				sl->st.pid = 0;
+			}
+			break;
+		}
+		usleep(20000);
+	}
+	pthread_mutex_destroy(&s->lock);
+	free(s->slots);
+	free(s);
+}
+
+int sup_state(struct sup *s, uint32_t id, struct sup_invoker_state *out)
+{
+	if (id >= s->cfg.count)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	*out = s->slots[id].st;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+uint32_t sup_count(const struct sup *s)
+{
+	return s->cfg.count;
+}
