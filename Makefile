@@ -130,7 +130,8 @@ stress: $(STRESS)
 
 # Real dockerd, real containers: needs the daemon running and `make images`.
 integration: all images $(INTEGRATION_TESTS)
-	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS)
+	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS) \
+		tests/integration/test_api.sh tests/integration/test_npm.sh
 
 
 bench: bench-queue bench-invoker
@@ -148,7 +149,7 @@ deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
-		libyaml-dev libsqlite3-dev curl file docker.io busybox-static nodejs python3.11
+		libyaml-dev libsqlite3-dev curl file jq docker.io busybox-static nodejs python3.11
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 lint:

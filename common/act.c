@@ -80,6 +80,7 @@ int act_request_parse(const char *payload, size_t len, struct act_request *r, st
 	r->rev = json_get_string(action, "rev");
 	r->main = json_get_string(action, "main");
 	r->code = json_get_string(action, "code");
+	r->code_file = json_get_string(action, "codeFile");
 	r->api_key = json_get_string(r->meta, "apiKey");
 	r->binary = json_get_bool(action, "binary", false);
 	r->env = json_get_object(action, "env");

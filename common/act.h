@@ -8,9 +8,12 @@
  *
  * Request metadata: {"activationId","transactionId","namespace" (invoking),
  *   "action":{"path" (namespace[/package]),"name","version","rev","kind",
- *             "image","main","binary","code","env"{init params},
+ *             "image","main","binary","code" or "codeFile","env"{init params},
  *             "limits":{"timeout" ms,"memory" MB,"logs" MB}},
  *   "apiKey" (optional),"arrival" (epoch ms at the controller)}
+ * The controller sends "codeFile" (a file under state_dir it wrote once per
+ * action revision) rather than the code, so warm invocations carry no code
+ * at all and code size is not bound by the queue's payload limit.
  * Completion metadata: {"statusCode" 0-3,"start","end","waitTime","initTime"
  *   (only when /init ran),"timeout" (bool),"container","logs":[...]} */
 #ifndef EW_ACT_H
@@ -42,7 +45,8 @@ struct act_request {
 	const char *kind;
 	const char *image;
 	const char *main;
-	const char *code;            /* may be NULL (blackbox without code) */
+	const char *code;            /* inline code, or NULL */
+	const char *code_file;       /* or a file holding it, read at /init only */
 	const char *api_key;         /* may be NULL */
 	bool binary;
 	const cJSON *env;            /* init parameters, object or NULL */

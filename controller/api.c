@@ -5,10 +5,14 @@
 #include "api.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
@@ -104,6 +108,10 @@ static void respond_raw(nng_aio *aio, uint16_t status, const char *type, const c
 		nng_http_res_set_header(res, "x-openwhisk-activation-id", activation_id);
 	if (auth_challenge)
 		nng_http_res_set_header(res, "WWW-Authenticate", "Basic realm=\"OpenWhisk secure realm\"");
+	/* nng sets Content-Length only with data; an empty body needs it too
+	 * or the client waits for more. */
+	if (!len)
+		nng_http_res_set_header(res, "Content-Length", "0");
 	if (len && nng_http_res_copy_data(res, body, len) != 0) {
 		nng_http_res_free(res);
 		nng_aio_finish(aio, NNG_ENOMEM);
@@ -320,6 +328,69 @@ static int load_action(struct req *q, const char *full, cJSON **out, struct err 
 	return rc;
 }
 
+/* Action code travels to invokers as a file under state_dir/code, one per
+ * action revision, named by a hash of namespace/name@updated: written on
+ * the first invocation of that revision, read by an invoker only when it
+ * initialises a container. */
+static void code_path(const struct api *a, const char *ns, const char *full, uint64_t updated,
+		      char *buf, size_t size)
+{
+	uint64_t h = 1469598103934665603ull;
+	char key[ROUTE_NAME_MAX * 3 + 32];
+
+	snprintf(key, sizeof(key), "%s/%s@%llu", ns, full, (unsigned long long)updated);
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	snprintf(buf, size, "%s/code/%016llx.code", a->d.cfg->state_dir, (unsigned long long)h);
+}
+
+static int code_file_write(const char *path, const char *code, struct err *e)
+{
+	static _Atomic unsigned counter;
+	char tmp[CFG_PATH_MAX + 96];
+	size_t len = strlen(code), off = 0;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.%d.%u.tmp", path, (int)getpid(), atomic_fetch_add(&counter, 1));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return err_set(e, -errno, "write action code %s: %s", tmp, strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, code + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int rc = n < 0 ? -errno : -EIO;
+
+			close(fd);
+			unlink(tmp);
+			return err_set(e, rc, "write action code: %s", strerror(-rc));
+		}
+		off += (size_t)n;
+	}
+	/* Visible under its final name only when complete. */
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		int rc = -errno;
+
+		unlink(tmp);
+		return err_set(e, rc, "write action code %s: %s", path, strerror(-rc));
+	}
+	return 0;
+}
+
+static void code_file_remove(const struct api *a, const char *ns, const char *full,
+			     const cJSON *doc)
+{
+	uint64_t updated = 0;
+	char path[CFG_PATH_MAX + 64];
+
+	if (!doc || json_get_u64(doc, "updated", &updated) < 0)
+		return;
+	code_path(a, ns, full, updated, path, sizeof(path));
+	unlink(path);
+}
+
 struct list_ctx {
 	cJSON *arr;
 	const char *prefix;          /* package listing: "pkg/" */
@@ -459,6 +530,8 @@ static void handle_action_put(struct req *q, const char *full, const char *docns
 	rc = store_entity_put(q->a->d.store, q->ns, "actions", full, text, len, now_ms(),
 			      overwrite, &e);
 	json_free(text);
+	if (rc == 0)
+		code_file_remove(q->a, q->ns, full, old);
 	if (rc == -EEXIST) {
 		char coll[32] = "";
 
@@ -601,8 +674,15 @@ static void handle_invoke(struct req *q, const char *full, const char *docns)
 		if (json_get_string(exec, "main"))
 			cJSON_AddStringToObject(act, "main", json_get_string(exec, "main"));
 		cJSON_AddBoolToObject(act, "binary", json_get_bool(exec, "binary", false));
-		if (json_get_string(exec, "code"))
-			cJSON_AddStringToObject(act, "code", json_get_string(exec, "code"));
+		if (json_get_string(exec, "code")) {
+			char path[CFG_PATH_MAX + 64];
+
+			code_path(a, q->ns, full, updated, path, sizeof(path));
+			if (access(path, R_OK) != 0 &&
+			    (rc = code_file_write(path, json_get_string(exec, "code"), &e)) < 0)
+				return respond_err(q, rc == -ENOSPC ? -ENOSPC : -EIO, &e);
+			cJSON_AddStringToObject(act, "codeFile", path);
+		}
 		if (init_env && cJSON_GetArraySize(init_env) > 0) {
 			cJSON_AddItemToObject(act, "env", init_env);
 			init_env = NULL;
@@ -705,6 +785,8 @@ static void handle_action(struct req *q)
 			return respond_not_found(q);
 		if (rc < 0)
 			return respond_err(q, rc, &e);
+		if (json_parse(text, len, &doc, NULL) == 0)
+			code_file_remove(q->a, q->ns, full, doc);
 		respond_raw(q->aio, 200, "application/json", text, len, NULL, false);
 		free(text);
 		return;

@@ -23,6 +23,8 @@
 #include "store.h"
 #include "sup.h"
 
+#define QUEUE_META_HEADROOM (64u * 1024)
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: edgewhisk-controller [-c CONFIG] [--no-invokers]\n"
@@ -120,6 +122,11 @@ int main(int argc, char **argv)
 		log_error("main", "state_dir: %s", e.msg);
 		return 1;
 	}
+	snprintf(db, sizeof(db), "%s/code", cfg.state_dir);
+	if (make_dir(db, &e) < 0) {
+		log_error("main", "state_dir: %s", e.msg);
+		return 1;
+	}
 	snprintf(db, sizeof(db), "%s/edgewhisk.db", cfg.state_dir);
 	if (store_open(db, &store, &e) < 0) {
 		log_error("main", "store: %s", e.msg);
@@ -128,7 +135,8 @@ int main(int argc, char **argv)
 	queue_params_defaults(&qp);
 	qp.name = cfg.queue.name;
 	qp.slots = cfg.queue.slots;
-	qp.max_payload = (uint32_t)cfg.queue.max_payload_bytes;
+	/* Headroom over the largest parameters for the request's metadata. */
+	qp.max_payload = (uint32_t)cfg.queue.max_payload_bytes + QUEUE_META_HEADROOM;
 	qp.invokers = cfg_invoker_count(&cfg);
 	if (queue_create(&qp, &q, &e) < 0) {
 		log_error("main", "queue: %s", e.msg);

@@ -290,21 +290,57 @@ static int post(struct ctr *c, const char *path, const char *body, size_t len, u
 	return rc;
 }
 
+/* The whole of a code file, NUL-terminated (malloc'd), or NULL. */
+static char *read_code_file(const char *path)
+{
+	FILE *f = fopen(path, "rbe");
+	char *buf = NULL;
+	long size;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)size + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[size] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
 static char *init_body(const struct act_request *q, uint64_t deadline_ms, size_t *len)
 {
 	_cleanup_json_ cJSON *root = cJSON_CreateObject();
 	cJSON *value = cJSON_AddObjectToObject(root, "value"), *env;
-	char action_name[1024], num[32];
+	char action_name[1024], num[32], *file_code = NULL;
+	const char *code = q->code;
 	const cJSON *p;
+	bool ok;
 
 	if (!value)
+		return NULL;
+	if (!code && q->code_file) {
+		file_code = read_code_file(q->code_file);
+		if (!file_code) {
+			log_error("runner", "activation=%s: read code %s: %s", q->activation_id,
+				  q->code_file, strerror(errno));
+			return NULL;
+		}
+		code = file_code;
+	}
+	ok = !code || cJSON_AddStringToObject(value, "code", code);
+	free(file_code);
+	if (!ok)
 		return NULL;
 	snprintf(action_name, sizeof(action_name), "/%s/%s", q->path, q->name);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)deadline_ms);
 	if (!cJSON_AddStringToObject(value, "name", q->name) ||
 	    !cJSON_AddStringToObject(value, "main", q->main) ||
 	    !cJSON_AddBoolToObject(value, "binary", q->binary) ||
-	    (q->code && !cJSON_AddStringToObject(value, "code", q->code)) ||
 	    !(env = cJSON_AddObjectToObject(value, "env")) ||
 	    !cJSON_AddStringToObject(env, "__OW_NAMESPACE", q->namespace) ||
 	    !cJSON_AddStringToObject(env, "__OW_ACTION_NAME", action_name) ||

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: Apache-2.0
+// Client compatibility test: the real `openwhisk` npm client (pinned in
+// package.json) against a running edgewhisk controller (spec section 12).
+// Started by test_npm.sh, which installs the client and starts a private
+// controller, with EW_APIHOST=http://127.0.0.1:PORT and EW_AUTH=uuid:key.
+// Prints "ok N - desc" / "not ok N - desc" and "npm: N passed, M failed";
+// exits 1 on any failure.
+'use strict'
+
+// Loopback only: the client would otherwise pick up a proxy from the env.
+for (const k of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'PROXY', 'proxy']) {
+  delete process.env[k]
+}
+
+const assert = require('node:assert/strict')
+const openwhisk = require('openwhisk')
+
+const apihost = process.env.EW_APIHOST
+const apiKey = process.env.EW_AUTH
+const STEP_TIMEOUT_MS = 70000
+
+let n = 0
+let passed = 0
+let failed = 0
+
+function ok (desc) {
+  n++
+  passed++
+  console.log(`ok ${n} - ${desc}`)
+}
+
+function notok (desc, err) {
+  n++
+  failed++
+  console.log(`not ok ${n} - ${desc}`)
+  const text = err && err.stack ? err.stack : String(err)
+  for (const line of text.split('\n').slice(0, 12)) console.log(`  # ${line}`)
+  if (err && err.error !== undefined) console.log(`  # body: ${JSON.stringify(err.error).slice(0, 400)}`)
+}
+
+// step DESC FN: run FN (may be async) with a time limit; a throw is a
+// failure. Returns FN's value, or undefined after a failure.
+async function step (desc, fn) {
+  let timer
+  try {
+    const v = await Promise.race([
+      Promise.resolve().then(fn),
+      new Promise((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS)
+      })
+    ])
+    ok(desc)
+    return v
+  } catch (err) {
+    notok(desc, err)
+    return undefined
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+
+// rejection FN: the error FN's promise rejects with (fails if it resolves).
+async function rejection (fn) {
+  try {
+    const v = await fn()
+    throw new Error(`expected a rejection, got ${JSON.stringify(v).slice(0, 300)}`)
+  } catch (err) {
+    if (err.message && err.message.startsWith('expected a rejection')) throw err
+    return err
+  }
+}
+
+const HEX32 = /^[0-9a-f]{32}$/
+const CODE1 = `function main(params) {
+  const name = params.name || 'world'
+  console.log('npm-log ' + name)
+  return { greeting: 'Hello ' + name }
+}`
+const CODE2 = `function main(params) {
+  return { greeting: 'Hi ' + (params.name || 'world'), v: 2 }
+}`
+const APPERR = 'function main() { return { error: "npm-boom" } }'
+
+async function main () {
+  if (!apihost || !apiKey) {
+    notok('EW_APIHOST and EW_AUTH are set (run test_npm.sh)', new Error('missing environment'))
+    return
+  }
+  const ow = openwhisk({ apihost, api_key: apiKey, namespace: '_' })
+  const name = `npm-hello-${process.pid}`
+  const errName = `npm-apperr-${process.pid}`
+
+  await step('client built from an http:// apihost targets it as is', () => {
+    assert.equal(ow.actions.client.options.api, `${apihost}/api/v1/`)
+  })
+
+  await step('namespaces.list -> ["guest"]', async () => {
+    assert.deepEqual(await ow.namespaces.list(), ['guest'])
+  })
+
+  await step('actions.create (nodejs:default) -> version 0.0.1, kind nodejs:20', async () => {
+    const a = await ow.actions.create({ name, action: CODE1 })
+    assert.equal(a.name, name)
+    assert.equal(a.namespace, 'guest')
+    assert.equal(a.version, '0.0.1')
+    assert.equal(a.exec.kind, 'nodejs:20')
+    assert.equal(a.exec.code, CODE1)
+    const ann = Object.fromEntries(a.annotations.map(x => [x.key, x.value]))
+    assert.equal(ann.exec, 'nodejs:20')
+    assert.equal(ann['provide-api-key'], false)
+  })
+
+  await step('actions.create of an existing action rejects with 409', async () => {
+    const err = await rejection(() => ow.actions.create({ name, action: CODE1 }))
+    assert.equal(err.statusCode, 409)
+    assert.match(err.message, /resource already exists/)
+  })
+
+  await step('actions.get -> the action with its code', async () => {
+    const a = await ow.actions.get({ name })
+    assert.equal(a.name, name)
+    assert.equal(a.exec.code, CODE1)
+  })
+
+  await step('actions.get({code: false}) -> no exec.code', async () => {
+    const a = await ow.actions.get({ name, code: false })
+    assert.equal(a.exec.kind, 'nodejs:20')
+    assert.equal('code' in a.exec, false)
+  })
+
+  await step('actions.list -> includes the action (summary with exec annotation)', async () => {
+    const list = await ow.actions.list()
+    assert.ok(Array.isArray(list))
+    const a = list.find(x => x.name === name)
+    assert.ok(a, 'action listed')
+    assert.ok(a.annotations.some(x => x.key === 'exec' && x.value === 'nodejs:20'))
+  })
+
+  await step('actions.list({count: true}) -> {actions: n}', async () => {
+    const c = await ow.actions.list({ count: true })
+    assert.equal(typeof c.actions, 'number')
+    assert.ok(c.actions >= 1)
+  })
+
+  const rec = await step('actions.invoke blocking -> record with response.success', async () => {
+    const r = await ow.actions.invoke({ name, blocking: true, params: { name: 'npm' } })
+    assert.match(r.activationId, HEX32)
+    assert.equal(r.response.success, true)
+    assert.equal(r.response.status, 'success')
+    assert.deepEqual(r.response.result, { greeting: 'Hello npm' })
+    const ann = Object.fromEntries(r.annotations.map(x => [x.key, x.value]))
+    assert.equal(ann.kind, 'nodejs:20')
+    assert.equal(ann.path, `guest/${name}`)
+    return r
+  })
+
+  await step('actions.invoke blocking+result -> just the result', async () => {
+    const r = await ow.actions.invoke({ name, blocking: true, result: true, params: { name: 'res' } })
+    assert.deepEqual(r, { greeting: 'Hello res' })
+  })
+
+  const asyncId = await step('actions.invoke non-blocking -> {activationId}', async () => {
+    const r = await ow.actions.invoke({ name, params: { name: 'async' } })
+    assert.deepEqual(Object.keys(r), ['activationId'])
+    assert.match(r.activationId, HEX32)
+    return r.activationId
+  })
+
+  await step('activations.get polled until the non-blocking activation is done', async () => {
+    assert.ok(asyncId, 'have an activation id')
+    for (let i = 0; ; i++) {
+      try {
+        const a = await ow.activations.get({ activationId: asyncId })
+        assert.equal(a.activationId, asyncId)
+        assert.deepEqual(a.response.result, { greeting: 'Hello async' })
+        return
+      } catch (err) {
+        if (err.statusCode !== 404 || i >= 150) throw err
+        await sleep(200)
+      }
+    }
+  })
+
+  await step('activations.list({name}) -> includes both activations', async () => {
+    const list = await ow.activations.list({ name, limit: 10 })
+    assert.ok(Array.isArray(list))
+    const ids = list.map(x => x.activationId)
+    assert.ok(rec && ids.includes(rec.activationId), 'blocking activation listed')
+    assert.ok(ids.includes(asyncId), 'non-blocking activation listed')
+    assert.ok(list.every(x => x.name === name))
+  })
+
+  await step('activations.list({docs: true, limit: 1}) -> one full record', async () => {
+    const list = await ow.activations.list({ docs: true, limit: 1 })
+    assert.equal(list.length, 1)
+    assert.equal(typeof list[0].response, 'object')
+  })
+
+  await step('activations.list({count: true}) -> {activations: n}', async () => {
+    const c = await ow.activations.list({ count: true, name })
+    assert.ok(c.activations >= 3)
+  })
+
+  await step('activations.logs -> {logs} with the console.log line', async () => {
+    assert.ok(rec, 'have the blocking record')
+    let logs
+    for (let i = 0; i < 25; i++) {
+      logs = await ow.activations.logs({ activationId: rec.activationId })
+      if (logs.logs.some(l => l.includes('npm-log npm'))) break
+      await sleep(200)
+    }
+    assert.ok(Array.isArray(logs.logs))
+    assert.ok(logs.logs.some(l => / stdout: npm-log npm$/.test(l)), JSON.stringify(logs.logs))
+  })
+
+  await step('activations.result -> {status, success, result}', async () => {
+    assert.ok(rec, 'have the blocking record')
+    const r = await ow.activations.result({ activationId: rec.activationId })
+    assert.equal(r.success, true)
+    assert.equal(r.status, 'success')
+    assert.deepEqual(r.result, { greeting: 'Hello npm' })
+  })
+
+  await step('actions.update -> version 0.0.2, new code runs', async () => {
+    const a = await ow.actions.update({ name, action: CODE2 })
+    assert.equal(a.version, '0.0.2')
+    assert.equal(a.exec.code, CODE2)
+    const r = await ow.actions.invoke({ name, blocking: true, result: true, params: { name: 'v2' } })
+    assert.deepEqual(r, { greeting: 'Hi v2', v: 2 })
+  })
+
+  await step('actions.update with params only keeps the code (0.0.3)', async () => {
+    const a = await ow.actions.update({ name, params: { name: 'bound' } })
+    assert.equal(a.version, '0.0.3')
+    assert.equal(a.exec.code, CODE2)
+    assert.deepEqual(a.parameters, [{ key: 'name', value: 'bound' }])
+    const r = await ow.actions.invoke({ name, blocking: true, result: true })
+    assert.deepEqual(r, { greeting: 'Hi bound', v: 2 })
+  })
+
+  await step('application error: blocking invoke rejects with 502 and the error', async () => {
+    await ow.actions.create({ name: errName, action: APPERR, limits: { memory: 128 } })
+    const err = await rejection(() => ow.actions.invoke({ name: errName, blocking: true }))
+    assert.equal(err.statusCode, 502)
+    assert.match(err.message, /npm-boom/)
+    assert.equal(err.error.response.status, 'application error')
+    await ow.actions.delete({ name: errName })
+  })
+
+  await step('actions.delete -> the deleted action', async () => {
+    const a = await ow.actions.delete({ name })
+    assert.equal(a.name, name)
+    assert.equal(a.version, '0.0.3')
+  })
+
+  await step('actions.get after delete rejects with 404', async () => {
+    const err = await rejection(() => ow.actions.get({ name }))
+    assert.equal(err.statusCode, 404)
+  })
+
+  await step('invoking a missing action rejects with 404', async () => {
+    const err = await rejection(() => ow.actions.invoke({ name: `npm-missing-${process.pid}`, blocking: true }))
+    assert.equal(err.statusCode, 404)
+    assert.match(err.message, /The requested resource does not exist\./)
+    assert.equal(typeof err.error.code, 'string')
+  })
+
+  await step('a wrong api_key rejects with 401', async () => {
+    const bad = openwhisk({ apihost, api_key: apiKey.slice(0, -1) + (apiKey.endsWith('x') ? 'y' : 'x'), namespace: '_' })
+    const err = await rejection(() => bad.actions.list())
+    assert.equal(err.statusCode, 401)
+    assert.match(err.message, /The supplied authentication is invalid/)
+  })
+}
+
+main()
+  .catch(err => notok('test script runs to the end', err))
+  .finally(() => {
+    console.log(`npm: ${passed} passed, ${failed} failed`)
+    process.exitCode = failed === 0 && passed > 0 ? 0 : 1
+  })
