@@ -197,7 +197,7 @@ log_level: ${EW_LOG_LEVEL:-info}
 queue:
   name: /$INSTANCE
 invokers:
-  count: 1
+  count: ${EW_INVOKERS:-1}
   user_memory: 512m
 containers:
   pause_grace: 0
@@ -240,9 +240,10 @@ ew_start_controller() {
 		notok "controller starts" "$(tail -n 20 "$T/controller.log")"
 		return 1
 	fi
-	# The invoker is up once /health says so (it registers on the queue).
+	# The invokers are up once /health says so (they register on the queue).
 	for i in $(seq 1 300); do
-		if "${CURL[@]}" "$BASE/health" 2>/dev/null | jq -e '.invokers[0].state == "up"' >/dev/null 2>&1; then
+		if "${CURL[@]}" "$BASE/health" 2>/dev/null |
+			jq -e '(.invokers | length) > 0 and all(.invokers[]; .state == "up")' >/dev/null 2>&1; then
 			return 0
 		fi
 		sleep 0.1
