@@ -716,6 +716,7 @@ static void fake_serve_conn(int fd)
 		char *end = NULL, *cl;
 		size_t head, body = 0, want;
 		ssize_t n;
+		bool sent;
 
 		while (!(end = memmem(buf, have, "\r\n\r\n", 4))) {
 			if (have == sizeof(buf))
@@ -749,7 +750,12 @@ static void fake_serve_conn(int fd)
 		pthread_mutex_unlock(&fk.mu);
 		memmove(buf, buf + want, have - want);
 		have -= want;
-		if (fk.hang_up || !send_all(fd, fk.resp, fk.resp_len))
+		/* Under the lock: the test thread may swap the answer as soon as
+		 * its client stopped reading, while this one still sends. */
+		pthread_mutex_lock(&fk.mu);
+		sent = !fk.hang_up && send_all(fd, fk.resp, fk.resp_len);
+		pthread_mutex_unlock(&fk.mu);
+		if (!sent)
 			return;
 	}
 }
@@ -820,6 +826,7 @@ static void fake_answer(int status, const char *reason, const char *body, size_t
 			 "Api-Version: 1.41\r\nContent-Length: %zu\r\n\r\n",
 			 status, reason, len);
 
+	pthread_mutex_lock(&fk.mu);
 	free(fk.resp);
 	fk.resp = malloc((size_t)n + len);
 	if (!fk.resp)
@@ -828,6 +835,7 @@ static void fake_answer(int status, const char *reason, const char *body, size_t
 	memcpy(fk.resp + n, body, len);
 	fk.resp_len = (size_t)n + len;
 	fk.hang_up = false;
+	pthread_mutex_unlock(&fk.mu);
 }
 
 static void fake_json(int status, const char *reason, const char *body)
