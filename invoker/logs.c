@@ -26,7 +26,11 @@
 /* Most text of one joined line we hold; beyond it the line counts as over
  * the limit (limits.logs is at most 10 MB). */
 #define LOGS_JOIN_MAX ((size_t)16 * 1024 * 1024)
-#define LOGS_POLL_NS 1000000L
+/* Docker's log copier writes the sentinels 50-200 us after the runtime
+ * printed them: poll from 20 us, doubling to 1 ms, so a warm call waits
+ * about as long as the copier needs and an idle wait stays cheap. */
+#define LOGS_POLL_MIN_NS 20000L
+#define LOGS_POLL_MAX_NS 1000000L
 #define LOGS_TIME_PAD 30
 /* Restarts of the file (rotation, truncation) followed in one collection. */
 #define LOGS_RESTARTS_MAX 4
@@ -512,6 +516,7 @@ int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
 {
 	struct collect c = { .r = r, .limit = limit_bytes };
 	uint64_t start_ns, last_ns, now_ns, end_pos = UINT64_MAX;
+	long poll_ns = LOGS_POLL_MIN_NS;
 	bool at_eof = false, lost = false, gave_up = false;
 	int restarts = 0, rc;
 
@@ -586,7 +591,9 @@ int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
 				gave_up = true;
 				break;
 			}
-			nanosleep(&(struct timespec){ .tv_nsec = LOGS_POLL_NS }, NULL);
+			nanosleep(&(struct timespec){ .tv_nsec = poll_ns }, NULL);
+			if (poll_ns < LOGS_POLL_MAX_NS)
+				poll_ns = poll_ns * 2 > LOGS_POLL_MAX_NS ? LOGS_POLL_MAX_NS : poll_ns * 2;
 		}
 		rc = fill(&c, path, &got, &short_read, e);
 		if (rc < 0)
@@ -594,6 +601,7 @@ int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
 		at_eof = short_read || r->offset + r->partial_len >= end_pos;
 		if (got > 0 && wait_sentinels) {
 			last_ns = mono_ns();
+			poll_ns = LOGS_POLL_MIN_NS;
 			/* A file that never stops growing ends here too. */
 			if (last_ns - start_ns >= (uint64_t)total_ms * 1000000u) {
 				rc = consume(&c);

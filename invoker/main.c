@@ -38,6 +38,9 @@ struct invoker {
 	uint32_t workers;
 	_Atomic bool stop;
 	_Atomic uint64_t done, failed;
+	/* Leader/followers: one worker at a time waits on the queue, the rest
+	 * on this mutex, so a request wakes one thread, not every idle one. */
+	pthread_mutex_t pop_lock;
 };
 
 static void on_stop(int sig)
@@ -205,7 +208,11 @@ static void *worker_main(void *arg)
 		struct queue_buf b;
 		struct queue_item it;
 		char *result = NULL;
-		int rc = queue_request_pop(c, POP_TIMEOUT_MS, &it);
+		int rc;
+
+		pthread_mutex_lock(&inv->pop_lock);
+		rc = queue_request_pop(c, POP_TIMEOUT_MS, &it);
+		pthread_mutex_unlock(&inv->pop_lock);
 
 		if (rc == -ETIMEDOUT || rc == -EINTR)
 			continue;
@@ -329,6 +336,7 @@ int main(int argc, char **argv)
 	int opt, level, status = 0;
 
 	inv.id = UINT32_MAX;
+	pthread_mutex_init(&inv.pop_lock, NULL);
 	while ((opt = getopt_long(argc, argv, "i:p:c:q:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
