@@ -134,6 +134,8 @@ char *act_result_encode(const struct act_result *r, size_t *len_out)
 	    !cJSON_AddNumberToObject(meta, "waitTime", (double)r->wait_ms) ||
 	    (r->has_init && !cJSON_AddNumberToObject(meta, "initTime", (double)r->init_ms)) ||
 	    !cJSON_AddBoolToObject(meta, "timeout", r->timeout) ||
+	    (r->partial && !cJSON_AddBoolToObject(meta, "partial", true)) ||
+	    (r->logs_only && !cJSON_AddBoolToObject(meta, "logsOnly", true)) ||
 	    (r->container[0] && !cJSON_AddStringToObject(meta, "container", r->container)))
 		return NULL;
 	logs = r->logs ? cJSON_Duplicate(r->logs, 1) : cJSON_CreateArray();
@@ -166,6 +168,8 @@ int act_result_parse(const char *payload, size_t len, struct act_result *r, stru
 	(void)json_get_u64(meta, "waitTime", &r->wait_ms);
 	r->has_init = json_get_u64(meta, "initTime", &r->init_ms) == 0;
 	r->timeout = json_get_bool(meta, "timeout", false);
+	r->partial = json_get_bool(meta, "partial", false);
+	r->logs_only = json_get_bool(meta, "logsOnly", false);
 	snprintf(r->container, sizeof(r->container), "%s",
 		 json_get_string(meta, "container") ? json_get_string(meta, "container") : "");
 	logs = cJSON_DetachItemFromObjectCaseSensitive(meta, "logs");

@@ -15,7 +15,9 @@
  * action revision) rather than the code, so warm invocations carry no code
  * at all and code size is not bound by the queue's payload limit.
  * Completion metadata: {"statusCode" 0-3,"start","end","waitTime","initTime"
- *   (only when /init ran),"timeout" (bool),"container","logs":[...]} */
+ *   (only when /init ran),"timeout" (bool),"container","logs":[...]}, plus
+ *   "partial": true on an early result (logs follow) and "logsOnly": true
+ *   on the completion that carries only the logs. */
 #ifndef EW_ACT_H
 #define EW_ACT_H
 
@@ -79,6 +81,8 @@ struct act_result {
 	enum act_status status;
 	uint64_t start_ms, end_ms, wait_ms, init_ms;
 	bool has_init, timeout;
+	bool partial;                /* early result: the logs follow in a second completion */
+	bool logs_only;              /* the second completion: only logs count */
 	char container[128];         /* container name ("" when none ran) */
 	cJSON *logs;                 /* array of strings; owned by whoever built/parsed it */
 	const char *result;          /* JSON object text, not NUL-terminated */

@@ -871,8 +871,23 @@ static void request_done(struct queue_client *c, uint32_t k)
 		atomic_fetch_sub(&c->q->inv[c->invoker].inflight, 1);
 }
 
+static int completion_push(struct queue_client *c, const struct queue_item *it,
+			   struct queue_msg *done, struct queue_buf *b, bool release);
+
 int queue_completion_push(struct queue_client *c, const struct queue_item *it,
 			  struct queue_msg *done, struct queue_buf *b)
+{
+	return completion_push(c, it, done, b, true);
+}
+
+int queue_result_push(struct queue_client *c, const struct queue_item *it, struct queue_msg *done,
+		      struct queue_buf *b)
+{
+	return completion_push(c, it, done, b, false);
+}
+
+static int completion_push(struct queue_client *c, const struct queue_item *it,
+			   struct queue_msg *done, struct queue_buf *b, bool release)
 {
 	struct queue *q = c->q;
 	int rc;
@@ -893,7 +908,8 @@ int queue_completion_push(struct queue_client *c, const struct queue_item *it,
 		b->data = NULL;
 	}
 	wake_signal(&q->hdr->cmp_wake);
-	request_done(c, it->held);
+	if (release)
+		request_done(c, it->held);
 	return 0;
 }
 

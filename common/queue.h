@@ -192,6 +192,13 @@ int queue_completion_push(struct queue_client *c, const struct queue_item *it,
 			  struct queue_msg *done, struct queue_buf *b)
 	__attribute__((warn_unused_result));
 
+/* Invoker: push an early completion of held item `it` (the result, before
+ * the logs) and keep holding the item; the final queue_completion_push
+ * follows. The controller answers a waiting client on the first and
+ * completes the record with the second. -EAGAIN when the ring is full. */
+int queue_result_push(struct queue_client *c, const struct queue_item *it, struct queue_msg *done,
+		      struct queue_buf *b) __attribute__((warn_unused_result));
+
 /* Drop a held item without a completion (frees its payload). */
 void queue_item_release(struct queue_client *c, const struct queue_item *it);
 

@@ -23,6 +23,7 @@ struct flight {
 	struct entity_activation_info info;
 	char *strings;                /* one block holding info's strings */
 	uint64_t expires_ms;          /* 0 = nobody waits */
+	cJSON *record;                /* built from an early result, waiting for its logs */
 	dispatch_done_fn done;
 	void *arg;
 	struct flight *next;          /* hash chain */
@@ -93,6 +94,7 @@ static void flight_free(struct flight *f)
 {
 	if (!f)
 		return;
+	json_delete(f->record);
 	free(f->strings);
 	free(f);
 }
@@ -173,10 +175,27 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 	return 0;
 }
 
+static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,
+			 uint64_t start_ms, uint64_t end_ms);
+
 /* Store the record and tell the waiter, if any. */
 static void complete(struct dispatch *d, struct flight *f, const struct act_result *res)
 {
 	_cleanup_json_ cJSON *rec = NULL;
+	struct err e = { 0 };
+
+	if (entity_activation_record(&f->info, res, &rec, &e) < 0) {
+		log_error("dispatch", "activation=%s: record: %s", f->id, e.msg);
+		return;
+	}
+	store_record(d, f, rec, res->start_ms, res->end_ms);
+	if (f->done)
+		f->done(f->arg, rec);
+}
+
+static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,
+			 uint64_t start_ms, uint64_t end_ms)
+{
 	struct store_activation sa = { 0 };
 	struct err e = { 0 };
 	char name[600];
@@ -184,10 +203,6 @@ static void complete(struct dispatch *d, struct flight *f, const struct act_resu
 	char *doc;
 	const char *slash;
 
-	if (entity_activation_record(&f->info, res, &rec, &e) < 0) {
-		log_error("dispatch", "activation=%s: record: %s", f->id, e.msg);
-		return;
-	}
 	doc = json_print(rec, &len);
 	/* The list's `name` filter is "action" or "pkg/action". */
 	slash = strchr(f->info.path, '/');
@@ -198,15 +213,57 @@ static void complete(struct dispatch *d, struct flight *f, const struct act_resu
 	sa.id = f->id;
 	sa.ns = f->info.ns;
 	sa.name = name;
-	sa.start_ms = res->start_ms;
-	sa.end_ms = res->end_ms ? res->end_ms : res->start_ms;
+	sa.start_ms = start_ms;
+	sa.end_ms = end_ms ? end_ms : start_ms;
 	sa.doc = doc;
 	sa.len = len;
 	if (doc && store_activation_put(d->store, &sa, &e) < 0)
 		log_error("dispatch", "store activation=%s: %s", f->id, e.msg);
 	json_free(doc);
-	if (f->done)
-		f->done(f->arg, rec);
+}
+
+/* An early result: answer the waiter now, keep the record for the logs. */
+static void early_result(struct dispatch *d, const char *id, const struct act_result *res)
+{
+	_cleanup_json_ cJSON *rec = NULL;
+	dispatch_done_fn done = NULL;
+	struct flight *f;
+	struct err e = { 0 };
+	void *arg = NULL;
+
+	pthread_mutex_lock(&d->lock);
+	for (f = d->table[bucket(id)]; f && strcmp(f->id, id) != 0; f = f->next)
+		;
+	if (f && !f->record) {
+		if (entity_activation_record(&f->info, res, &rec, &e) == 0) {
+			f->record = rec;
+			rec = NULL;
+			done = f->done;
+			arg = f->arg;
+			f->done = NULL;
+			f->expires_ms = 0;
+		} else {
+			log_error("dispatch", "activation=%s: record: %s", id, e.msg);
+		}
+	}
+	/* Answer outside the lock would race with expiry; the callback only
+	 * hands the response to nng, it does not block. */
+	if (done)
+		done(arg, f->record);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* The logs of an activation answered early: complete and store its record. */
+static void attach_logs(struct dispatch *d, struct flight *f, const struct act_result *res)
+{
+	cJSON *logs = res->logs ? cJSON_Duplicate(res->logs, 1) : cJSON_CreateArray();
+	uint64_t start = 0, end = 0;
+
+	if (logs)
+		cJSON_ReplaceItemInObjectCaseSensitive(f->record, "logs", logs);
+	(void)json_get_u64(f->record, "start", &start);
+	(void)json_get_u64(f->record, "end", &end);
+	store_record(d, f, f->record, start, end);
 }
 
 static void complete_failed(struct dispatch *d, struct flight *f, const char *msg)
@@ -229,6 +286,26 @@ static void on_completion(struct dispatch *d, const struct queue_item *it)
 	struct flight *f;
 	struct err e = { 0 };
 
+	if (act_result_parse(it->payload, it->msg->len, &res, NULL) == 0) {
+		if (res.partial) {
+			early_result(d, it->msg->id, &res);
+			act_result_fini(&res);
+			return;
+		}
+		if (res.logs_only) {
+			pthread_mutex_lock(&d->lock);
+			f = take(d, it->msg->id);
+			pthread_mutex_unlock(&d->lock);
+			if (f && f->record)
+				attach_logs(d, f, &res);
+			else if (f)
+				complete_failed(d, f, "The invoker sent logs without a result.");
+			flight_free(f);
+			act_result_fini(&res);
+			return;
+		}
+		act_result_fini(&res);
+	}
 	pthread_mutex_lock(&d->lock);
 	f = take(d, it->msg->id);
 	pthread_mutex_unlock(&d->lock);
@@ -349,9 +426,21 @@ uint32_t dispatch_reap(struct dispatch *d, pid_t pid)
 		pthread_mutex_unlock(&d->lock);
 		if (!f)
 			continue;
-		complete_failed(d, f, "The invoker running this activation stopped; the activation was lost.");
+		if (f->record) {
+			/* Its result was delivered; only the logs went missing. */
+			struct act_result res = { 0 };
+
+			res.logs = cJSON_CreateArray();
+			cJSON_AddItemToArray(res.logs, cJSON_CreateString(
+				"The invoker stopped before the logs were collected."));
+			attach_logs(d, f, &res);
+			json_delete(res.logs);
+		} else {
+			complete_failed(d, f,
+					"The invoker running this activation stopped; the activation was lost.");
+			failed++;
+		}
 		flight_free(f);
-		failed++;
 	}
 	free(lost.ids);
 	if (st.leases)

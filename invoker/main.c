@@ -187,6 +187,43 @@ static void fail_result(struct act_result *res, const char *msg, char **buf)
 		res->result_len = 0;
 }
 
+/* Sending a result before its logs (runner_result_fn). */
+struct early {
+	struct invoker *inv;
+	struct queue_client *c;
+	const struct queue_item *it;
+};
+
+static bool send_early_result(void *arg, const struct act_result *res)
+{
+	struct early *x = arg;
+	struct act_result r = *res;
+	struct queue_msg done = { 0 };
+	struct queue_buf b;
+	size_t len = 0;
+	char *p;
+	int rc;
+
+	r.logs = NULL;
+	r.partial = true;
+	p = act_result_encode(&r, &len);
+	if (!p)
+		return false;
+	/* Never wait here: without room the result goes with the logs. */
+	rc = len <= queue_max_payload(x->inv->q) ? queue_buf_alloc(x->c, (uint32_t)len, &b) : -EMSGSIZE;
+	if (rc == 0) {
+		memcpy(b.data, p, len);
+		done.cookie = x->it->msg->cookie;
+		done.status = (uint32_t)res->status;
+		done.enqueue_ns = x->it->msg->enqueue_ns;
+		rc = queue_result_push(x->c, x->it, &done, &b);
+		if (rc < 0)
+			queue_buf_free(x->c, &b);
+	}
+	free(p);
+	return rc == 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct invoker *inv = arg;
@@ -226,7 +263,17 @@ static void *worker_main(void *arg)
 			log_error("worker", "activation=%s: %s", it.msg->id, e.msg);
 			fail_result(&res, e.msg, &result);
 		} else {
-			runner_run(w, &req, &res, &result);
+			struct early x = { inv, c, &it };
+
+			runner_run(w, &req, &res, &result, send_early_result, &x);
+			/* The result went ahead: the final completion carries the
+			 * logs (and the timings) only. */
+			if (res.partial) {
+				res.partial = false;
+				res.logs_only = true;
+				res.result = "";
+				res.result_len = 0;
+			}
 			log_debug("worker", "activation=%s action=%s/%s status=%d duration=%llums",
 				  req.activation_id, req.path, req.name, (int)res.status,
 				  (unsigned long long)(res.end_ms - res.start_ms));

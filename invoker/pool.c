@@ -91,6 +91,16 @@ void pool_acquire(struct pool *p, const char *key, const char *kind, uint32_t me
 		out->was_paused = p->c[slot].state == POOL_PAUSED;
 		goto use;
 	}
+	/* 1b. one of that action finishing its logs: wait for it. */
+	for (uint32_t i = 0; i < POOL_MAX_CONTAINERS; i++) {
+		const struct pool_container *c = &p->c[i];
+
+		if (c->state == POOL_FINISHING && strcmp(c->key, key) == 0 &&
+		    c->memory_mb == memory_mb) {
+			out->decision = POOL_WAIT;
+			return;
+		}
+	}
 	/* 2. a stem cell of that kind and memory. */
 	for (uint32_t i = 0; i < POOL_MAX_CONTAINERS; i++) {
 		struct pool_container *c = &p->c[i];
@@ -168,7 +178,7 @@ void pool_release(struct pool *p, uint32_t slot, const char *key, bool keep, uin
 	if (slot >= POOL_MAX_CONTAINERS)
 		return;
 	c = &p->c[slot];
-	if (c->state != POOL_BUSY)
+	if (c->state != POOL_BUSY && c->state != POOL_FINISHING)
 		return;
 	if (!keep) {
 		c->state = POOL_REMOVING;
@@ -178,6 +188,12 @@ void pool_release(struct pool *p, uint32_t slot, const char *key, bool keep, uin
 	c->initialised = true;
 	snprintf(c->key, sizeof(c->key), "%s", key);
 	c->last_used_ms = now_ms;
+}
+
+void pool_finishing(struct pool *p, uint32_t slot)
+{
+	if (slot < POOL_MAX_CONTAINERS && p->c[slot].state == POOL_BUSY)
+		p->c[slot].state = POOL_FINISHING;
 }
 
 void pool_removed(struct pool *p, uint32_t slot)

@@ -34,6 +34,7 @@ enum pool_state {
 	POOL_CREATING,      /* being created/started by the runner */
 	POOL_PREWARM,       /* started, not initialised, idle */
 	POOL_BUSY,          /* running an activation */
+	POOL_FINISHING,     /* result sent, logs being collected: free in a moment */
 	POOL_WARM,          /* initialised, idle, running */
 	POOL_PAUSING,       /* being paused by the runner (not to be used meanwhile) */
 	POOL_PAUSED,        /* initialised, idle, paused */
@@ -106,6 +107,12 @@ void pool_created(struct pool *p, uint32_t slot, bool ok, uint64_t now_ms);
  * error (container healthy) -> WARM, initialised under `key`; otherwise the
  * slot goes REMOVING and the runner must remove it and call pool_removed. */
 void pool_release(struct pool *p, uint32_t slot, const char *key, bool keep, uint64_t now_ms);
+
+/* The activation in a BUSY slot has its result; the runner collects its
+ * logs before pool_release. Meanwhile an activation of the same action
+ * waits for this container (POOL_WAIT) instead of creating another: the
+ * wait is a fraction of a millisecond, a cold start hundreds. */
+void pool_finishing(struct pool *p, uint32_t slot);
 
 /* The runner removed the container of a REMOVING slot: free it. */
 void pool_removed(struct pool *p, uint32_t slot);

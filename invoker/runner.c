@@ -556,7 +556,7 @@ static void collect_logs(struct ctr *c, const struct act_request *q, const struc
 /* --- one activation --- */
 
 void runner_run(struct runner_worker *w, const struct act_request *q, struct act_result *res,
-		char **result_buf)
+		char **result_buf, runner_result_fn on_result, void *arg)
 {
 	struct runner *r = w->r;
 	struct outcome o = { .status = ACT_WHISK_ERROR };
@@ -699,6 +699,18 @@ ended:
 	if (!res->start_ms) {
 		res->start_ms = init_start ? init_start : res->end_ms;
 		res->wait_ms = q->arrival_ms && res->start_ms > q->arrival_ms ? res->start_ms - q->arrival_ms : 0;
+	}
+	if (on_result && o.result) {
+		/* The client can have its answer now; the container stays ours
+		 * (FINISHING) until its logs are read. */
+		res->status = o.status;
+		res->timeout = o.timeout;
+		res->result = o.result;
+		res->result_len = o.result_len;
+		pthread_mutex_lock(&r->lock);
+		pool_finishing(&r->pool, a.slot);
+		pthread_mutex_unlock(&r->lock);
+		res->partial = on_result(arg, res);
 	}
 	collect_logs(c, q, &o, res);
 	slot_release(w, a.slot, key, o.keep);

@@ -44,11 +44,18 @@ int runner_worker_new(struct runner *r, struct runner_worker **out, struct err *
 	__attribute__((warn_unused_result));
 void runner_worker_free(struct runner_worker *w);
 
+/* Called once the outcome of /run (or /init) is known, before the logs are
+ * collected, with *res filled but for the logs: the caller may send the
+ * result early. Returns true when it did (the final res then says so in
+ * res->partial, and the container is held in POOL_FINISHING meanwhile). */
+typedef bool (*runner_result_fn)(void *arg, const struct act_result *res);
+
 /* Run one activation to its end. Always fills *res (never fails: platform
  * faults are statusCode 3). res->result points into *result_buf (malloc'd,
- * caller frees) and res->logs is the caller's (act_result_fini). */
+ * caller frees) and res->logs is the caller's (act_result_fini).
+ * on_result may be NULL. */
 void runner_run(struct runner_worker *w, const struct act_request *req, struct act_result *res,
-		char **result_buf);
+		char **result_buf, runner_result_fn on_result, void *arg);
 
 /* Housekeeping: pause idle containers, remove expired ones, top up stem
  * cells. Call every ~100 ms from one thread. */

@@ -179,14 +179,28 @@ static int wait_all(char (*ids)[40], int n, struct act_result *res, char (*resul
 		if (rc < 0)
 			break;
 		for (int i = 0; i < n; i++) {
-			if (strcmp(it.msg->id, ids[i]) != 0)
+			struct act_result r;
+
+			if (strcmp(it.msg->id, ids[i]) != 0 ||
+			    act_result_parse(it.payload, it.msg->len, &r, NULL) < 0)
 				continue;
-			if (act_result_parse(it.payload, it.msg->len, &res[i], NULL) == 0) {
-				snprintf(result[i], sizeof(result[i]), "%.*s", (int)res[i].result_len,
-					 res[i].result);
-				res[i].result = NULL;
+			if (r.logs_only) {
+				/* The result came ahead (partial); these are its logs. */
+				json_delete(res[i].logs);
+				res[i].logs = r.logs;
+				res[i].end_ms = r.end_ms;
+				r.logs = NULL;
 				got++;
+			} else {
+				act_result_fini(&res[i]);
+				res[i] = r;
+				snprintf(result[i], sizeof(result[i]), "%.*s", (int)r.result_len, r.result);
+				res[i].result = NULL;
+				if (!r.partial)
+					got++;
+				r.logs = NULL;
 			}
+			act_result_fini(&r);
 		}
 		queue_completion_done(ctl, &it);
 	}

@@ -228,7 +228,32 @@ static void test_prewarm_never_evicts_and_respects_budget(void)
 	CHECK_INT_EQ(pool.used_mb, 512);
 }
 
+/* While one container of an action collects its logs, the next activation
+ * of that action waits for it rather than cold-starting another. */
+static void test_finishing_container_is_waited_for(void)
+{
+	struct pool_acquire a, b;
+
+	setup(1024, 0, 0);
+	pool_acquire(&pool, "k", "nodejs:20", 256, 0, &a);
+	REQUIRE(a.decision == POOL_CREATE);
+	pool_created(&pool, a.slot, true, 0);
+	pool_finishing(&pool, a.slot);
+	CHECK_INT_EQ(pool.c[a.slot].state, POOL_FINISHING);
+	pool_acquire(&pool, "k", "nodejs:20", 256, 1, &b);
+	CHECK_INT_EQ(b.decision, POOL_WAIT);
+	CHECK_INT_EQ(b.evict_count, 0);
+	pool_acquire(&pool, "other", "nodejs:20", 256, 1, &b);
+	CHECK_INT_EQ(b.decision, POOL_CREATE);     /* other actions are not held up */
+	pool_created(&pool, b.slot, false, 1);
+	pool_release(&pool, a.slot, "k", true, 2);
+	pool_acquire(&pool, "k", "nodejs:20", 256, 3, &b);
+	CHECK_INT_EQ(b.decision, POOL_USE);
+	CHECK_INT_EQ(b.slot, a.slot);
+}
+
 HARNESS_MAIN("pool",
+	     TEST_CASE(test_finishing_container_is_waited_for),
 	     TEST_CASE(test_warm_reuse_same_key_only),
 	     TEST_CASE(test_busy_container_is_not_shared),
 	     TEST_CASE(test_prewarm_used_by_kind_and_memory),

@@ -313,6 +313,36 @@ static void test_completion_roundtrip(void)
 	queue_close(q);
 }
 
+/* An early result keeps the request held; the final completion releases. */
+static void test_result_push_keeps_item(void)
+{
+	struct queue *q = make_queue(1, 16);
+	struct queue_client *ctl, *inv;
+	struct queue_msg early = { .status = 0 }, fin = { .status = 0 };
+	struct queue_item it, ci;
+
+	REQUIRE(q);
+	ctl = open_client(q, QUEUE_ROLE_CONTROLLER, 0, 0);
+	inv = open_client(q, QUEUE_ROLE_INVOKER, 0, 1);
+	REQUIRE(ctl && inv);
+	CHECK_INT_EQ(push_bytes(ctl, 0, "e1", 4, 'e'), 0);
+	REQUIRE(queue_request_pop(inv, 100, &it) == 0);
+	queue_item_start(inv, &it);
+	CHECK_INT_EQ(queue_result_push(inv, &it, &early, NULL), 0);
+	CHECK_INT_EQ(queue_invoker_inflight(q, 0), 1);    /* still held */
+	REQUIRE(queue_completion_pop(ctl, 100, &ci) == 0);
+	CHECK_STR_EQ(ci.msg->id, "e1");
+	queue_completion_done(ctl, &ci);
+	CHECK_INT_EQ(queue_completion_push(inv, &it, &fin, NULL), 0);
+	CHECK_INT_EQ(queue_invoker_inflight(q, 0), 0);
+	REQUIRE(queue_completion_pop(ctl, 100, &ci) == 0);
+	CHECK_STR_EQ(ci.msg->id, "e1");
+	queue_completion_done(ctl, &ci);
+	queue_client_close(inv);
+	queue_client_close(ctl);
+	queue_close(q);
+}
+
 struct lost_log {
 	int n;
 	char ids[4][QUEUE_ID_LEN + 8];
@@ -463,5 +493,6 @@ HARNESS_MAIN("queue",
 	     TEST_CASE(test_routing_home_overflow_offline),
 	     TEST_CASE(test_steal_only_from_saturated),
 	     TEST_CASE(test_completion_roundtrip),
+	     TEST_CASE(test_result_push_keeps_item),
 	     TEST_CASE(test_reap_killed_invoker),
 	     TEST_CASE(test_invoker_id_taken))
