@@ -230,6 +230,14 @@ invokers:
   user_memory: 1024m
 containers:
   pause_grace: 0
+# No pruning of activation records during the runs: the prune runs once a
+# minute in the controller's completion thread and deletes everything over
+# max_count in one transaction, which stalls every blocking invocation for
+# as long (1.3 s for 69k records at ~1400 invocations/s here). The runs
+# measure the per-invocation path; the records go with the state dir.
+activations:
+  max_count: 0
+  max_age_hours: 0
 EOF
 }
 
@@ -338,42 +346,54 @@ descendants() {
 	done
 }
 
-# Docker's own processes: the daemons, the shims (they copy the containers'
-# stdout/stderr into the json-file logs) and docker-proxy (the userland
-# proxy behind every port published on 127.0.0.1).
-docker_pids() {
-	local f c
+# cpu_snapshot: "controller invokers containers shims daemons busy total" in
+# clock ticks. containers: each container's init process (the proxy) and
+# its live descendants; shims: this instance's containerd-shims (they copy
+# the containers' stdout/stderr into the json-file logs) and docker-proxy
+# processes (the userland proxy behind each port published on 127.0.0.1);
+# daemons: dockerd and containerd, shared with anything else using Docker on
+# the machine. busy/total: all CPUs, from /proc/stat.
+cpu_snapshot() {
+	local ids pid ip f c cmd ctr="" shims="" daemons="" ips=" "
+	ids=$("$DOCKER" ps -q --filter "label=edgewhisk.instance=$INSTANCE" 2>/dev/null)
+	if [ -n "$ids" ]; then
+		# shellcheck disable=SC2086 # one id per word
+		while read -r pid ip; do
+			[ "${pid:-0}" -gt 0 ] 2>/dev/null || continue
+			ctr+=" $(descendants "$pid" | tr '\n' ' ')"
+			shims+=" $(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$pid/stat" 2>/dev/null)"
+			ips+="$ip "
+		done < <("$DOCKER" inspect \
+			-f '{{.State.Pid}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' $ids 2>/dev/null)
+	fi
 	for f in /proc/[0-9]*/comm; do
 		{ read -r c <"$f"; } 2>/dev/null || continue
+		pid=${f#/proc/}
+		pid=${pid%/comm}
 		case $c in
-		dockerd | containerd | containerd-shim* | docker-proxy) f=${f#/proc/}; echo "${f%/comm}" ;;
+		dockerd | containerd) daemons+=" $pid" ;;
+		docker-proxy)
+			cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+			ip=${cmd#*-container-ip }
+			ip=${ip%% *}
+			[[ $cmd == *-container-ip* && $ips == *" $ip "* ]] && shims+=" $pid"
+			;;
 		esac
 	done
-}
-
-# cpu_snapshot: "controller invokers containers docker busy total" in ticks
-# (busy/total: all CPUs from /proc/stat).
-cpu_snapshot() {
-	local ctr_pids="" ids p
-	ids=$("$DOCKER" ps -q --filter "label=edgewhisk.instance=$INSTANCE" 2>/dev/null)
-	# shellcheck disable=SC2086 # one id per word
-	for p in $([ -n "$ids" ] && "$DOCKER" inspect -f '{{.State.Pid}}' $ids 2>/dev/null); do
-		[ "$p" -gt 0 ] 2>/dev/null && ctr_pids+=" $(descendants "$p" | tr '\n' ' ')"
-	done
-	# shellcheck disable=SC2086,SC2046 # pid lists
-	echo "$(cpu_ticks "$CTRL_PID") $(cpu_ticks $INV_PIDS) $(cpu_ticks $ctr_pids)" \
-		"$(cpu_ticks $(docker_pids))" \
+	# shellcheck disable=SC2086 # pid lists
+	echo "$(cpu_ticks "$CTRL_PID") $(cpu_ticks $INV_PIDS) $(cpu_ticks $ctr) $(cpu_ticks $shims)" \
+		"$(cpu_ticks $daemons)" \
 		"$(awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6; exit }' /proc/stat)"
 }
 
-# cpu_per_req BEFORE AFTER REQUESTS: "controller invokers containers docker
-# busy%" (CPU microseconds per request, machine busy percent).
+# cpu_per_req BEFORE AFTER REQUESTS: "controller invokers containers shims
+# daemons busy%" (CPU microseconds per request; machine busy percent).
 cpu_per_req() {
 	awk -v b="$1" -v a="$2" -v n="$3" -v hz="$CLK_TCK" 'BEGIN {
 		split(b, x, " "); split(a, y, " ")
-		if (n + 0 <= 0) { print "- - - - -"; exit }
-		for (i = 1; i <= 4; i++) printf "%.0f ", (y[i] - x[i]) * 1e6 / hz / n
-		busy = (y[6] - x[6] > 0) ? 100 * (y[5] - x[5]) / (y[6] - x[6]) : 0
+		if (n + 0 <= 0) { print "- - - - - -"; exit }
+		for (i = 1; i <= 5; i++) printf "%.0f ", (y[i] - x[i]) * 1e6 / hz / n
+		busy = (y[7] - x[7] > 0) ? 100 * (y[6] - x[6]) / (y[7] - x[7]) : 0
 		printf "%.0f\n", busy }'
 }
 
@@ -485,6 +505,7 @@ start_controller
 INV_PIDS=$(invoker_pids | tr '\n' ' ')
 INV_PIDS=${INV_PIDS% }
 NINV=$(echo "$INV_PIDS" | wc -w)
+WARMC=$((NINV * 4 > MAXC ? NINV * 4 : MAXC))   # user_memory 1024m / 256m per container
 sleep 1   # let the prewarm containers start before measuring "idle"
 rss_snapshot START
 echo "controller: pid $CTRL_PID, port $PORT, $NINV invoker(s) (pids $INV_PIDS), instance $INSTANCE"
@@ -526,12 +547,19 @@ bench_kind() {
 		"then ${times% } ms (curl, sequential)"
 
 	url="$BASE$API/$action?blocking=true&result=true"
-	# Let the pool grow to what the highest concurrency needs, so that the
-	# measured runs do not include cold starts.
-	DUR=$WARM_S run_wrk "$T/wrk-warm-$action.txt" "$url" "$MAXC" '{}' "$AUTH_B64"
-	settle
-	echo "  pool warm-up: $WARM_S s at concurrency $MAXC ->" \
-		"$(containers_of "$kind" "$action" | wc -l) warm container(s)"
+	# Fill the pool (every invoker's user_memory in 256 MB containers, or
+	# the highest concurrency if that is more) so that the measured runs do
+	# not include cold starts whichever invoker a request lands on; again
+	# while it still grows (at most 3 rounds).
+	n=0
+	for i in 1 2 3; do
+		DUR=$WARM_S run_wrk "$T/wrk-warm-$action.txt" "$url" "$WARMC" '{}' "$AUTH_B64"
+		settle
+		before=$n
+		n=$(containers_of "$kind" "$action" | wc -l)
+		[ "$n" -gt "$before" ] || break
+	done
+	echo "  pool warm-up: $i x $WARM_S s at concurrency $WARMC -> $n warm container(s)"
 
 	for c in $CONCS; do
 		before=$(containers_of "$kind" "$action" | wc -l)
@@ -613,7 +641,7 @@ profile_runs() {
 	mkdir -p "$O/bench"
 	pids="$CTRL_PID${INV_PIDS:+,${INV_PIDS// /,}}"
 	ev="-e syscalls:sys_exit_readv -e syscalls:sys_enter_sendmsg -e syscalls:sys_exit_recvfrom"
-	ev+=" -e syscalls:sys_enter_pread64 -e syscalls:sys_enter_futex"
+	ev+=" -e syscalls:sys_enter_pread64 -e syscalls:sys_enter_futex -e syscalls:sys_exit_futex"
 	# shellcheck disable=SC2086 # event list
 	perf record $ev -p "$pids" -o "$T/trace.data" -- sleep $((DUR < 3 ? DUR + 1 : 4)) \
 		>"$T/perf-trace.log" 2>&1 &
@@ -637,7 +665,7 @@ profile_runs() {
 		echo "# (2) perf record -a -g -F 999 during an edgewhisk run at concurrency $c ($DUR s):"
 		echo "#     $(summary "$(parse_wrk "$T/wrk-profile.txt")") (profiled)"
 		echo "## CPU samples per command, whole machine (swapper = idle)"
-		perf report -i "$T/perf.data" --stdio --no-children --sort comm 2>/dev/null |
+		perf report -i "$T/perf.data" --stdio --no-children --sort comm -g none 2>/dev/null |
 			grep -v '^#' | grep -v '^$' | head -n 20
 		echo "## controller and invoker threads: shared objects"
 		perf report -i "$T/perf.data" --stdio --no-children --pid "$pids" --sort comm,dso -g none \
@@ -696,20 +724,21 @@ for kind in "${KINDS[@]}"; do
 done
 
 echo
-echo "CPU per request in us (utime+stime deltas over the run / requests): controller, invokers,"
-echo "containers (proxy + runtime processes), docker (dockerd, containerd, shims, docker-proxy);"
-echo "busy = all CPUs of the machine, including wrk and anything else running."
+echo "CPU per request in us (utime+stime over the run / requests): controller, invokers,"
+echo "containers (proxy + runtime), shim+proxy (this instance's containerd-shims, which copy"
+echo "container output into the json-file logs, and docker-proxy), dockerd (dockerd + containerd,"
+echo "shared with any other Docker user on the machine); busy = all CPUs, wrk and others included."
 echo
-printf '| %-9s | %4s | %-9s | %10s | %8s | %10s | %6s | %6s |\n' kind conc run controller invokers \
-	containers docker busy
-printf '|%s|\n' '-----------|-----:|-----------|-----------:|---------:|-----------:|-------:|-------:'
+printf '| %-9s | %4s | %-9s | %10s | %8s | %10s | %10s | %7s | %5s |\n' kind conc run controller \
+	invokers containers shim+proxy dockerd busy
+printf '|%s|\n' '-----------|-----:|-----------|-----------:|---------:|-----------:|-----------:|--------:|------:'
 for kind in "${KINDS[@]}"; do
 	for c in $CONCS; do
 		for run in edgewhisk direct; do
 			if [ "$run" = edgewhisk ]; then v=${EC[$kind:$c]:-}; else v=${DC[$kind:$c]:-}; fi
-			read -r cc ci cn cd cb <<<"${v:-- - - - -}"
-			printf '| %-9s | %4s | %-9s | %10s | %8s | %10s | %6s | %5s%% |\n' "$kind" "$c" "$run" \
-				"$cc" "$ci" "$cn" "$cd" "$cb"
+			read -r cc ci cn cs cd cb <<<"${v:-- - - - - -}"
+			printf '| %-9s | %4s | %-9s | %10s | %8s | %10s | %10s | %7s | %4s%% |\n' "$kind" "$c" \
+				"$run" "$cc" "$ci" "$cn" "$cs" "$cd" "$cb"
 		done
 	done
 done
@@ -736,7 +765,7 @@ done
 
 if [ -n "$PROFILE_OUT" ] && [ -r "$PROFILE_OUT" ]; then
 	echo
-	sed -n '/^stages over/,/^  sentinels/p' "$PROFILE_OUT"
+	sed -n '/^stages over/,/^  log file reads/p' "$PROFILE_OUT"
 fi
 
 echo
@@ -759,23 +788,23 @@ done
 
 mkdir -p "$(dirname "$CSV")" || die "cannot create $(dirname "$CSV")"
 {
-	echo "test,kind,concurrency,seconds,ew_p50_ms,ew_p99_ms,ew_avg_ms,ew_rps,ew_requests,ew_errors,direct_p50_ms,direct_p99_ms,direct_avg_ms,direct_rps,direct_requests,direct_errors,ratio_p50,ratio_rps,directn_p50_ms,directn_p99_ms,directn_rps,directn_errors,ratio_rps_n,containers,wait_avg_ms,duration_avg_ms,ew_cpu_controller_us,ew_cpu_invokers_us,ew_cpu_containers_us,ew_cpu_docker_us,ew_busy_pct,direct_cpu_containers_us,direct_cpu_docker_us,direct_busy_pct,process,rss_startup_kb,rss_idle_kb,rss_after_kb,hwm_after_kb"
+	echo "test,kind,concurrency,seconds,ew_p50_ms,ew_p99_ms,ew_avg_ms,ew_rps,ew_requests,ew_errors,direct_p50_ms,direct_p99_ms,direct_avg_ms,direct_rps,direct_requests,direct_errors,ratio_p50,ratio_rps,directn_p50_ms,directn_p99_ms,directn_rps,directn_errors,ratio_rps_n,containers,wait_avg_ms,duration_avg_ms,ew_cpu_controller_us,ew_cpu_invokers_us,ew_cpu_containers_us,ew_cpu_shims_us,ew_cpu_dockerd_us,ew_busy_pct,direct_cpu_containers_us,direct_cpu_shims_us,direct_cpu_dockerd_us,direct_busy_pct,process,rss_startup_kb,rss_idle_kb,rss_after_kb,hwm_after_kb"
 	for kind in "${KINDS[@]}"; do
 		for c in $CONCS; do
 			read -r ep50 ep99 eavg erps ereq eerr enon <<<"${EW[$kind:$c]}"
 			read -r dp50 dp99 davg drps dreq derr dnon <<<"${DI[$kind:$c]}"
 			read -r np50 np99 _ nrps _ nerr nnon <<<"${DN[$kind:$c]}"
 			read -r _ sw sd _ <<<"${ST[$kind:$c]}"
-			read -r cc ci cn cd cb <<<"${EC[$kind:$c]:-- - - - -}"
-			read -r _ _ xn xd xb <<<"${DC[$kind:$c]:-- - - - -}"
+			read -r cc ci cn cs cd cb <<<"${EC[$kind:$c]:-- - - - - -}"
+			read -r _ _ xn xs xd xb <<<"${DC[$kind:$c]:-- - - - - -}"
 			nc=${NCTR[$kind:$c]%% *}
-			echo "invoke,$kind,$c,$DUR,$ep50,$ep99,$eavg,$erps,$ereq,$((eerr + enon)),$dp50,$dp99,$davg,$drps,$dreq,$((derr + dnon)),$(ratio "$ep50" "$dp50"),$(ratio "$erps" "$drps"),$np50,$np99,$nrps,$((nerr + nnon)),$(ratio "$erps" "$nrps"),$nc,$sw,$sd,$cc,$ci,$cn,$cd,$cb,$xn,$xd,$xb,,,,,"
+			echo "invoke,$kind,$c,$DUR,$ep50,$ep99,$eavg,$erps,$ereq,$((eerr + enon)),$dp50,$dp99,$davg,$drps,$dreq,$((derr + dnon)),$(ratio "$ep50" "$dp50"),$(ratio "$erps" "$drps"),$np50,$np99,$nrps,$((nerr + nnon)),$(ratio "$erps" "$nrps"),$nc,$sw,$sd,$cc,$ci,$cn,$cs,$cd,$cb,$xn,$xs,$xd,$xb,,,,,"
 		done
 	done | sed 's/,-,/,,/g; s/,-,/,,/g; s/,-$/,/'
-	echo "rss,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,controller,$CTRL_RSS_START,$CTRL_RSS_IDLE,$CTRL_RSS_LOAD,$CTRL_HWM_LOAD"
+	echo "rss,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,controller,$CTRL_RSS_START,$CTRL_RSS_IDLE,$CTRL_RSS_LOAD,$CTRL_HWM_LOAD"
 	i=0
 	for p in $INV_PIDS; do
-		echo "rss,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,invoker$i,${irs[$i]:-},${iri[$i]:-},${irl[$i]:-},${ihl[$i]:-}"
+		echo "rss,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,invoker$i,${irs[$i]:-},${iri[$i]:-},${irl[$i]:-},${ihl[$i]:-}"
 		i=$((i + 1))
 	done
 } >"$CSV.tmp" && mv "$CSV.tmp" "$CSV" || die "write $CSV failed"

@@ -4,39 +4,44 @@
 #   perf script -F comm,tid,time,event,trace | awk -f bench/bench_api_stages.awk
 # (bench/bench_api.sh --profile). It keys on the syscalls each stage makes,
 # so it only holds for strictly sequential requests and for the code as it
-# is (nng's HTTP threads read the request with readv and send the reply with
-# sendmsg; the queue wakes the other process with a shared FUTEX_WAKE; the
-# invoker talks to the container with sendmsg/recvfrom and reads the log
-# file with pread64). Requests it cannot follow are skipped. mawk-compatible.
+# is: nng's threads ("nng:*") read the request with readv and send the reply
+# with sendmsg; the queue wakes the other process with a shared FUTEX_WAKE;
+# the invoker ("edgewhisk-invok") talks to the container with
+# sendmsg/recvfrom and reads the container's log file with pread64; the
+# controller's completion thread is named "edgewhisk-contr". Requests it
+# cannot follow are skipped. mawk-compatible.
 function t(s) { sub(/:$/, "", s); return s * 1e6 }
-function wake(op) { return op == "0x00000001," }   # FUTEX_WAKE, not private
+function shared_wake() { return $4 == "syscalls:sys_enter_futex:" && $8 == "0x00000001," }
 {
 	comm = $1; ts = t($3); ev = $4
-	if (comm == "nng:task" && ev == "syscalls:sys_exit_readv:" && $5 != "0x0" && $5 !~ /^0xffff/) {
+	nng = comm ~ /^nng:/
+	if (nng && ev == "syscalls:sys_exit_readv:" && $5 != "0x0" && $5 !~ /^0xffff/) {
 		st = 1; R = ts; npr = 0; next
 	}
 	if (!st) next
-	if (st == 1 && comm == "nng:task" && ev == "syscalls:sys_enter_futex:" && wake($8)) { Q = ts; st = 2; next }
+	if (st == 1 && nng && shared_wake()) { Q = ts; st = 2; next }
 	if (st == 2 && comm == "edgewhisk-invok" && ev == "syscalls:sys_enter_sendmsg:") { S = ts; st = 3; next }
 	if (st == 3 && comm == "edgewhisk-invok" && ev == "syscalls:sys_exit_recvfrom:" && $5 !~ /^0xffff/) { G = ts; st = 4; next }
 	if (st == 4 && comm == "edgewhisk-invok" && ev == "syscalls:sys_enter_pread64:") { npr++; next }
-	if (st == 4 && comm == "edgewhisk-invok" && ev == "syscalls:sys_enter_futex:" && wake($8)) { C = ts; st = 5; next }
+	if (st == 4 && comm == "edgewhisk-invok" && shared_wake()) { C = ts; st = 5; next }
 	if (st == 5 && comm == "edgewhisk-contr") { K = ts; st = 6; next }
-	if (st == 6 && comm == "nng:task" && ev == "syscalls:sys_enter_sendmsg:") {
+	if (st == 6 && nng && ev == "syscalls:sys_enter_sendmsg:") {
 		n++
 		a[n, 1] = Q - R; a[n, 2] = S - Q; a[n, 3] = G - S; a[n, 4] = C - G
 		a[n, 5] = K - C; a[n, 6] = ts - K; a[n, 7] = ts - R
-		if (npr <= 1) waited0++
+		if (npr == 0) reads0++
+		else if (npr == 1) reads1++
+		else reads2++
 		st = 0
 	}
 }
 END {
-	name[1] = "controller: request read -> queue push (HTTP handler, store read, JSON)"
+	name[1] = "controller: request read -> queue push (handler: auth, store read, JSON)"
 	name[2] = "queue -> invoker sends /run"
 	name[3] = "/run round trip (docker-proxy, ewproxy, runtime)"
-	name[4] = "invoker: /run reply -> completion push (log collection)"
-	name[5] = "queue -> controller completion thread"
-	name[6] = "completion: record, SQLite insert, reply sent"
+	name[4] = "invoker: /run reply -> result pushed"
+	name[5] = "queue -> controller completion thread awake"
+	name[6] = "completion: record built, reply sent by nng"
 	name[7] = "total: request read -> reply sent"
 	if (n == 0) { print "stages: no request could be followed in the trace"; exit }
 	printf "stages over %d sequential requests (us):\n", n
@@ -47,5 +52,5 @@ END {
 		for (i = 2; i <= n; i++) { x = v[i]; j = i - 1; while (j >= 1 && v[j] > x) { v[j + 1] = v[j]; j-- } v[j + 1] = x }
 		printf "  %-74s %7.0f %7.0f %7.0f\n", name[k], s / n, v[int(n * 0.5) + 1], v[int(n * 0.9) + 1]
 	}
-	printf "  sentinels already in the log file at the first read: %d of %d activations\n", waited0, n
+	printf "  log file reads between /run reply and result push: none %d, one %d, more (waited for the log copier) %d\n", reads0, reads1, reads2
 }
