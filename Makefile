@@ -5,6 +5,7 @@
 #   make images       runtime images edgewhisk/action-{nodejs,python,native}:1 (needs dockerd)
 #   make integration  real containers through the real Docker API (needs dockerd)
 #   make bench-queue  queue throughput / wake-up benchmark against a mutex+condvar baseline
+#   make bench-invoker / bench-api   invoker and REST API against the warm container (dockerd)
 #   make deps         install the Debian build dependencies (root)
 #   make lint         banned calls, each header compiles alone
 CC ?= gcc
@@ -71,7 +72,8 @@ include runtimes/images.mk
 # Keep objects of pattern-built test binaries between runs.
 .SECONDARY:
 
-.PHONY: all test unit stress integration images bench bench-queue bench-invoker deps lint clean
+.PHONY: all test unit stress integration images bench bench-queue bench-invoker bench-api deps \
+	lint clean
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
 $(O)/%.o: %.c
@@ -134,7 +136,7 @@ integration: all images $(INTEGRATION_TESTS)
 		tests/integration/test_api.sh tests/integration/test_npm.sh tests/integration/test_routing.sh
 
 
-bench: bench-queue bench-invoker
+bench: bench-queue bench-invoker bench-api
 
 bench-queue: $(BENCH_QUEUE)
 	$(Q)$(BENCH_QUEUE) --csv $(O)/bench/queue.csv $(BENCH_ARGS)
@@ -143,19 +145,23 @@ bench-queue: $(BENCH_QUEUE)
 bench-invoker: all images $(BENCH_INVOKER)
 	$(Q)$(BENCH_INVOKER) --csv $(O)/bench/invoker.csv $(BENCH_ARGS)
 
+# wrk against the REST API and against the warm container; needs dockerd.
+bench-api: all images
+	$(Q)O=$(O) bench/bench_api.sh $(BENCH_ARGS)
+
 # Build dependencies, plus what the runtime images are made of (busybox,
 # Node.js, Python) and the Docker engine that runs them.
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
-		libyaml-dev libsqlite3-dev curl file jq docker.io busybox-static nodejs python3.11
+		libyaml-dev libsqlite3-dev curl file jq wrk docker.io busybox-static nodejs python3.11
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 lint:
 	$(Q)! grep -nE '\<($(BANNED))[[:space:]]*\(' --include='*.c' --include='*.h' -r \
 		common controller invoker runtimes tests bench || { echo "lint: banned call above"; exit 1; }
-	$(Q)for h in common/*.h invoker/*.h runtimes/proxy/*.h; do \
+	$(Q)for h in common/*.h invoker/*.h controller/*.h runtimes/proxy/*.h; do \
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -x c -fsyntax-only -I. - || exit 1; \
 	done; echo "lint: ok"
 

@@ -17,6 +17,7 @@
 
 #define POP_WAIT_MS 50
 #define PRUNE_EVERY_MS 60000
+#define PRUNE_BATCH_GAP_MS 100
 
 struct flight {
 	char id[33];
@@ -41,7 +42,7 @@ struct dispatch {
 	uint32_t inflight;
 	pthread_t thread;
 	_Atomic bool stop;
-	uint64_t last_prune_ms;
+	uint64_t next_prune_ms;
 };
 
 static uint64_t now_ms(void)
@@ -345,15 +346,18 @@ static void prune(struct dispatch *d, uint64_t now)
 	struct err e = { 0 };
 	uint64_t gone = 0;
 
-	if (now - d->last_prune_ms < PRUNE_EVERY_MS)
+	if (now < d->next_prune_ms)
 		return;
-	d->last_prune_ms = now;
+	d->next_prune_ms = now + PRUNE_EVERY_MS;
 	if (store_activation_prune(d->store, d->cfg->activations.max_count,
 				   (uint64_t)d->cfg->activations.max_age_hours * 3600000ull, now, &gone,
 				   &e) < 0)
 		log_warn("dispatch", "prune activations: %s", e.msg);
 	else if (gone)
-		log_info("dispatch", "pruned %llu activation record(s)", (unsigned long long)gone);
+		log_debug("dispatch", "pruned %llu activation record(s)", (unsigned long long)gone);
+	/* A full batch: more to go, in small steps between completions. */
+	if (gone >= STORE_PRUNE_BATCH)
+		d->next_prune_ms = now + PRUNE_BATCH_GAP_MS;
 }
 
 static void *completion_main(void *arg)
@@ -469,7 +473,7 @@ int dispatch_new(const struct cfg *c, struct queue *q, struct store *s, struct d
 	d->cfg = c;
 	d->q = q;
 	d->store = s;
-	d->last_prune_ms = 0;
+	d->next_prune_ms = 0;
 	pthread_mutex_init(&d->lock, NULL);
 	rc = queue_client_open(q, QUEUE_ROLE_CONTROLLER, 0, 0, &d->push, e);
 	if (rc == 0 && pthread_create(&d->thread, NULL, completion_main, d) != 0)

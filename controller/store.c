@@ -97,11 +97,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 " AND start BETWEEN ?2 AND ?3",
 	[ST_ACT_COUNT_NAME] = "SELECT count(*) FROM activations WHERE namespace = ?1"
 			      " AND name = ?6 AND start BETWEEN ?2 AND ?3",
-	/* Both prunes scan the table (no index leads with start): they run
-	 * every few minutes, an extra index would cost every invocation. */
-	[ST_ACT_PRUNE_AGE] = "DELETE FROM activations WHERE start < ?1",
-	[ST_ACT_PRUNE_COUNT] = "DELETE FROM activations WHERE id IN"
-			       " (SELECT id FROM activations ORDER BY start DESC LIMIT -1 OFFSET ?1)",
+	/* Prunes walk the table in rowid (insertion) order, which follows
+	 * start closely, and delete at most a batch: no sort of the whole
+	 * table, no extra index to maintain on every insert, and no long
+	 * transaction that would hold up the completion thread. */
+	[ST_ACT_PRUNE_AGE] = "DELETE FROM activations WHERE rowid IN (SELECT rowid FROM activations"
+			     " WHERE start < ?1 ORDER BY rowid LIMIT ?2)",
+	[ST_ACT_PRUNE_COUNT] = "DELETE FROM activations WHERE rowid IN (SELECT rowid FROM activations"
+			       " ORDER BY rowid DESC LIMIT ?2 OFFSET ?1)",
 };
 
 struct store {
@@ -917,6 +920,8 @@ static int prune_step(struct store *s, enum stmt_id id, sqlite3_int64 v, uint64_
 	sqlite3_stmt *st = s->st[id];
 	int rc = sqlite3_bind_int64(st, 1, v), ret = 0;
 
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, STORE_PRUNE_BATCH);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)

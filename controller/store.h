@@ -118,8 +118,11 @@ int store_activation_count(struct store *s, const char *ns, const char *name, ui
 /* Retention: delete activation records beyond the newest `max_count`
  * (0 = no count limit) and those that started before now_ms - max_age_ms
  * (0 = no age limit; start < now_ms - max_age_ms goes), across all
- * namespaces, in one transaction. *deleted gets how many went. Scans the
- * table: call it periodically, not per activation. */
+ * namespaces, oldest first in insertion order (which follows start), at
+ * most STORE_PRUNE_BATCH of each kind per call, in one transaction, so a
+ * call never holds the store for long. *deleted gets how many went; call
+ * again while it reaches STORE_PRUNE_BATCH. */
+#define STORE_PRUNE_BATCH 256
 int store_activation_prune(struct store *s, uint64_t max_count, uint64_t max_age_ms,
 			   uint64_t now_ms, uint64_t *deleted, struct err *e)
 	__attribute__((warn_unused_result));

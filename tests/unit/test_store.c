@@ -486,11 +486,14 @@ static void test_prune_by_count(void)
 	char *doc = NULL;
 
 	REQUIRE(s);
-	/* Newest first over both namespaces: 6000 5000 4500 4000 3500 ... */
-	for (unsigned i = 1; i <= 6; i++)
+	/* Newest first over both namespaces: 6000 5000 4500 4000 3500 ...,
+	 * inserted in start order as completions arrive (prune goes by
+	 * insertion order). */
+	for (unsigned i = 1; i <= 6; i++) {
 		CHECK_INT_EQ(put_act(s, "guest", i, "a", i * 1000ull, 0, &e), 0);
-	for (unsigned i = 1; i <= 4; i++)
-		CHECK_INT_EQ(put_act(s, "alice", 10 + i, "b", i * 1000ull + 500, 0, &e), 0);
+		if (i <= 4)
+			CHECK_INT_EQ(put_act(s, "alice", 10 + i, "b", i * 1000ull + 500, 0, &e), 0);
+	}
 	/* 0/0: nothing to do. */
 	CHECK_INT_EQ(store_activation_prune(s, 0, 0, 100000, &gone, &e), 0);
 	CHECK_INT_EQ(gone, 0);
@@ -506,6 +509,26 @@ static void test_prune_by_count(void)
 	CHECK_INT_EQ(gone, 3);
 	CHECK_STR_EQ(list_acts(s, "guest", NULL, 0, 0, 0, 0), "a@6000");
 	CHECK_INT_EQ(count_acts(s, "alice", NULL, 0, 0), 0);
+	store_close(s);
+}
+
+/* A prune deletes at most a batch per call: the caller comes back. */
+static void test_prune_in_batches(void)
+{
+	struct store *s = open_fresh("prune_batch.db");
+	struct err e = { 0 };
+	uint64_t gone = 0;
+
+	REQUIRE(s);
+	for (unsigned i = 1; i <= STORE_PRUNE_BATCH + 50; i++)
+		CHECK_INT_EQ(put_act(s, "guest", i, "a", i * 10ull, 0, &e), 0);
+	CHECK_INT_EQ(store_activation_prune(s, 10, 0, 100000, &gone, &e), 0);
+	CHECK_INT_EQ(gone, STORE_PRUNE_BATCH);
+	CHECK_INT_EQ(store_activation_prune(s, 10, 0, 100000, &gone, &e), 0);
+	CHECK_INT_EQ(gone, 40);
+	CHECK_INT_EQ(count_acts(s, "guest", NULL, 0, 0), 10);
+	/* The newest ten stay. */
+	CHECK_INT_EQ(count_acts(s, "guest", NULL, (STORE_PRUNE_BATCH + 41) * 10ull, 0), 10);
 	store_close(s);
 }
 
@@ -894,7 +917,8 @@ HARNESS_MAIN("store", TEST_CASE(test_entity_put_get_overwrite),
 	     TEST_CASE(test_entity_name_in_other_collection), TEST_CASE(test_entity_delete),
 	     TEST_CASE(test_entity_list_order_paging), TEST_CASE(test_entity_namespaces_isolated),
 	     TEST_CASE(test_activation_put_get_replace), TEST_CASE(test_activation_list_filters),
-	     TEST_CASE(test_prune_by_count), TEST_CASE(test_prune_by_age),
+	     TEST_CASE(test_prune_by_count),
+	     TEST_CASE(test_prune_in_batches), TEST_CASE(test_prune_by_age),
 	     TEST_CASE(test_reopen_keeps_data), TEST_CASE(test_garbage_file_fails_open),
 	     TEST_CASE(test_open_errors), TEST_CASE(test_newer_schema_refused),
 	     TEST_CASE(test_integrity_check_finds_damage), TEST_CASE(test_disk_full),
