@@ -286,41 +286,31 @@ static void on_completion(struct dispatch *d, const struct queue_item *it)
 	struct act_result res;
 	struct flight *f;
 	struct err e = { 0 };
+	int rc = act_result_parse(it->payload, it->msg->len, &res, &e);
 
-	if (act_result_parse(it->payload, it->msg->len, &res, NULL) == 0) {
-		if (res.partial) {
-			early_result(d, it->msg->id, &res);
-			act_result_fini(&res);
-			return;
-		}
-		if (res.logs_only) {
-			pthread_mutex_lock(&d->lock);
-			f = take(d, it->msg->id);
-			pthread_mutex_unlock(&d->lock);
-			if (f && f->record)
-				attach_logs(d, f, &res);
-			else if (f)
-				complete_failed(d, f, "The invoker sent logs without a result.");
-			flight_free(f);
-			act_result_fini(&res);
-			return;
-		}
+	if (rc == 0 && res.partial) {
+		early_result(d, it->msg->id, &res);
 		act_result_fini(&res);
+		return;
 	}
 	pthread_mutex_lock(&d->lock);
 	f = take(d, it->msg->id);
 	pthread_mutex_unlock(&d->lock);
 	if (!f) {
 		log_debug("dispatch", "activation=%s: duplicate or unknown completion dropped", it->msg->id);
-		return;
-	}
-	if (act_result_parse(it->payload, it->msg->len, &res, &e) < 0) {
+	} else if (rc < 0) {
 		log_error("dispatch", "activation=%s: %s", f->id, e.msg);
 		complete_failed(d, f, "The invoker sent an unreadable result.");
+	} else if (res.logs_only) {
+		if (f->record)
+			attach_logs(d, f, &res);
+		else
+			complete_failed(d, f, "The invoker sent logs without a result.");
 	} else {
 		complete(d, f, &res);
-		act_result_fini(&res);
 	}
+	if (rc == 0)
+		act_result_fini(&res);
 	flight_free(f);
 }
 

@@ -566,7 +566,7 @@ void runner_run(struct runner_worker *w, const struct act_request *q, struct act
 	struct err e = { 0 };
 	char key[POOL_KEY_MAX];
 	uint64_t t0 = epoch_ms(), run_start, deadline_ms, init_start = 0;
-	bool have_slot = false, retried = false;
+	bool retried = false;
 	size_t blen = 0;
 	char *body;
 	int rc;
@@ -619,7 +619,6 @@ again:
 			       r->cfg.pool.user_memory_mb);
 		goto done;
 	}
-	have_slot = true;
 	if (a.decision == POOL_CREATE) {
 		rc = ctr_create(w, q->kind, q->image, (uint32_t)q->memory_mb, q->name, &c, &e);
 		pthread_mutex_lock(&r->lock);
@@ -629,7 +628,6 @@ again:
 		pthread_cond_broadcast(&r->freed);
 		pthread_mutex_unlock(&r->lock);
 		if (rc < 0) {
-			have_slot = false;
 			log_error("runner", "activation=%s: %s", q->activation_id, e.msg);
 			outcome_errorf(&o, ACT_WHISK_ERROR, "Failed to provision resources to run the action: %s",
 				       e.msg);
@@ -640,7 +638,6 @@ again:
 		if (a.was_paused && docker_container_unpause(w->d, c->id, &e) < 0) {
 			log_warn("runner", "unpause container=%s: %s", c->name, e.msg);
 			slot_release(w, a.slot, key, false);
-			have_slot = false;
 			c = NULL;
 			if (!retried) {
 				retried = true;
@@ -714,9 +711,7 @@ ended:
 	}
 	collect_logs(c, q, &o, res);
 	slot_release(w, a.slot, key, o.keep);
-	have_slot = false;
 done:
-	(void)have_slot;
 	if (!res->end_ms)
 		res->start_ms = res->end_ms = epoch_ms();
 	if (!o.result)
