@@ -207,6 +207,18 @@ static int bind_str(sqlite3_stmt *st, int i, const char *v)
 	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
+/* Bind the usual key, parameters 1..3: namespace, collection, name. */
+static int bind_key(sqlite3_stmt *st, const char *ns, const char *coll, const char *name)
+{
+	int rc = bind_str(st, 1, ns);
+
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 2, coll);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 3, name);
+	return rc;
+}
+
 /* Copy column `col` of the current row into a malloc'd NUL-terminated
  * string. */
 static int column_dup(sqlite3_stmt *st, int col, char **out, size_t *len)
@@ -532,11 +544,7 @@ int store_entity_put(struct store *s, const char *ns, const char *coll, const ch
 	if (ret < 0)
 		return ret;
 	st = s->st[overwrite ? ST_ENT_UPSERT : ST_ENT_INSERT];
-	rc = bind_str(st, 1, ns);
-	if (rc == SQLITE_OK)
-		rc = bind_str(st, 2, coll);
-	if (rc == SQLITE_OK)
-		rc = bind_str(st, 3, name);
+	rc = bind_key(st, ns, coll, name);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)updated_ms);
 	if (rc == SQLITE_OK)
@@ -571,11 +579,7 @@ int store_entity_get(struct store *s, const char *ns, const char *coll, const ch
 	if (ret < 0)
 		return ret;
 	st = s->st[ST_ENT_GET];
-	rc = bind_str(st, 1, ns);
-	if (rc == SQLITE_OK)
-		rc = bind_str(st, 2, coll);
-	if (rc == SQLITE_OK)
-		rc = bind_str(st, 3, name);
+	rc = bind_key(st, ns, coll, name);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -638,11 +642,7 @@ int store_entity_delete(struct store *s, const char *ns, const char *coll, const
 			goto out;
 	}
 	st = s->st[ST_ENT_DELETE];
-	rc = bind_str(st, 1, ns);
-	if (rc == SQLITE_OK)
-		rc = bind_str(st, 2, coll);
-	if (rc == SQLITE_OK)
-		rc = bind_str(st, 3, name);
+	rc = bind_key(st, ns, coll, name);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
