@@ -519,22 +519,22 @@ void queue_client_close(struct queue_client *c)
 {
 	if (!c)
 		return;
+	/* Offline first, so the requests re-queued below are routed away. */
+	if (c->role == QUEUE_ROLE_INVOKER) {
+		uint32_t me = (uint32_t)getpid();
+
+		atomic_compare_exchange_strong(&c->q->inv[c->invoker].pid, &me, 0);
+	}
 	for (uint32_t k = 0; k < QUEUE_HELD_MAX; k++) {
 		uint32_t hs = atomic_load(&c->lease->held[k]);
 		struct queue_msg *m = held_copy(c->q, c->lease, k);
 
 		if (hs == HELD_FREE)
 			continue;
-		/* A request that never started goes back for another invoker
-		 * (offline first, so routing skips this one). */
+		/* A request that never started goes back for another invoker. */
 		if (hs == HELD_QUEUED && m->type == QUEUE_MSG_ACTIVATION) {
 			struct queue_buf b = { .data = m + 1, .len = m->len, .block = m->block };
 
-			if (c->role == QUEUE_ROLE_INVOKER) {
-				uint32_t me = (uint32_t)getpid();
-
-				atomic_compare_exchange_strong(&c->q->inv[c->invoker].pid, &me, 0);
-			}
 			if (request_push(c, m, &b) == 0) {
 				atomic_store(&c->lease->held[k], HELD_FREE);
 				continue;
@@ -544,9 +544,6 @@ void queue_client_close(struct queue_client *c)
 	}
 	arena_reclaim(c->q->arena, c->index + 1);
 	if (c->role == QUEUE_ROLE_INVOKER) {
-		uint32_t me = (uint32_t)getpid();
-
-		atomic_compare_exchange_strong(&c->q->inv[c->invoker].pid, &me, 0);
 		/* Wake the others: this ring now belongs to whoever steals it. */
 		for (uint32_t j = 0; j < c->q->hdr->invokers; j++)
 			if (j != c->invoker)

@@ -615,7 +615,7 @@ static void handle_invoke(struct req *q, const char *full, const char *docns)
 	uint64_t wait_ms, timeout = 60000, memory = 256, logs = 10, updated = 0;
 	const char *image;
 	char id[33], rev[32], msg[160], apikey[160];
-	char *ptext = NULL, *payload = NULL;
+	char *ptext = NULL, *mtext = NULL;
 	size_t plen = 0, len = 0;
 	int rc;
 
@@ -698,13 +698,15 @@ static void handle_invoke(struct req *q, const char *full, const char *docns)
 		cJSON_AddNumberToObject(meta, "arrival", (double)now_ms());
 	}
 	ptext = json_print(params, &plen);
-	payload = ptext ? act_payload_join(meta, ptext, plen, &len) : NULL;
-	json_free(ptext);
-	if (!payload)
+	mtext = ptext ? json_print(meta, &len) : NULL;
+	if (!mtext) {
+		json_free(ptext);
 		return respond_error(q, 500, "out of memory");
-
-	dr.payload = payload;
-	dr.len = len;
+	}
+	dr.meta = mtext;
+	dr.meta_len = len;
+	dr.value = ptext;
+	dr.value_len = plen;
 	dr.activation_id = id;
 	dr.home = dispatch_home(docns, q->r.name);
 	dr.info.activation_id = id;
@@ -720,7 +722,8 @@ static void handle_invoke(struct req *q, const char *full, const char *docns)
 	if (blocking) {
 		w = calloc(1, sizeof(*w));
 		if (!w) {
-			free(payload);
+			json_free(mtext);
+			json_free(ptext);
 			return respond_error(q, 500, "out of memory");
 		}
 		w->aio = q->aio;
@@ -731,7 +734,8 @@ static void handle_invoke(struct req *q, const char *full, const char *docns)
 		dr.arg = w;
 	}
 	rc = dispatch_submit(a->d.dispatch, &dr, &e);
-	free(payload);
+	json_free(mtext);
+	json_free(ptext);
 	if (rc < 0) {
 		free(w);
 		return respond_err(q, rc, &e);

@@ -131,6 +131,7 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 	struct flight *f = calloc(1, sizeof(*f));
 	struct queue_msg m = { 0 };
 	struct queue_buf b = { 0 };
+	size_t len;
 	uint32_t k;
 	int rc;
 
@@ -148,9 +149,13 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 	m.enqueue_ns = now_ms();
 	k = bucket(f->id);
 	pthread_mutex_lock(&d->lock);
-	rc = queue_buf_alloc(d->push, (uint32_t)r->len, &b);
+	len = r->meta_len + 1 + r->value_len;
+	rc = len > UINT32_MAX ? -EMSGSIZE : queue_buf_alloc(d->push, (uint32_t)len, &b);
 	if (rc == 0) {
-		memcpy(b.data, r->payload, r->len);
+		/* act_payload_join's framing, without an intermediate copy. */
+		memcpy(b.data, r->meta, r->meta_len);
+		((char *)b.data)[r->meta_len] = '\n';
+		memcpy((char *)b.data + r->meta_len + 1, r->value, r->value_len);
 		/* In the table before the push: the completion may come at once. */
 		f->next = d->table[k];
 		d->table[k] = f;
@@ -165,7 +170,7 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (rc == -EMSGSIZE)
-		return err_set(e, rc, "Request larger than allowed: %zu > %u bytes.", r->len,
+		return err_set(e, rc, "Request larger than allowed: %zu > %u bytes.", len,
 			       queue_max_payload(d->q));
 	if (rc == -ENOSPC)
 		return err_set(e, rc, "The activation queue has no room for the payload right now.");

@@ -28,8 +28,12 @@ struct dispatch;
 typedef void (*dispatch_done_fn)(void *arg, const cJSON *record);
 
 struct dispatch_request {
-	const char *payload;               /* act.h request payload (copied into the queue) */
-	size_t len;
+	/* The act.h request payload in its two parts, written straight into
+	 * the queue block: metadata line (no newline) and parameter JSON. */
+	const char *meta;
+	size_t meta_len;
+	const char *value;
+	size_t value_len;
 	const char *activation_id;         /* the payload's id */
 	uint32_t home;                     /* home invoker hint (hash) */
 	struct entity_activation_info info;
