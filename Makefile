@@ -6,6 +6,7 @@
 #   make integration  real containers through the real Docker API (needs dockerd)
 #   make bench-queue  queue throughput / wake-up benchmark against a mutex+condvar baseline
 #   make bench-invoker / bench-api   invoker and REST API against the warm container (dockerd)
+#   make bench-events  sequences vs single invocations, trigger -> rule -> action throughput
 #   make deps         install the Debian build dependencies (root)
 #   make lint         banned calls, each header compiles alone
 CC ?= gcc
@@ -72,7 +73,7 @@ include runtimes/images.mk
 # Keep objects of pattern-built test binaries between runs.
 .SECONDARY:
 
-.PHONY: all test unit stress integration images bench bench-queue bench-invoker bench-api deps \
+.PHONY: bench-events all test unit stress integration images bench bench-queue bench-invoker bench-api deps \
 	lint clean
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
@@ -134,11 +135,11 @@ stress: $(STRESS)
 integration: all images $(INTEGRATION_TESTS)
 	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS) \
 		tests/integration/test_api.sh tests/integration/test_events.sh tests/integration/test_npm.sh \
-		tests/integration/test_routing.sh \
+		tests/integration/test_readme.sh tests/integration/test_routing.sh \
 		tests/integration/test_supervision.sh
 
 
-bench: bench-queue bench-invoker bench-api
+bench: bench-queue bench-invoker bench-api bench-events
 
 bench-queue: $(BENCH_QUEUE)
 	$(Q)$(BENCH_QUEUE) --csv $(O)/bench/queue.csv $(BENCH_ARGS)
@@ -150,6 +151,9 @@ bench-invoker: all images $(BENCH_INVOKER)
 # wrk against the REST API and against the warm container; needs dockerd.
 bench-api: all images
 	$(Q)O=$(O) bench/bench_api.sh $(BENCH_ARGS)
+
+bench-events: all images
+	$(Q)O=$(O) bench/bench_events.sh --csv $(O)/bench/events.csv $(BENCH_ARGS)
 
 # Build dependencies, plus what the runtime images are made of (busybox,
 # Node.js, Python) and the Docker engine that runs them.

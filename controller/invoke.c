@@ -512,20 +512,22 @@ static void seq_finish(struct seq *s)
 	if (!s->response)
 		s->response = whisk_error("The sequence did not run.");
 	if (entity_sequence_record(&s->info, s->ids, s->response, s->start_ms, now_ms(),
-				   s->duration_ms, s->wait_ms, &rec, &e) < 0) {
+				   s->duration_ms, s->wait_ms, &rec, &e) < 0)
 		log_error("invoke", "sequence=%s: record: %s", s->id, e.msg);
-	} else {
-		list_name(s->path, s->name, name, sizeof(name));
-		if (invoke_store_record(iv, s->ns, name, rec, &e) < 0)
-			log_error("invoke", "sequence=%s: store: %s", s->id, e.msg);
-	}
 	pthread_mutex_lock(&iv->lock);
 	done = s->done;
 	arg = s->arg;
 	s->done = NULL;
 	pthread_mutex_unlock(&iv->lock);
+	/* Answer first, as dispatch does with an early result: writing a
+	 * megabyte record to the store should not delay the waiting client. */
 	if (done)
 		done(arg, rec);
+	if (rec) {
+		list_name(s->path, s->name, name, sizeof(name));
+		if (invoke_store_record(iv, s->ns, name, rec, &e) < 0)
+			log_error("invoke", "sequence=%s: store: %s", s->id, e.msg);
+	}
 	seq_free(s);
 }
 

@@ -200,7 +200,7 @@ invokers:
   count: ${EW_INVOKERS:-1}
   user_memory: 512m
 containers:
-  pause_grace: 0
+  pause_grace: ${EW_PAUSE_GRACE:-0}
 EOF
 }
 
