@@ -1280,19 +1280,6 @@ static void handle_package(struct req *q)
 
 /* --- web actions (spec §7) --- */
 
-static bool annotation_true(const cJSON *doc, const char *key)
-{
-	const cJSON *a;
-
-	cJSON_ArrayForEach(a, json_get_array(doc, "annotations")) {
-		const char *k = json_get_string(a, "key");
-
-		if (k && strcmp(k, key) == 0)
-			return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "value"));
-	}
-	return false;
-}
-
 /* nng cannot enumerate request headers, so __ow_headers carries these. */
 static const char *const web_header_names[] = {
 	"accept", "accept-encoding", "accept-language", "cache-control", "content-length",
@@ -1424,7 +1411,7 @@ static void handle_web(struct req *q)
 		return respond_not_found(q);
 	if (rc < 0)
 		return respond_err(q, rc, &e);
-	if (!annotation_true(t.action, "web-export")) {
+	if (!entity_annotation_true(t.action, "web-export")) {
 		invoke_target_fini(&t);
 		return respond_not_found(q);
 	}
@@ -1446,7 +1433,7 @@ static void handle_web(struct req *q)
 	wreq.body_len = q->body_len;
 	wreq.content_type = nng_http_req_get_header(q->http, "Content-Type");
 	wreq.path = path;
-	wreq.raw_http = annotation_true(t.action, "raw-http");
+	wreq.raw_http = entity_annotation_true(t.action, "raw-http");
 	rc = web_params(NULL, &wreq, &args, &e);
 	if (rc < 0) {
 		invoke_target_fini(&t);

@@ -396,6 +396,27 @@ static int build_version(const cJSON *body, const cJSON *old, char out[VERSION_B
 	return 0;
 }
 
+/* What every entity body may set alike: a JSON object (or nothing), its
+ * version (given, or the old one's patch + 1) and publish (given, or
+ * kept). */
+static int build_head(const cJSON *body, const cJSON *old, char version[VERSION_BUF],
+		      bool *publish, struct err *e)
+{
+	const cJSON *given;
+	int r;
+
+	if (body && !cJSON_IsNull(body) && !cJSON_IsObject(body))
+		return err_set(e, -EINVAL, "request body must be a JSON object");
+	r = build_version(body, old, version, e);
+	if (r < 0)
+		return r;
+	given = opt(body, "publish");
+	if (given && !cJSON_IsBool(given))
+		return err_set(e, -EINVAL, "publish must be a boolean");
+	*publish = given ? cJSON_IsTrue(given) : json_get_bool(old, "publish", false);
+	return 0;
+}
+
 /* ---- exec ----------------------------------------------------------------- */
 
 static bool in_family(const char *kind, const char *family, size_t len)
@@ -744,19 +765,15 @@ int entity_action_build(const struct cfg *c, const char *ns, const char *name, c
 {
 	_cleanup_json_ cJSON *doc = NULL, *exec = NULL, *params = NULL, *limits = NULL,
 			      *annotations = NULL;
-	const cJSON *publish, *given_exec;
+	const cJSON *given_exec;
+	bool publish;
 	const char *kind = NULL;
 	char version[VERSION_BUF];
 	int r;
 
-	if (body && !cJSON_IsNull(body) && !cJSON_IsObject(body))
-		return err_set(e, -EINVAL, "request body must be a JSON object");
-	r = build_version(body, old, version, e);
+	r = build_head(body, old, version, &publish, e);
 	if (r < 0)
 		return r;
-	publish = opt(body, "publish");
-	if (publish && !cJSON_IsBool(publish))
-		return err_set(e, -EINVAL, "publish must be a boolean");
 
 	given_exec = opt(body, "exec");
 	if (given_exec) {
@@ -786,8 +803,7 @@ int entity_action_build(const struct cfg *c, const char *ns, const char *name, c
 	doc = cJSON_CreateObject();
 	if (!doc || add_str(doc, "namespace", ns) < 0 || add_str(doc, "name", name) < 0 ||
 	    add_str(doc, "version", version) < 0 ||
-	    add_bool(doc, "publish",
-		     publish ? cJSON_IsTrue(publish) : json_get_bool(old, "publish", false)) < 0 ||
+	    add_bool(doc, "publish", publish) < 0 ||
 	    add_item(doc, "exec", take_json(&exec)) < 0 ||
 	    add_item(doc, "parameters", take_json(&params)) < 0 ||
 	    add_item(doc, "limits", take_json(&limits)) < 0 ||
@@ -1222,18 +1238,13 @@ static int build_common(const char *ns, const char *name, const cJSON *body, con
 			bool with_params, cJSON **out, struct err *e)
 {
 	_cleanup_json_ cJSON *doc = NULL, *params = NULL, *ann = NULL;
-	const cJSON *publish;
+	bool publish;
 	char version[VERSION_BUF];
 	int r;
 
-	if (body && !cJSON_IsNull(body) && !cJSON_IsObject(body))
-		return err_set(e, -EINVAL, "request body must be a JSON object");
-	r = build_version(body, old, version, e);
+	r = build_head(body, old, version, &publish, e);
 	if (r < 0)
 		return r;
-	publish = opt(body, "publish");
-	if (publish && !cJSON_IsBool(publish))
-		return err_set(e, -EINVAL, "publish must be a boolean");
 	if (with_params && (r = build_parameters(opt(body, "parameters"), old, &params, e)) < 0)
 		return r;
 	r = build_annotations_plain(body, old, true, &ann, e);
@@ -1242,8 +1253,7 @@ static int build_common(const char *ns, const char *name, const cJSON *body, con
 	doc = cJSON_CreateObject();
 	if (!doc || add_str(doc, "namespace", ns) < 0 || add_str(doc, "name", name) < 0 ||
 	    add_str(doc, "version", version) < 0 ||
-	    add_bool(doc, "publish",
-		     publish ? cJSON_IsTrue(publish) : json_get_bool(old, "publish", false)) < 0 ||
+	    add_bool(doc, "publish", publish) < 0 ||
 	    (with_params && add_item(doc, "parameters", take_json(&params)) < 0) ||
 	    add_item(doc, "annotations", take_json(&ann)) < 0)
 		return enomem(e, "document");
@@ -1365,6 +1375,11 @@ int entity_package_build(const char *ns, const char *name, const cJSON *body, co
 		return enomem(e, "package");
 	*out = take_json(&doc);
 	return 0;
+}
+
+bool entity_annotation_true(const cJSON *doc, const char *key)
+{
+	return kv_is_true(json_get_array(doc, "annotations"), key);
 }
 
 bool entity_package_is_binding(const cJSON *pkg)

@@ -136,6 +136,8 @@ int entity_rule_build(const char *ns, const char *name, const cJSON *body, const
 int entity_package_build(const char *ns, const char *name, const cJSON *body, const cJSON *old,
 			 uint64_t now_ms, cJSON **out, struct err *e) __attribute__((warn_unused_result));
 bool entity_package_is_binding(const cJSON *pkg);
+/* Is annotation `key` of a document JSON true? */
+bool entity_annotation_true(const cJSON *doc, const char *key);
 
 /* List entry of a document of collection coll ("actions" "triggers"
  * "rules" "packages"): actions as entity_action_summary, rules whole,

@@ -273,19 +273,6 @@ static bool any_invoker_up(const struct invoke *iv)
 	return false;
 }
 
-static bool annotation_true(const cJSON *doc, const char *key)
-{
-	const cJSON *a;
-
-	cJSON_ArrayForEach(a, json_get_array(doc, "annotations")) {
-		const char *k = json_get_string(a, "key");
-
-		if (k && strcmp(k, key) == 0)
-			return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "value"));
-	}
-	return false;
-}
-
 static int start_action(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
 			struct err *e)
 {
@@ -352,7 +339,7 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 	cJSON_AddNumberToObject(lim, "memory", (double)memory);
 	cJSON_AddNumberToObject(lim, "logs", (double)logs);
 	if (c->key >= 0 && (uint32_t)c->key < cfg->key_count &&
-	    annotation_true(action, "provide-api-key")) {
+	    entity_annotation_true(action, "provide-api-key")) {
 		snprintf(apikey, sizeof(apikey), "%s:%s", cfg->keys[c->key].uuid, cfg->keys[c->key].key);
 		cJSON_AddStringToObject(meta, "apiKey", apikey);
 	}

@@ -287,3 +287,16 @@ jqb() {
 header() {
 	grep -i "^$1:" "$T/hdrs" | tail -n 1 | sed -e 's/^[^:]*:[[:space:]]*//' -e 's/\r$//'
 }
+
+# expect_error DESC STATUS SUBSTRING: the last response has STATUS and the
+# standard error shape: `error` containing SUBSTRING, a non-empty `code`.
+expect_error() {
+	local desc=$1 status=$2 sub=$3
+	if [ "$CODE" = "$status" ] &&
+		jqb --arg s "$sub" '(.error | type == "string" and contains($s)) and
+			(.code | type == "string" and length > 0)'; then
+		ok "$desc"
+	else
+		notok "$desc" "want $status {error: *$sub*, code}" "got  $CODE ${BODY:0:400}"
+	fi
+}

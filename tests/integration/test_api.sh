@@ -26,18 +26,6 @@ echo "# controller pid $CTRL_PID on $BASE, instance $INSTANCE, state $STATE"
 NS=/api/v1/namespaces/_
 HEX32='^[0-9a-f]{32}$'
 
-# expect_error DESC STATUS SUBSTRING: the standard error shape with both
-# `error` (containing SUBSTRING) and a non-empty string `code`.
-expect_error() {
-	local desc=$1 status=$2 sub=$3
-	if [ "$CODE" = "$status" ] &&
-		jqb --arg s "$sub" '(.error | type == "string" and contains($s)) and
-			(.code | type == "string" and length > 0)'; then
-		ok "$desc"
-	else
-		notok "$desc" "want $status {error: *$sub*, code}" "got  $CODE ${BODY:0:400}"
-	fi
-}
 
 # put_action NAME JSON [query]: PUT an action document.
 put_action() {

@@ -24,16 +24,6 @@ echo "# controller pid $CTRL_PID on $BASE, instance $INSTANCE, state $STATE"
 NS=/api/v1/namespaces/_
 WEB=/api/v1/web/guest
 
-expect_error() {
-	local desc=$1 status=$2 sub=$3
-	if [ "$CODE" = "$status" ] &&
-		jqb --arg s "$sub" '(.error | type == "string" and contains($s)) and
-			(.code | type == "string" and length > 0)'; then
-		ok "$desc"
-	else
-		notok "$desc" "want $status {error: *$sub*, code}" "got  $CODE ${BODY:0:400}"
-	fi
-}
 
 # node_action NAME CODE [extra jq object]: PUT a nodejs action.
 node_action() {
