@@ -8,6 +8,9 @@
 #   make bench-invoker / bench-api   invoker and REST API against the warm container (dockerd)
 #   make deps         install the Debian build dependencies (root)
 #   make lint         banned calls, each header compiles alone
+#   make fuzz         libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each (default 60)
+#   make leakcheck    integration subset on the SAN=1 binaries, failing on any leak report
+#   make analyze      cppcheck + clang-tidy on the checks listed below
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
 SAN ?=
@@ -63,6 +66,10 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,\
 	$(wildcard tests/integration/test_*.c))
 STRESS := $(O)/tests/stress_queue
+# Fuzz targets (tests/fuzz/fuzz_<t>.c): libFuzzer binaries in build-fuzz/,
+# and corpus replay runners (gcc, part of `make test`) in $(O)/tests/fuzz/.
+FUZZ_TARGETS := route entity cfg act
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(O)/tests/fuzz/replay_%)
 BENCH_QUEUE := $(O)/bench/bench_queue
 BENCH_INVOKER := $(O)/bench/bench_invoker
 
@@ -73,7 +80,7 @@ include runtimes/images.mk
 .SECONDARY:
 
 .PHONY: all test unit stress integration images bench bench-queue bench-invoker bench-api deps \
-	lint clean
+	lint clean fuzz fuzz-build leakcheck analyze
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
 $(O)/%.o: %.c
@@ -108,6 +115,11 @@ $(O)/tests/integration/%: $(O)/tests/integration/%.o $(O)/libcontroller.a $(O)/l
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_ALL) -o $@
 
+$(O)/tests/fuzz/replay_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/replay.o \
+		$(O)/tests/fuzz/fuzz_util.o $(O)/libcontroller.a $(O)/libcommon.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_ALL) -o $@
+
 $(STRESS): $(O)/tests/stress/stress_queue.o $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
@@ -121,11 +133,11 @@ $(BENCH_INVOKER): $(O)/bench/bench_invoker.o $(O)/libinvoker.a $(O)/libcommon.a
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
 
 # Tests run from the repository root (they read config/edgewhisk.yaml).
-test: all $(UNIT_TESTS) $(RT_UNIT) $(STRESS)
-	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(RT_UNIT) $(STRESS)
+test: all $(UNIT_TESTS) $(RT_UNIT) $(STRESS) $(FUZZ_REPLAY)
+	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(RT_UNIT) $(FUZZ_REPLAY) $(STRESS)
 
-unit: $(UNIT_TESTS)
-	$(Q)tests/run-tests.sh $(UNIT_TESTS)
+unit: $(UNIT_TESTS) $(FUZZ_REPLAY)
+	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(FUZZ_REPLAY)
 
 stress: $(STRESS)
 	$(Q)tests/run-tests.sh $(STRESS)
@@ -136,6 +148,37 @@ integration: all images $(INTEGRATION_TESTS)
 		tests/integration/test_api.sh tests/integration/test_npm.sh tests/integration/test_routing.sh \
 		tests/integration/test_supervision.sh
 
+
+# --- fuzzing: clang + libFuzzer (Debian's clang and libclang-rt-14-dev) ---
+# Only the pure modules the targets reach are built, with the fuzzer's
+# coverage and ASan+UBSan; new corpus entries go to build-fuzz/corpus/<t>,
+# the checked-in seeds (tests/fuzz/corpus/<t>) stay as they are. A crash
+# stops `make fuzz` and leaves build-fuzz/crash-<t>-*: fix the bug, add
+# the input to tests/fuzz/corpus/<t>/ so the replay runner keeps it fixed.
+FUZZ_CC ?= clang
+FUZZ_O := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -fno-omit-frame-pointer -MMD -MP \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-Icommon -Icontroller -Itests $(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson)
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_O)/%.o,common/err.c common/log.c common/cfg.c \
+	common/json.c common/act.c controller/route.c controller/entity.c tests/fuzz/fuzz_util.c)
+FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_O)/fuzz_%)
+
+$(FUZZ_O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_O)/fuzz_%: $(FUZZ_O)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ \
+		$(shell $(PKG_CONFIG) --libs yaml-0.1 libcjson) -lm -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	$(Q)FUZZ_O=$(FUZZ_O) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
 
 bench: bench-queue bench-invoker bench-api
 
@@ -156,7 +199,8 @@ deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
-		libyaml-dev libsqlite3-dev curl file jq wrk docker.io busybox-static nodejs python3.11
+		libyaml-dev libsqlite3-dev curl file jq wrk docker.io busybox-static nodejs python3.11 \
+		clang libclang-rt-14-dev cppcheck clang-tidy
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 lint:
@@ -170,3 +214,6 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
+ifneq ($(O),$(FUZZ_O))
+-include $(shell find $(FUZZ_O) -name '*.d' 2>/dev/null)
+endif
