@@ -148,7 +148,7 @@ stress: $(STRESS)
 integration: all images $(INTEGRATION_TESTS)
 	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS) \
 		tests/integration/test_api.sh tests/integration/test_npm.sh tests/integration/test_routing.sh \
-		tests/integration/test_supervision.sh
+		tests/integration/test_supervision.sh tests/integration/test_malformed.sh
 
 
 # --- fuzzing: clang + libFuzzer (Debian's clang and libclang-rt-14-dev) ---
