@@ -484,7 +484,6 @@ static int parse_body_object(struct req *q, cJSON **out)
 {
 	struct err e = { 0 };
 	char msg[ERR_MSG_MAX + 64];
-
 	size_t bad_at = 0;
 
 	*out = NULL;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the JSON bodies the API accepts and the documents it builds
- * from them. The input is a request body: parsed as the handlers do
- * (json_parse), then, when it is an object, validated as an action PUT
+ * from them. The input is a request body: checked and parsed as the
+ * handlers do (json_utf8_is_valid, json_parse), then, when it is an
+ * object, validated as an action PUT
  * (entity_action_build, both on create and as an overwrite merged into a
  * stored action carrying parameters, annotations and limits) and as
  * invocation parameters (entity_invoke_params against that action,
@@ -67,6 +68,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!old)
 		setup();
+	{
+		/* The UTF-8 gate in front of json_parse: a rejection points
+		 * inside the input and everything before it is valid. */
+		size_t at = 0;
+
+		if (!json_utf8_is_valid((const char *)data, size, &at) &&
+		    (at >= size || !json_utf8_is_valid((const char *)data, at, NULL)))
+			abort();
+	}
 	if (json_parse((const char *)data, size, &body, &e) < 0) {
 		if (e.code >= 0 || !e.msg[0])
 			abort();
