@@ -433,10 +433,19 @@ static int parse_body_object(struct req *q, cJSON **out)
 {
 	struct err e = { 0 };
 	char msg[ERR_MSG_MAX + 64];
+	size_t bad_at = 0;
 
 	*out = NULL;
 	if (q->body_len == 0)
 		return 0;
+	/* cJSON passes any bytes through: refuse what would be stored and
+	 * served back as invalid UTF-8. */
+	if (!json_utf8_is_valid(q->body, q->body_len, &bad_at)) {
+		snprintf(msg, sizeof(msg), "The request content was malformed:\ninvalid UTF-8 at byte %zu",
+			 bad_at);
+		respond_error(q, 400, msg);
+		return -EINVAL;
+	}
 	if (json_parse(q->body, q->body_len, out, &e) < 0) {
 		snprintf(msg, sizeof(msg), "The request content was malformed:\n%s", e.msg);
 		respond_error(q, 400, msg);
@@ -1576,8 +1585,12 @@ static void handle(nng_aio *aio)
 	case ROUTE_API_INFO:
 		return handle_info(&q);
 	case ROUTE_PING:
+		if (!is(&q, "GET") && !is(&q, "HEAD"))
+			return respond_method(&q, "GET");
 		return respond_raw(aio, 200, "text/plain", "pong", 4, NULL, false);
 	case ROUTE_HEALTH:
+		if (!is(&q, "GET") && !is(&q, "HEAD"))
+			return respond_method(&q, "GET");
 		return handle_health(&q);
 	case ROUTE_WEB:
 		return handle_web(&q);
@@ -1618,6 +1631,34 @@ static void handle(nng_aio *aio)
 	}
 }
 
+/* Requests nng rejects itself (malformed request line or headers, bad
+ * Content-Length, HTTP version) get OpenWhisk's error shape too, not
+ * nng's HTML page. nng keeps its text/html Content-Type for these; the
+ * code is fixed since no handler ran. */
+static int set_error_pages(nng_http_server *srv)
+{
+	static const struct {
+		uint16_t status;
+		const char *msg;
+	} pages[] = {
+		{ 400, "The request could not be parsed." },
+		{ 404, "The requested resource does not exist." },
+		{ 405, "The request method is not supported." },
+		{ 413, "The request is larger than allowed." },
+		{ 500, "Internal server error." },
+		{ 505, "The HTTP version is not supported." },
+	};
+	char body[160];
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(pages) / sizeof(pages[0]); i++) {
+		snprintf(body, sizeof(body), "{\"error\":\"%s\",\"code\":\"http%u\"}", pages[i].msg,
+			 pages[i].status);
+		rc = nng_http_server_set_error_page(srv, pages[i].status, body);
+	}
+	return rc;
+}
+
 int api_start(const struct api_deps *deps, struct api **out, struct err *e)
 {
 	struct api *a = calloc(1, sizeof(*a));
@@ -1649,6 +1690,8 @@ int api_start(const struct api_deps *deps, struct api **out, struct err *e)
 		if (rc == 0)
 			a->h = NULL; /* the server owns it now */
 	}
+	if (rc == 0)
+		rc = set_error_pages(a->srv);
 	if (rc == 0)
 		rc = nng_http_server_start(a->srv);
 	nng_url_free(u);

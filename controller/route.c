@@ -621,6 +621,8 @@ int route_auth(const struct cfg *c, const char *authorization)
 	secret = colon + 1;
 	secret_len = dec_len - uuid_len - 1;
 	keys = c->key_count < CFG_MAX_KEYS ? c->key_count : CFG_MAX_KEYS;
+	/* cppcheck 2.10 wrongly takes keys as < 1 here (value flow). */
+	/* cppcheck-suppress knownConditionTrueFalse */
 	for (size_t i = 0; i < keys; i++) {
 		const struct cfg_auth_key *k = &c->keys[i];
 		size_t klen = strnlen(k->key, sizeof(k->key));

@@ -604,7 +604,7 @@ static void conn_drop(struct proxy_conn *c)
 static int conn_connect(struct proxy_conn *c, uint64_t deadline_us)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(c->port) };
-	int fd, one = 1, rc = 0;
+	int fd, one = 1, rc;
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -94,6 +94,14 @@ ew_stop_checks() {
 	else
 		notok "controller exits 0 on SIGTERM" "exit status $rc" "$(tail -n 10 "$T/controller.log")"
 	fi
+	# Sanitizer builds (O=build-san, make leakcheck): the controller and
+	# its invokers report leaks and errors at exit into the log.
+	if grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|LeakSanitizer has encountered|runtime error:' "$T/controller.log"; then
+		notok "no sanitizer report from the controller or its invokers" \
+			"$(grep -m 5 -E 'ERROR: |SUMMARY: |runtime error:' "$T/controller.log")"
+	elif [ "$O" = build-san ]; then
+		ok "no sanitizer report from the controller or its invokers"
+	fi
 	ids=$("$DOCKER" ps -aq --filter "label=edgewhisk.instance=$INSTANCE" 2>/dev/null)
 	if [ -z "$ids" ]; then
 		ok "no containers of the instance left after shutdown"

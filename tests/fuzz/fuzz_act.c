@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Fuzz target: activation messages crossing the shared-memory queue. The
+ * controller parses completions written by invokers (which run untrusted
+ * actions' results through) and builds activation records from them; the
+ * invoker parses requests. A crashed or compromised invoker must not take
+ * the controller down, so both decoders and the record builder get
+ * arbitrary payloads. */
+#include "fuzz.h"
+
+#include <stdlib.h>
+
+#include "act.h"
+#include "entity.h"
+#include "json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *p = (const char *)data;
+	struct act_result res = { 0 };
+	struct act_request rq = { 0 };
+	struct err e = { 0 };
+
+	if (act_result_parse(p, size, &res, &e) == 0) {
+		const struct entity_activation_info info = {
+			.activation_id = "0123456789abcdef0123456789abcdef",
+			.ns = "guest", .path = "guest", .name = "a", .version = "0.0.1",
+			.kind = "nodejs:20", .timeout_ms = 1000, .memory_mb = 256, .logs_mb = 10,
+			.concurrency = 1,
+		};
+		cJSON *rec = NULL;
+
+		if (res.result_len > size)
+			abort();
+		if (entity_activation_record(&info, &res, &rec, &e) == 0) {
+			cJSON *sum = entity_activation_summary(rec);
+
+			if (!json_get_object(rec, "response"))
+				abort();
+			json_delete(sum);
+			json_delete(rec);
+		}
+		act_result_fini(&res);
+	}
+	if (act_request_parse(p, size, &rq, &e) == 0) {
+		char key[1024];
+
+		if (rq.value_len > size)
+			abort();
+		(void)act_request_key(&rq, key, sizeof(key));
+		act_request_fini(&rq);
+	}
+	return 0;
+}
