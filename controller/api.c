@@ -857,7 +857,7 @@ static void trigger_fire(struct req *q)
 		_cleanup_json_ cJSON *entry = cJSON_CreateObject();
 		char *line;
 
-		if (strcmp(json_get_string(rule, "status") ? json_get_string(rule, "status") : "", "active"))
+		if (strcmp(json_get_string(rule, "status") ? json_get_string(rule, "status") : "", "active") != 0)
 			continue;
 		if (!path || !name)
 			continue;

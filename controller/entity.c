@@ -766,7 +766,7 @@ int entity_action_build(const struct cfg *c, const char *ns, const char *name, c
 	_cleanup_json_ cJSON *doc = NULL, *exec = NULL, *params = NULL, *limits = NULL,
 			      *annotations = NULL;
 	const cJSON *given_exec;
-	bool publish;
+	bool publish = false;
 	const char *kind = NULL;
 	char version[VERSION_BUF];
 	int r;
@@ -1238,7 +1238,7 @@ static int build_common(const char *ns, const char *name, const cJSON *body, con
 			bool with_params, cJSON **out, struct err *e)
 {
 	_cleanup_json_ cJSON *doc = NULL, *params = NULL, *ann = NULL;
-	bool publish;
+	bool publish = false;
 	char version[VERSION_BUF];
 	int r;
 

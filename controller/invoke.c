@@ -167,7 +167,7 @@ static int walk_sequence(struct invoke *iv, const char *caller_ns, const char *s
 	if (depth > SEQUENCE_DEPTH_MAX)
 		return err_set(e, -EINVAL, "Too many actions in the sequence.");
 	cJSON_ArrayForEach(it, json_get_array(exec, "components")) {
-		struct invoke_target t;
+		struct invoke_target t = { 0 };
 		int rc;
 
 		if (!cJSON_IsString(it))

@@ -239,7 +239,7 @@ static int body_merge(cJSON *p, const struct web_request *r)
 		if (rc == -ENOMEM || (rc < 0 && r->content_type))
 			return rc;
 	}
-	if (!cJSON_IsObject(doc)) {
+	if (!doc || !cJSON_IsObject(doc)) {
 		json_delete(doc);
 		return obj_set(p, "__ow_body", body_string(r));
 	}
@@ -499,7 +499,7 @@ int web_respond(enum web_ext ext, const cJSON *result, int status_code, const ch
 		b = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "body") : NULL;
 		if (!b && cJSON_IsObject(v))
 			b = cJSON_GetObjectItemCaseSensitive(v, field[ext]);
-		if (cJSON_IsString(b))
+		if (b && cJSON_IsString(b))
 			rc = set_body(&w, 200, ctype[ext], b->valuestring, strlen(b->valuestring));
 		else
 			rc = set_error(&w, MSG_MEDIA, code);
