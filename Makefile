@@ -37,7 +37,7 @@ else
 BASE_CFLAGS += -O2 -D_FORTIFY_SOURCE=2
 BASE_LDFLAGS :=
 endif
-ALL_CFLAGS = $(BASE_CFLAGS) -Iinvoker -Icontroller $(NNG_CFLAGS) \
+ALL_CFLAGS = $(BASE_CFLAGS) -Iinvoker -Icontroller -Iruntimes/proxy $(NNG_CFLAGS) \
 	$(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson libcurl sqlite3) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 LIBS_COMMON := $(shell $(PKG_CONFIG) --libs yaml-0.1 libcjson) -lm -lpthread -lrt
@@ -55,7 +55,9 @@ COMMON_SRC := common/err.c common/log.c common/cfg.c common/ring.c common/wake.c
 	common/arena.c common/shm.c common/queue.c common/json.c common/act.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
 # Every invoker/*.c but main.c is a module of libinvoker.a.
-INVOKER_SRC := $(filter-out invoker/main.c,$(wildcard invoker/*.c))
+# The invoker checks action results with the proxy's JSON scanner (no tree).
+INVOKER_SRC := $(filter-out invoker/main.c,$(wildcard invoker/*.c)) runtimes/proxy/jscan.c \
+	runtimes/proxy/buf.c
 INVOKER_LIB_OBJ := $(INVOKER_SRC:%.c=$(O)/%.o)
 # Every controller/*.c but main.c is a module of libcontroller.a.
 CONTROLLER_SRC := $(filter-out controller/main.c,$(wildcard controller/*.c))

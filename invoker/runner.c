@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "docker.h"
+#include "jscan.h"
 #include "log.h"
 #include "logs.h"
 #include "proxy.h"
@@ -467,9 +468,9 @@ static void do_init(struct runner_worker *w, struct ctr *c, const struct act_req
 /* Classify a /run response as OpenWhisk does (spec §3, §9). */
 static void run_outcome(struct runner *r, struct proxy_response *resp, struct outcome *o)
 {
-	_cleanup_json_ cJSON *j = NULL;
-	const cJSON *err;
+	struct jscan_member err;
 	char *msg;
+	int found;
 
 	o->keep = true;
 	if (resp->status != 200) {
@@ -493,28 +494,31 @@ static void run_outcome(struct runner *r, struct proxy_response *resp, struct ou
 			       resp->body ? resp->body : "");
 		return;
 	}
-	if (json_parse(resp->body ? resp->body : "", resp->len, &j, NULL) < 0 ||
-	    !(cJSON_IsObject(j) || cJSON_IsArray(j))) {
+	/* Scanned, not parsed: a megabyte result is checked without building
+	 * a tree, and handed on as it came. */
+	/* An object is validated by the lookup of "error" itself. */
+	found = resp->body ? jscan_object_find(resp->body, resp->len, "error", &err) : -EINVAL;
+	if (found < 0 && (!resp->body || !jscan_is_object_or_array(resp->body, resp->len))) {
 		outcome_errorf(o, ACT_DEVELOPER_ERROR,
 			       "The action did not produce a valid JSON or JSON Array response: %.1024s",
 			       resp->body ? resp->body : "");
 		o->keep = false;
 		return;
 	}
-	err = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
-	if (err) {
+	if (found == 1) {
 		/* Application error: the result is {"error": <value>} alone. */
-		_cleanup_json_ cJSON *only = cJSON_CreateObject();
-		cJSON *dup = cJSON_Duplicate(err, 1);
+		char *only = malloc(err.val_len + 11);
 
-		if (!only || !dup) {
-			json_delete(dup);
+		if (!only) {
 			outcome_error(o, ACT_WHISK_ERROR, "out of memory");
 			return;
 		}
-		cJSON_AddItemToObject(only, "error", dup);
+		memcpy(only, "{\"error\":", 9);
+		memcpy(only + 9, err.val, err.val_len);
+		memcpy(only + 9 + err.val_len, "}", 2);
 		free(o->result);
-		o->result = json_print(only, &o->result_len);
+		o->result = only;
+		o->result_len = err.val_len + 10;
 		o->status = ACT_APPLICATION_ERROR;
 		return;
 	}

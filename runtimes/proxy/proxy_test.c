@@ -52,6 +52,33 @@ static void test_invalid_values(void)
 	CHECK(!jscan_is_object_or_array("{} x", 4));
 }
 
+/* Strings are skimmed eight bytes at a time: a quote, a backslash escape
+ * or a control character at any offset must still be seen. */
+static void test_string_word_boundaries(void)
+{
+	char s[48];
+
+	for (size_t k = 2; k < 40; k++) {
+		memset(s, 'x', sizeof(s));
+		s[0] = '[';
+		s[1] = '"';
+		s[41] = '"';
+		s[42] = ']';
+		CHECK(jscan_is_object_or_array(s, 43));
+		s[k] = '\n';                     /* raw control character */
+		CHECK(!jscan_is_object_or_array(s, 43));
+		s[k] = '"';                      /* string ends early: junk follows */
+		CHECK(!jscan_is_object_or_array(s, 43));
+		s[k] = (char)0xe4;               /* high bytes are plain text */
+		CHECK(jscan_is_object_or_array(s, 43));
+		if (k < 40) {
+			s[k] = '\\';               /* escaped quote inside */
+			s[k + 1] = '"';
+			CHECK(jscan_is_object_or_array(s, 43));
+		}
+	}
+}
+
 static void test_depth_limit(void)
 {
 	size_t n = JSCAN_MAX_DEPTH + 10;
@@ -200,6 +227,7 @@ static void test_buf(void)
 HARNESS_MAIN("proxy",
 	     TEST_CASE(test_valid_values),
 	     TEST_CASE(test_invalid_values),
+	     TEST_CASE(test_string_word_boundaries),
 	     TEST_CASE(test_depth_limit),
 	     TEST_CASE(test_object_walk),
 	     TEST_CASE(test_string_decode),

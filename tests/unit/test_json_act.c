@@ -132,6 +132,27 @@ static void test_result_roundtrip(void)
 		     -EINVAL);
 }
 
+/* The ASCII fast path steps eight bytes: a bad or multi-byte sequence at
+ * every offset around those steps is still found where it is. */
+static void test_utf8_word_boundaries(void)
+{
+	char buf[40];
+	size_t at = 0;
+
+	for (size_t k = 0; k + 2 <= sizeof(buf); k++) {
+		memset(buf, 'a', sizeof(buf));
+		buf[k] = (char)0xff;
+		CHECK(!json_utf8_is_valid(buf, sizeof(buf), &at));
+		CHECK_INT_EQ((int)at, (int)k);
+		buf[k] = (char)0xc3;      /* U+00E4 */
+		buf[k + 1] = (char)0xa4;
+		CHECK(json_utf8_is_valid(buf, sizeof(buf), &at));
+		buf[k + 1] = 'a';         /* truncated sequence */
+		CHECK(!json_utf8_is_valid(buf, sizeof(buf), &at));
+		CHECK_INT_EQ((int)at, (int)k);
+	}
+}
+
 static void test_utf8(void)
 {
 	static const struct {
@@ -171,6 +192,7 @@ static void test_utf8(void)
 
 HARNESS_MAIN("json_act",
 	     TEST_CASE(test_utf8),
+	     TEST_CASE(test_utf8_word_boundaries),
 	     TEST_CASE(test_json_parse_and_getters),
 	     TEST_CASE(test_request_parse),
 	     TEST_CASE(test_request_errors),
