@@ -1100,6 +1100,13 @@ static int bench_run_kind(size_t ki, const struct bench_opts *o, bool tput,
 	if (rc < 0)
 		return rc;
 
+	/* A used stem cell is only replaced while the warm action container
+	 * stays if user_memory holds both. */
+	if (bench_user_memory_mb < 2 * BENCH_MEMORY_MB) {
+		printf("  %s: no stem-cell run: user_memory %u MB holds one %u MB container\n",
+		       k->label, bench_user_memory_mb, BENCH_MEMORY_MB);
+		goto docker;
+	}
 	printf("  %s: cold starts with a stem cell ...\n", k->label);
 	fflush(stdout);
 	rc = bench_write_config((int)ki, bench_user_memory_mb, BENCH_MEMORY_MB);
@@ -1111,6 +1118,7 @@ static int bench_run_kind(size_t ki, const struct bench_opts *o, bool tput,
 	if (rc < 0)
 		return rc;
 
+docker:
 	printf("  %s: docker create+start baseline ...\n", k->label);
 	fflush(stdout);
 	bench_remove_all_containers();
@@ -1543,7 +1551,7 @@ int main(int argc, char **argv)
 		       ratio <= 1.3 ? "PASS" : "MISS", bench_kinds[i].label, ratio, r->warm_us.p50,
 		       r->direct_us.p50);
 	}
-	if (native)
+	if (native && native->pw_ms.n > 0)
 		printf("  %-4s native prewarmed cold start p50 <= 15 ms (%.1f ms; docker create+start "
 		       "p50 %.1f ms)\n",
 		       native->pw_ms.p50 <= 15.0 ? "PASS" : "MISS", native->pw_ms.p50,

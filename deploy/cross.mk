@@ -45,7 +45,7 @@ $(warning CROSS=$(CROSS): no sysroot in $(CROSS_SYSROOT); run make deps-cross fi
 endif
 endif
 
-.PHONY: deps-cross test-cross cross
+.PHONY: deps-cross test-cross cross clean-cross
 
 # The toolchains and qemu are host (amd64) packages; the target's libraries
 # only need the foreign architectures' package lists.
@@ -58,6 +58,9 @@ deps-cross:
 		libc6-dev-armhf-cross qemu-user-static pkg-config
 	deploy/cross-sysroot.sh aarch64-linux-gnu build-sysroot/aarch64-linux-gnu
 	deploy/cross-sysroot.sh arm-linux-gnueabihf build-sysroot/arm-linux-gnueabihf
+
+clean-cross:
+	rm -rf $(CROSS_DIR_aarch64-linux-gnu) $(CROSS_DIR_arm-linux-gnueabihf) build-sysroot
 
 ifneq ($(CROSS),)
 # Recipes, not prerequisites: this file is read before the Makefile
