@@ -35,7 +35,7 @@ mapfile -t pkgs < <(apt-cache depends --recurse --no-recommends --no-suggests --
 	--no-breaks --no-replaces --no-enhances "${dev[@]/%/:$arch}" 2>/dev/null |
 	sed -n "s/^\([a-z0-9][a-z0-9.+-]*\):$arch\$/\1/p" | sort -u | grep -Ev "$skip")
 for d in "${dev[@]}"; do
-	printf '%s\n' "${pkgs[@]}" | grep -qx "$d" ||
+	printf "%s\n" "${pkgs[@]}" | grep -x "$d" >/dev/null ||
 		{ echo "cross-sysroot: apt knows no $d:$arch (dpkg --add-architecture $arch; apt-get update)" >&2; exit 1; }
 done
 
