@@ -9,7 +9,7 @@
 #   make deps         install the Debian build dependencies (root)
 #   make lint         banned calls, each header compiles alone
 #   make CROSS=aarch64-linux-gnu | arm-linux-gnueabihf, make test-cross, make deps-cross:
-#                     ARM builds in build-aarch64/, build-armhf/ and their unit tests
+#                     ARM builds in build-aarch64/, build-armhf/ and their unit + stress tests
 #                     under qemu-user (deploy/cross.mk)
 # --- ARM cross builds (make CROSS=<triple>, make test-cross): deploy/cross.mk
 include deploy/cross.mk
