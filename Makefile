@@ -12,6 +12,12 @@
 #   make fuzz         libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each (default 60)
 #   make leakcheck    integration subset on the SAN=1 binaries, failing on any leak report
 #   make analyze      cppcheck + clang-tidy on the checks listed below
+#   make CROSS=aarch64-linux-gnu | arm-linux-gnueabihf, make test-cross, make deps-cross:
+#                     ARM builds in build-aarch64/, build-armhf/ and their unit + stress tests
+#                     under qemu-user (deploy/cross.mk)
+# --- ARM cross builds (make CROSS=<triple>, make test-cross): deploy/cross.mk
+include deploy/cross.mk
+# ---
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
 SAN ?=

@@ -8,7 +8,8 @@
 # bench/README.md (`bench_api`).
 #
 #   bench/bench_api.sh [--quick] [--duration S] [--conc "1 2 4 8"]
-#                      [--invokers auto|N] [--no-native] [--profile] [--csv PATH]
+#                      [--invokers auto|N] [--user-memory SIZE] [--no-native]
+#                      [--profile] [--csv PATH]
 #
 # Loopback only. Starts its own controller (temp config, free port, unique
 # queue name and state dir) and removes it and its containers on exit,
@@ -50,6 +51,8 @@ usage: bench/bench_api.sh [--quick] [--duration S] [--conc "1 2 4 8"] [--invoker
   --duration S     seconds per wrk run, 1..60 (default 5)
   --conc LIST      concurrencies (connections), blank or comma separated (default "1 2 4 8")
   --invokers N     invokers.count: auto (one per CPU, default) or 1..64
+  --user-memory M  invokers.user_memory in MB (256m, 1024m, ...; default 1024m): each
+                   invoker runs M / 256m action containers at once
   --no-native      skip the native-kind noop (#!/bin/sh echo '{}': a process per run)
   --profile        after the measured nodejs runs (not in the table): a per-stage timeline
                    of sequential invocations (perf syscall tracepoints) and a system-wide
@@ -63,6 +66,7 @@ DUR=
 WARM_S=3
 CONCS="1 2 4 8"
 INVOKERS=auto
+USER_MEM_MB=1024
 NATIVE=1
 PROFILE=0
 QUICK=0
@@ -76,6 +80,8 @@ while [ $# -gt 0 ]; do
 	--conc=*) CONCS=${1#*=} ;;
 	--invokers) [ $# -ge 2 ] || { usage >&2; exit 2; }; INVOKERS=$2; shift ;;
 	--invokers=*) INVOKERS=${1#*=} ;;
+	--user-memory) [ $# -ge 2 ] || { usage >&2; exit 2; }; USER_MEM_MB=${2%[mM]}; shift ;;
+	--user-memory=*) USER_MEM_MB=${1#*=}; USER_MEM_MB=${USER_MEM_MB%[mM]} ;;
 	--no-native) NATIVE=0 ;;
 	--profile) PROFILE=1 ;;
 	--csv) [ $# -ge 2 ] || { usage >&2; exit 2; }; CSV=$2; shift ;;
@@ -114,6 +120,12 @@ if [ "$INVOKERS" != auto ] && { ! [[ $INVOKERS =~ ^[0-9]+$ ]] || [ "$INVOKERS" -
 	echo "bench_api: --invokers $INVOKERS: want auto or 1..64" >&2
 	exit 2
 fi
+if ! [[ $USER_MEM_MB =~ ^[0-9]+$ ]] || [ "$USER_MEM_MB" -lt 256 ] || [ "$USER_MEM_MB" -gt 65536 ]; then
+	echo "bench_api: --user-memory: want 256m..65536m" >&2
+	exit 2
+fi
+# limits.memory.max (512m as shipped) may not exceed user_memory.
+MEM_MAX_MB=$((USER_MEM_MB < 512 ? USER_MEM_MB : 512))
 
 die() {
 	echo "bench_api: $*" >&2
@@ -227,7 +239,10 @@ queue:
   name: /$INSTANCE
 invokers:
   count: $INVOKERS
-  user_memory: 1024m
+  user_memory: ${USER_MEM_MB}m
+limits:
+  memory:
+    max: ${MEM_MAX_MB}m
 containers:
   pause_grace: 0
 # No pruning of activation records during the runs: the prune runs once a
@@ -505,10 +520,11 @@ start_controller
 INV_PIDS=$(invoker_pids | tr '\n' ' ')
 INV_PIDS=${INV_PIDS% }
 NINV=$(echo "$INV_PIDS" | wc -w)
-WARMC=$((NINV * 4 > MAXC ? NINV * 4 : MAXC))   # user_memory 1024m / 256m per container
+WARMC=$((NINV * USER_MEM_MB / 256))   # user_memory / 256m per container
+WARMC=$((WARMC > MAXC ? WARMC : MAXC))
 sleep 1   # let the prewarm containers start before measuring "idle"
 rss_snapshot START
-echo "controller: pid $CTRL_PID, port $PORT, $NINV invoker(s) (pids $INV_PIDS), instance $INSTANCE"
+echo "controller: pid $CTRL_PID, port $PORT, $NINV invoker(s) (pids $INV_PIDS), instance $INSTANCE, user_memory ${USER_MEM_MB}m"
 echo "wrk: ${DUR} s per run, threads = min(concurrency, 2), connections = concurrency, --latency"
 echo
 

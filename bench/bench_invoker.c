@@ -39,7 +39,9 @@
 #define BENCH_INVOKERS 2
 #define BENCH_MEMORY_MB 256          /* actions' memory = limits.memory.default (the shipped
 				      * default), so stem cells fit them */
-#define BENCH_USER_MEMORY_MB 4096    /* room for a session's containers: 16 workers */
+/* invokers.user_memory, MB (--user-memory): the default leaves room for a
+ * session's containers, 16 workers. */
+static uint32_t bench_user_memory_mb = 4096;
 #define BENCH_ACT_TIMEOUT_MS 30000   /* action time limit */
 #define BENCH_WAIT_MS 60000          /* one activation, end to end */
 #define BENCH_STALL_MS 30000         /* in-flight loops: no completion for this long */
@@ -321,7 +323,9 @@ static int bench_write_config(int prewarm_kind, uint32_t user_memory_mb, uint32_
 		"  native: {image: edgewhisk/action-native:1, prewarm: %d}\n"
 		"limits:\n  memory: {default: %um, min: 64m, max: %um}\n",
 		bench_qname, BENCH_INVOKERS, user_memory_mb, prewarm_kind == 0, prewarm_kind == 1,
-		prewarm_kind == 2, memory_mb, memory_mb > 512 ? memory_mb : 512);
+		prewarm_kind == 2, memory_mb,
+		/* max: 512m as shipped, but within user_memory */
+		memory_mb > 512 ? memory_mb : user_memory_mb < 512 ? user_memory_mb : 512);
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
@@ -1061,7 +1065,7 @@ static int bench_run_kind(size_t ki, const struct bench_opts *o, bool tput,
 	printf("  %s: cold starts without prewarm, warm calls%s ...\n", k->label,
 	       tput ? ", throughput" : "");
 	fflush(stdout);
-	rc = bench_write_config(-1, BENCH_USER_MEMORY_MB, BENCH_MEMORY_MB);
+	rc = bench_write_config(-1, bench_user_memory_mb, BENCH_MEMORY_MB);
 	if (rc == 0)
 		rc = bench_inv_start(0);
 	if (rc == 0)
@@ -1096,9 +1100,16 @@ static int bench_run_kind(size_t ki, const struct bench_opts *o, bool tput,
 	if (rc < 0)
 		return rc;
 
+	/* A used stem cell is only replaced while the warm action container
+	 * stays if user_memory holds both. */
+	if (bench_user_memory_mb < 2 * BENCH_MEMORY_MB) {
+		printf("  %s: no stem-cell run: user_memory %u MB holds one %u MB container\n",
+		       k->label, bench_user_memory_mb, BENCH_MEMORY_MB);
+		goto docker;
+	}
 	printf("  %s: cold starts with a stem cell ...\n", k->label);
 	fflush(stdout);
-	rc = bench_write_config((int)ki, BENCH_USER_MEMORY_MB, BENCH_MEMORY_MB);
+	rc = bench_write_config((int)ki, bench_user_memory_mb, BENCH_MEMORY_MB);
 	if (rc == 0)
 		rc = bench_inv_start(0);
 	if (rc == 0)
@@ -1107,6 +1118,7 @@ static int bench_run_kind(size_t ki, const struct bench_opts *o, bool tput,
 	if (rc < 0)
 		return rc;
 
+docker:
 	printf("  %s: docker create+start baseline ...\n", k->label);
 	fflush(stdout);
 	bench_remove_all_containers();
@@ -1230,7 +1242,9 @@ static void bench_usage(FILE *f)
 		"  --warm N        sequential warm calls, through the invoker and direct (default 1000)\n"
 		"  --inflight K    requests in flight in the throughput runs (default 8)\n"
 		"  --seconds S     throughput window (default 3)\n"
-		"  --no-throughput skip the throughput runs (e.g. to profile the warm path)\n",
+		"  --no-throughput skip the throughput runs (e.g. to profile the warm path)\n"
+		"  --user-memory MB invokers.user_memory in MB, 256..65536 (default 4096): with\n"
+		"                  256 MB actions, MB / 256 workers per invoker\n",
 		BENCH_DEFAULT_CSV, BENCH_DEFAULT_INVOKER);
 }
 
@@ -1320,6 +1334,9 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 				return -EINVAL;
 			o->tput_s = v;
 			secs = true;
+		} else if (!strcmp(a, "--user-memory")) {
+			if (bench_parse_u32(a, argv[++i], BENCH_MEMORY_MB, 65536, &bench_user_memory_mb) < 0)
+				return -EINVAL;
 		} else {
 			bench_usage(stderr);
 			return -EINVAL;
@@ -1437,8 +1454,8 @@ int main(int argc, char **argv)
 	bench_image_sizes(stdout);
 	printf("invoker: %s; queue %s; user_memory %u MB, actions %u MB (%u workers per invoker), "
 	       "no parameters; containers: pause_grace 0\n",
-	       bench_invoker_bin, bench_qname, BENCH_USER_MEMORY_MB, BENCH_MEMORY_MB,
-	       BENCH_USER_MEMORY_MB / BENCH_MEMORY_MB);
+	       bench_invoker_bin, bench_qname, bench_user_memory_mb, BENCH_MEMORY_MB,
+	       bench_user_memory_mb / BENCH_MEMORY_MB);
 	printf("samples: %u cold starts per kind and mode, %u warm calls (+%u warm-up), K=%u in "
 	       "flight for %.0f s\n\n",
 	       o.cold_n, o.warm_n, o.warmup_n, o.inflight, o.tput_s);
@@ -1534,7 +1551,7 @@ int main(int argc, char **argv)
 		       ratio <= 1.3 ? "PASS" : "MISS", bench_kinds[i].label, ratio, r->warm_us.p50,
 		       r->direct_us.p50);
 	}
-	if (native)
+	if (native && native->pw_ms.n > 0)
 		printf("  %-4s native prewarmed cold start p50 <= 15 ms (%.1f ms; docker create+start "
 		       "p50 %.1f ms)\n",
 		       native->pw_ms.p50 <= 15.0 ? "PASS" : "MISS", native->pw_ms.p50,

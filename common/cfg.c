@@ -1462,7 +1462,8 @@ static uint32_t online_cpus(void)
 	/* sysconf fails only in odd sandboxes; one CPU is a safe answer. */
 	if (n < 1)
 		return 1;
-	return n > (long)UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	/* Not (long)UINT32_MAX: that is -1 where long is 32 bits (armhf). */
+	return (unsigned long long)n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 uint32_t cfg_invoker_count(const struct cfg *c)

@@ -2,13 +2,15 @@
 # Run test binaries, show their output, and close with the total line
 # "N passed, M failed". A binary that exits non-zero or prints no summary
 # line (a crash) counts as one more failure; exit 77 means the binary
-# skipped itself (no Docker outside CI).
+# skipped itself (no Docker outside CI). TEST_RUNNER, if set, is a command
+# each binary is run under (make test-cross: qemu-user for ARM builds).
 passed=0 failed=0 skipped=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in "$@"; do
 	echo "== $t"
-	"$t" >"$out" 2>&1
+	# shellcheck disable=SC2086 # TEST_RUNNER is a command with arguments
+	$TEST_RUNNER "$t" >"$out" 2>&1
 	rc=$?
 	cat "$out"
 	if [ "$rc" -eq 77 ]; then

@@ -90,7 +90,7 @@ static void test_attach_errors(void)
 	CHECK_INT_EQ(queue_invoker_count(a), 1);
 	/* Tamper with the layout version as a different build would have it. */
 	REQUIRE(shm_region_attach(qname, 64, &raw, &raw_len, NULL) == 0);
-	version = (uint32_t *)((char *)raw + 8); /* after the 64-bit magic */
+	version = (uint32_t *)(void *)((char *)raw + 8); /* after the 64-bit magic */
 	*version = 99;
 	CHECK_INT_EQ(queue_attach(qname, &a, &e), -EPROTO);
 	CHECK_STR_CONTAINS(e.msg, "layout version 99");
