@@ -56,14 +56,14 @@ static char *params(const char *defs, const struct web_request *r, int line)
 /* Expect -EINVAL with `msg` and *out untouched. */
 #define CHECK_PARAMS_ERR(req, want_)                                          \
 	do {                                                                \
-		cJSON *sentinel_ = (cJSON *)&e_sentinel, *o_ = sentinel_;   \
+		cJSON *sentinel_ = &e_sentinel, *o_ = sentinel_;            \
 		struct err e_ = { 0 };                                      \
 		CHECK_INT_EQ(web_params(NULL, (req), &o_, &e_), -EINVAL);   \
 		CHECK_STR_EQ(e_.msg, (want_));                              \
 		CHECK(o_ == sentinel_);                                     \
 	} while (0)
 
-static int e_sentinel;
+static cJSON e_sentinel; /* only its address is used */
 
 static struct web_response respond(enum web_ext ext, const char *result, int sc)
 {
