@@ -6,6 +6,7 @@
 #   make integration  real containers through the real Docker API (needs dockerd)
 #   make bench-queue  queue throughput / wake-up benchmark against a mutex+condvar baseline
 #   make bench-invoker / bench-api   invoker and REST API against the warm container (dockerd)
+#   make bench-seed [QUICK=1]  the seed's experiments: report + plots in bench/results/ (dockerd)
 #   make deps         install the Debian build dependencies (root)
 #   make lint         banned calls, each header compiles alone
 CC ?= gcc
@@ -65,6 +66,7 @@ INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,\
 STRESS := $(O)/tests/stress_queue
 BENCH_QUEUE := $(O)/bench/bench_queue
 BENCH_INVOKER := $(O)/bench/bench_invoker
+SEED_LOAD := $(O)/bench/seed_load
 
 # Runtime images and their action proxy (make images); keeps our default goal.
 include runtimes/images.mk
@@ -72,7 +74,8 @@ include runtimes/images.mk
 # Keep objects of pattern-built test binaries between runs.
 .SECONDARY:
 
-.PHONY: all test unit stress integration images bench bench-queue bench-invoker bench-api deps \
+.PHONY: all test unit stress integration images bench bench-queue bench-invoker bench-api \
+	bench-seed deps \
 	lint clean
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
@@ -120,6 +123,10 @@ $(BENCH_INVOKER): $(O)/bench/bench_invoker.o $(O)/libinvoker.a $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
 
+$(SEED_LOAD): $(O)/bench/seed_load.o $(O)/libinvoker.a $(O)/libcommon.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
+
 # Tests run from the repository root (they read config/edgewhisk.yaml).
 test: all $(UNIT_TESTS) $(RT_UNIT) $(STRESS)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(RT_UNIT) $(STRESS)
@@ -150,13 +157,18 @@ bench-invoker: all images $(BENCH_INVOKER)
 bench-api: all images
 	$(Q)O=$(O) bench/bench_api.sh $(BENCH_ARGS)
 
+# The seed's experiments (bench/README.md): full grid by default, QUICK=1 a
+# CI-sized subset; needs dockerd.
+bench-seed: all images $(SEED_LOAD)
+	$(Q)O=$(O) QUICK=$(QUICK) bench/bench_seed.sh $(BENCH_ARGS)
+
 # Build dependencies, plus what the runtime images are made of (busybox,
 # Node.js, Python) and the Docker engine that runs them.
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
-		libyaml-dev libsqlite3-dev curl file jq wrk docker.io busybox-static nodejs python3.11
+		libyaml-dev libsqlite3-dev curl file jq wrk docker.io busybox-static nodejs python3.11 gnuplot-nox
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 lint:
