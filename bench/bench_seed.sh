@@ -363,7 +363,7 @@ if has cold; then
 	for kind in $KINDS; do
 		for i in $(seq 1 "$COLD_N"); do
 			# Wait for the three stem cells (one per kind) to be up again.
-			for w in $(seq 1 100); do [ "$(stemcells)" -ge 3 ] && break; sleep 0.2; done
+			for _ in $(seq 1 100); do [ "$(stemcells)" -ge 3 ] && break; sleep 0.2; done
 			sleep 0.3
 			cold_invoke "$kind" "$i" prewarm "pw-${kind%%:*}-$i"
 			# the stemcell column says whether a stem cell was there; the

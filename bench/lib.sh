@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: Apache-2.0
 # Shared helpers for benchmark scripts that drive a private controller
 # (bench/bench_seed.sh). Built on tests/integration/lib.sh, which starts a
@@ -17,9 +18,9 @@
 # shellcheck source=../tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
 
+# shellcheck disable=SC2034 # read by tests/integration/lib.sh
 EW_PREFIX=ewbench
 SENTINEL=XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 API=/api/v1/namespaces/_/actions
 BENCH_INVOKERS=${BENCH_INVOKERS:-1}
 BENCH_USER_MEMORY=${BENCH_USER_MEMORY:-1024m}
@@ -72,6 +73,7 @@ EOF
 }
 
 bench_setup() {
+	# shellcheck disable=SC2034 # read by tests/integration/lib.sh
 	EW_NAME=$1
 	T=$(mktemp -d "/tmp/ew-bench-$1.XXXXXX") || bench_die "mktemp failed"
 	trap ew_cleanup EXIT
