@@ -190,7 +190,6 @@ has A && NS_AB+=" $A_NS"
 has B && NS_AB+=" $B_NS"
 NS_AB=$(echo "$NS_AB" | tr ' ' '\n' | grep -E '^[0-9]+$' | sort -n | uniq | tr '\n' ' ')
 MAX_A_N=$(echo "$A_NS" | tr ' ' '\n' | sort -n | tail -n 1)
-MAX_A_C=$(echo "$A_CS" | tr ' ' '\n' | sort -n | tail -n 1)
 mkbody a
 for s in $B_SIZES; do has B && mkbody "$s"; done
 
@@ -223,17 +222,13 @@ for N in $NS_AB; do
 		[ "${#names[@]}" -ge "$N" ] && break
 	done
 	echo "N=$N: user_memory $((256 * N))m, ${#names[@]} warm sleepy container(s) after $i warm-up round(s)"
+	# Footprint under load: over all edgewhisk A runs at the largest N.
+	fp_before=$(fp_ticks) fp_s0=$(date +%s.%N)
 	for rep in $(seq 1 "$REPEATS"); do
 		if [ "$inA" = 1 ]; then
 			for c in $A_CS; do
-				fp_before=$(fp_ticks) fp_s0=$(date +%s.%N)
 				load_run "$A_CSV" "edgewhisk,$N,$c,$rep" "$PATH_SLEEPY" "$PORT" "$c" "$T/body-a.json" \
 					"$GUEST_AUTH"
-				# Footprint under load: the heaviest A cell, first repeat.
-				if [ "$N" = "$MAX_A_N" ] && [ "$c" = "$MAX_A_C" ] && [ "$rep" = 1 ]; then
-					footprint_rows "A load N=$N c=$c" \
-						"$(awk -v a="$fp_s0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')" "$fp_before"
-				fi
 				echo "  A edgewhisk N=$N c=$c rep $rep: $(short "$LAST")"
 			done
 		fi
@@ -247,10 +242,13 @@ for N in $NS_AB; do
 			done
 		fi
 	done
+	if [ "$inA" = 1 ] && [ "$N" = "$MAX_A_N" ]; then
+		footprint_rows "A load N=$N (all c)" \
+			"$(awk -v a="$fp_s0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" "$fp_before"
+	fi
 	settle
 	n_after=$(containers_of nodejs:20 sleepy | wc -l)
 	[ "$n_after" -gt "${#names[@]}" ] && echo "  note: $((n_after - ${#names[@]})) container(s) started during the runs"
-	[ "$inA" = 1 ] && [ "$N" = "$MAX_A_N" ] && footprint_rows "after A N=$N" 0 "$(fp_ticks)"
 	# Direct: the same requests on the N warm containers (one connection
 	# each, borrowed by the c clients). After all edgewhisk runs of this
 	# controller: /run calls the invoker did not send leave log sentinels
@@ -344,9 +342,11 @@ if has cold; then
 		[ "${r%% *}" = 200 ] || bench_die "cold invoke $4: ${r%% *} $(head -c 300 "$T/resp")"
 		ms=${r#* }
 		init=$(jq -r '[.annotations[]? | select(.key == "initTime") | .value][0] // ""' "$T/resp")
-		stem=0
+		# A container created for the action is named after it; a stem
+		# cell keeps its "prewarm" name when an action takes it.
+		stem=1
 		"$DOCKER" ps --filter "label=edgewhisk.instance=$INSTANCE" --format '{{.Names}}' |
-			grep -q "prewarm" && stem=1
+			grep -q "_$4\$" && stem=0
 		echo "$1,$3,$2,$ms,$init,$stem" >>"$COLD_CSV"
 		echo "  cold $1 $3 #$2: $ms ms (initTime $init ms)"
 	}
@@ -366,8 +366,6 @@ if has cold; then
 			for _ in $(seq 1 100); do [ "$(stemcells)" -ge 3 ] && break; sleep 0.2; done
 			sleep 0.3
 			cold_invoke "$kind" "$i" prewarm "pw-${kind%%:*}-$i"
-			# the stemcell column says whether a stem cell was there; the
-			# record tells whether it was used (it keeps its name).
 		done
 	done
 	bench_stop

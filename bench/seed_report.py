@@ -360,18 +360,20 @@ def main():
                     v[m] = (med(xs), min(xs) if xs else None, max(xs) if xs else None, len(xs))
                 init = med([num(r["init_ms"]) for r in cold.get((k, "no-prewarm"), [])])
                 initp = med([num(r["init_ms"]) for r in cold.get((k, "prewarm"), [])])
+                stem = sum(1 for r in cold.get((k, "prewarm"), []) if r["stemcell"] == "1")
                 rows.append([k, "%s (%s..%s)" % (f(v["no-prewarm"][0]), f(v["no-prewarm"][1]), f(v["no-prewarm"][2])),
                              f(init), "%s (%s..%s)" % (f(v["prewarm"][0]), f(v["prewarm"][1]), f(v["prewarm"][2])),
-                             f(initp), "%s (%s..%s)" % (f(v["docker-create-start"][0]), f(v["docker-create-start"][1]),
+                             f(initp), "%d / %d" % (stem, v["prewarm"][3]),
+                             "%s (%s..%s)" % (f(v["docker-create-start"][0]), f(v["docker-create-start"][1]),
                                                        f(v["docker-create-start"][2])),
                              ratio(v["no-prewarm"][0], v["docker-create-start"][0]), v["no-prewarm"][3]])
                 fh.write('"%s" %s %s %s\n' % (k, v["no-prewarm"][0] or "NaN", v["prewarm"][0] or "NaN",
                                               v["docker-create-start"][0] or "NaN"))
                 head.setdefault("cold", {})[k] = v
         md_cold = table(["kind", "no prewarm: invoke -> result ms p50 (min..max)", "initTime ms",
-                         "prewarm (stem cell) ms p50 (min..max)", "initTime ms",
+                         "prewarm (stem cell) ms p50 (min..max)", "initTime ms", "ran in a stem cell",
                          "docker create+start ms p50 (min..max)", "ratio no-prewarm / docker", "n"], rows,
-                        align="l" + "r" * 7)
+                        align="l" + "r" * 8)
         gnuplot(out, "cold_start", "set title 'Cold start: invoke of a never-seen action -> result'\n"
                 "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8\n"
                 "set ylabel 'ms (p50)'\nset yrange [0:*]\n"
@@ -489,8 +491,9 @@ def main():
          "prewarm: `prewarm: 1` per kind, stem cells up before each call. Baseline: docker create + start of "
          "the runtime image with the invoker's options through the Docker API (curl's times)."),
         ("Footprint", "footprint", md_fp, [],
-         "controller + invoker VmRSS/VmHWM and CPU (schedstat) idle (1 invoker, shipped user_memory 1024m, "
-         "%s s after start) and during the heaviest A cell; image sizes from docker image inspect." %
+         "controller + invoker VmRSS/VmHWM and CPU (schedstat, % of one core) idle (1 invoker, shipped "
+         "user_memory 1024m, over %s s after start) and over all edgewhisk A runs at the largest N (VmHWM = "
+         "peak); image sizes from docker image inspect." %
          grid.get("IDLE_S", "?")),
     )
     for title, name, md, plots, desc in sections:
