@@ -140,7 +140,8 @@ stress: $(STRESS)
 # Real dockerd, real containers: needs the daemon running and `make images`.
 integration: all images $(INTEGRATION_TESTS)
 	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS) \
-		tests/integration/test_api.sh tests/integration/test_npm.sh tests/integration/test_routing.sh \
+		tests/integration/test_api.sh tests/integration/test_events.sh tests/integration/test_npm.sh \
+		tests/integration/test_routing.sh \
 		tests/integration/test_supervision.sh
 
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,14 @@
 #include "json.h"
 #include "log.h"
 #include "route.h"
+#include "web.h"
 
 #define MAX_BODY (64u * 1024 * 1024) /* nng refuses larger bodies itself */
 #define BLOCKING_WAIT_MAX_MS 60000
 
 struct api {
 	struct api_deps d;
+	pthread_mutex_t ev_lock;     /* rule <-> trigger links change together */
 	nng_http_server *srv;
 	nng_http_handler *h;
 	char build[32];
@@ -315,11 +318,12 @@ static void action_names(const struct req *q, char *full, size_t fsize, char *do
 	}
 }
 
-static int load_action(struct req *q, const char *full, cJSON **out, struct err *e)
+static int load_entity(struct req *q, const char *coll, const char *name, cJSON **out,
+		       struct err *e)
 {
 	char *doc = NULL;
 	size_t len = 0;
-	int rc = store_entity_get(q->a->d.store, q->ns, "actions", full, &doc, &len, e);
+	int rc = store_entity_get(q->a->d.store, q->ns, coll, name, &doc, &len, e);
 
 	if (rc < 0)
 		return rc;
@@ -328,71 +332,14 @@ static int load_action(struct req *q, const char *full, cJSON **out, struct err 
 	return rc;
 }
 
-/* Action code travels to invokers as a file under state_dir/code, one per
- * action revision, named by a hash of namespace/name@updated: written on
- * the first invocation of that revision, read by an invoker only when it
- * initialises a container. */
-static void code_path(const struct api *a, const char *ns, const char *full, uint64_t updated,
-		      char *buf, size_t size)
+static int load_action(struct req *q, const char *full, cJSON **out, struct err *e)
 {
-	uint64_t h = 1469598103934665603ull;
-	char key[ROUTE_NAME_MAX * 3 + 32];
-
-	snprintf(key, sizeof(key), "%s/%s@%llu", ns, full, (unsigned long long)updated);
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	snprintf(buf, size, "%s/code/%016llx.code", a->d.cfg->state_dir, (unsigned long long)h);
-}
-
-static int code_file_write(const char *path, const char *code, struct err *e)
-{
-	static _Atomic unsigned counter;
-	char tmp[CFG_PATH_MAX + 96];
-	size_t len = strlen(code), off = 0;
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.%d.%u.tmp", path, (int)getpid(), atomic_fetch_add(&counter, 1));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return err_set(e, -errno, "write action code %s: %s", tmp, strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, code + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int rc = n < 0 ? -errno : -EIO;
-
-			close(fd);
-			unlink(tmp);
-			return err_set(e, rc, "write action code: %s", strerror(-rc));
-		}
-		off += (size_t)n;
-	}
-	/* Visible under its final name only when complete. */
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		int rc = -errno;
-
-		unlink(tmp);
-		return err_set(e, rc, "write action code %s: %s", path, strerror(-rc));
-	}
-	return 0;
-}
-
-static void code_file_remove(const struct api *a, const char *ns, const char *full,
-			     const cJSON *doc)
-{
-	uint64_t updated = 0;
-	char path[CFG_PATH_MAX + 64];
-
-	if (!doc || json_get_u64(doc, "updated", &updated) < 0)
-		return;
-	code_path(a, ns, full, updated, path, sizeof(path));
-	unlink(path);
+	return load_entity(q, "actions", full, out, e);
 }
 
 struct list_ctx {
 	cJSON *arr;
+	const char *coll;            /* triggers, rules, packages: entity_summary */
 	const char *prefix;          /* package listing: "pkg/" */
 	int activations;             /* 0 actions, 1 activation summaries, 2 full records */
 };
@@ -414,7 +361,9 @@ static int list_row(void *arg, const char *doc, size_t len)
 		    slash[1 + strlen(l->prefix)] != '\0')
 			return 0;
 	}
-	if (l->activations == 2) {
+	if (l->coll) {
+		item = entity_summary(l->coll, j);
+	} else if (l->activations == 2) {
 		item = j;
 		j = NULL;
 	} else {
@@ -515,6 +464,17 @@ static void handle_action_put(struct req *q, const char *full, const char *docns
 		return respond_error(q, 400, "The value of overwrite must be true or false.");
 	if (parse_body_object(q, &body) < 0)
 		return;
+	if (q->r.package[0]) {
+		_cleanup_json_ cJSON *pkg = NULL;
+
+		rc = load_entity(q, "packages", q->r.package, &pkg, &e);
+		if (rc == -ENOENT)
+			return respond_not_found(q);
+		if (rc < 0)
+			return respond_err(q, rc, &e);
+		if (entity_package_is_binding(pkg))
+			return respond_error(q, 400, "Cannot create or update an action in a package binding.");
+	}
 	if (overwrite) {
 		rc = load_action(q, full, &old, &e);
 		if (rc < 0 && rc != -ENOENT)
@@ -524,6 +484,14 @@ static void handle_action_put(struct req *q, const char *full, const char *docns
 	rc = entity_action_build(q->a->d.cfg, docns, q->r.name, body, old, now_ms(), &doc, &e);
 	if (rc < 0)
 		return respond_err(q, rc, &e);
+	if (strcmp(json_get_string(json_get_object(doc, "exec"), "kind"), "sequence") == 0) {
+		char self[ENTITY_FQN_MAX];
+
+		snprintf(self, sizeof(self), "/%s/%s", q->ns, full);
+		rc = invoke_check_sequence(q->a->d.invoke, q->ns, self, json_get_object(doc, "exec"), &e);
+		if (rc < 0)
+			return respond_err(q, rc, &e);
+	}
 	text = json_print(doc, &len);
 	if (!text)
 		return respond_error(q, 500, "out of memory");
@@ -531,7 +499,7 @@ static void handle_action_put(struct req *q, const char *full, const char *docns
 			      overwrite, &e);
 	json_free(text);
 	if (rc == 0)
-		code_file_remove(q->a, q->ns, full, old);
+		invoke_code_forget(q->a->d.invoke, q->ns, full, old);
 	if (rc == -EEXIST) {
 		char coll[32] = "";
 
@@ -580,43 +548,33 @@ static void waiter_done(void *arg, const cJSON *record)
 	free(w);
 }
 
-static bool any_invoker_up(const struct api *a)
+/* Resolve [pkg/]name in the caller's namespace; answers and returns <0 on
+ * failure. */
+static int resolve_target(struct req *q, struct invoke_target *t)
 {
-	for (uint32_t i = 0; i < queue_invoker_count(a->d.queue); i++)
-		if (queue_invoker_pid(a->d.queue, i))
-			return true;
-	return false;
+	struct err e = { 0 };
+	int rc = invoke_resolve(q->a->d.invoke, q->ns, q->ns, q->r.package, q->r.name, t, &e);
+
+	if (rc == -ENOENT)
+		respond_not_found(q);
+	else if (rc == -EACCES)
+		respond_error(q, 403, e.msg);
+	else if (rc < 0)
+		respond_err(q, rc, &e);
+	return rc;
 }
 
-static bool annotation_true(const cJSON *doc, const char *key)
+static void handle_invoke(struct req *q)
 {
-	const cJSON *a;
-
-	cJSON_ArrayForEach(a, json_get_array(doc, "annotations")) {
-		const char *k = json_get_string(a, "key");
-
-		if (k && strcmp(k, key) == 0)
-			return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "value"));
-	}
-	return false;
-}
-
-static void handle_invoke(struct req *q, const char *full, const char *docns)
-{
-	struct api *a = q->a;
-	const struct cfg *c = a->d.cfg;
-	_cleanup_json_ cJSON *body = NULL, *action = NULL, *params = NULL, *init_env = NULL,
-			     *meta = NULL;
-	const cJSON *exec, *limits;
-	struct dispatch_request dr = { 0 };
+	const struct cfg *c = q->a->d.cfg;
+	_cleanup_json_ cJSON *body = NULL;
+	struct invoke_target t = { 0 };
+	struct invoke_call call = { 0 };
 	struct waiter *w = NULL;
 	struct err e = { 0 };
 	bool blocking, result_only;
-	uint64_t wait_ms, timeout = 60000, memory = 256, logs = 10, updated = 0;
-	const char *image;
-	char id[33], rev[32], msg[160], apikey[160];
-	char *ptext = NULL, *mtext = NULL;
-	size_t plen = 0, len = 0;
+	uint64_t wait_ms;
+	char msg[160];
 	int rc;
 
 	if (route_query_bool(q->uri, "blocking", false, &blocking) < 0 ||
@@ -632,110 +590,27 @@ static void handle_invoke(struct req *q, const char *full, const char *docns)
 	}
 	if (parse_body_object(q, &body) < 0)
 		return;
-	rc = load_action(q, full, &action, &e);
-	if (rc == -ENOENT)
-		return respond_not_found(q);
-	if (rc < 0)
-		return respond_err(q, rc, &e);
-	rc = entity_invoke_params(action, body, &params, &init_env, &e);
-	if (rc < 0)
-		return respond_err(q, rc, &e);
-	exec = json_get_object(action, "exec");
-	limits = json_get_object(action, "limits");
-	image = entity_action_image(c, action);
-	if (!image) {
-		snprintf(msg, sizeof(msg), "The action's runtime '%s' is not configured on this platform.",
-			 json_get_string(exec, "kind") ? json_get_string(exec, "kind") : "?");
-		return respond_error(q, 400, msg);
-	}
-	if (!any_invoker_up(a))
-		return respond_error(q, 503, "No invoker is available to run the action.");
-	(void)json_get_u64(limits, "timeout", &timeout);
-	(void)json_get_u64(limits, "memory", &memory);
-	(void)json_get_u64(limits, "logs", &logs);
-	(void)json_get_u64(action, "updated", &updated);
-	snprintf(rev, sizeof(rev), "%llu", (unsigned long long)updated);
-	entity_activation_id(id);
-
-	meta = cJSON_CreateObject();
-	{
-		cJSON *act = cJSON_AddObjectToObject(meta, "action"), *lim;
-
-		cJSON_AddStringToObject(meta, "activationId", id);
-		cJSON_AddStringToObject(meta, "transactionId", id);
-		cJSON_AddStringToObject(meta, "namespace", q->ns);
-		cJSON_AddStringToObject(act, "path", docns);
-		cJSON_AddStringToObject(act, "name", q->r.name);
-		cJSON_AddStringToObject(act, "version", json_get_string(action, "version")
-							       ? json_get_string(action, "version") : "0.0.1");
-		cJSON_AddStringToObject(act, "rev", rev);
-		cJSON_AddStringToObject(act, "kind", json_get_string(exec, "kind"));
-		cJSON_AddStringToObject(act, "image", image);
-		if (json_get_string(exec, "main"))
-			cJSON_AddStringToObject(act, "main", json_get_string(exec, "main"));
-		cJSON_AddBoolToObject(act, "binary", json_get_bool(exec, "binary", false));
-		if (json_get_string(exec, "code")) {
-			char path[CFG_PATH_MAX + 64];
-
-			code_path(a, q->ns, full, updated, path, sizeof(path));
-			if (access(path, R_OK) != 0 &&
-			    (rc = code_file_write(path, json_get_string(exec, "code"), &e)) < 0)
-				return respond_err(q, rc == -ENOSPC ? -ENOSPC : -EIO, &e);
-			cJSON_AddStringToObject(act, "codeFile", path);
-		}
-		if (init_env && cJSON_GetArraySize(init_env) > 0) {
-			cJSON_AddItemToObject(act, "env", init_env);
-			init_env = NULL;
-		}
-		lim = cJSON_AddObjectToObject(act, "limits");
-		cJSON_AddNumberToObject(lim, "timeout", (double)timeout);
-		cJSON_AddNumberToObject(lim, "memory", (double)memory);
-		cJSON_AddNumberToObject(lim, "logs", (double)logs);
-		if (annotation_true(action, "provide-api-key")) {
-			snprintf(apikey, sizeof(apikey), "%s:%s", c->keys[q->key].uuid, c->keys[q->key].key);
-			cJSON_AddStringToObject(meta, "apiKey", apikey);
-		}
-		cJSON_AddNumberToObject(meta, "arrival", (double)now_ms());
-	}
-	ptext = json_print(params, &plen);
-	mtext = ptext ? json_print(meta, &len) : NULL;
-	if (!mtext) {
-		json_free(ptext);
-		return respond_error(q, 500, "out of memory");
-	}
-	dr.meta = mtext;
-	dr.meta_len = len;
-	dr.value = ptext;
-	dr.value_len = plen;
-	dr.activation_id = id;
-	dr.home = dispatch_home(docns, q->r.name);
-	dr.info.activation_id = id;
-	dr.info.ns = q->ns;
-	dr.info.path = docns;
-	dr.info.name = q->r.name;
-	dr.info.version = json_get_string(action, "version");
-	dr.info.kind = json_get_string(exec, "kind");
-	dr.info.timeout_ms = timeout;
-	dr.info.memory_mb = memory;
-	dr.info.logs_mb = logs;
-	dr.info.concurrency = 1;
+	if (resolve_target(q, &t) < 0)
+		return;
+	call.caller_ns = q->ns;
+	call.key = q->key;
+	call.args = body;
+	entity_activation_id(call.id);
 	if (blocking) {
 		w = calloc(1, sizeof(*w));
 		if (!w) {
-			json_free(mtext);
-			json_free(ptext);
+			invoke_target_fini(&t);
 			return respond_error(q, 500, "out of memory");
 		}
 		w->aio = q->aio;
 		w->result_only = result_only;
-		snprintf(w->id, sizeof(w->id), "%s", id);
-		dr.wait_ms = (uint32_t)wait_ms;
-		dr.done = waiter_done;
-		dr.arg = w;
+		snprintf(w->id, sizeof(w->id), "%s", call.id);
+		call.wait_ms = (uint32_t)wait_ms;
+		call.done = waiter_done;
+		call.arg = w;
 	}
-	rc = dispatch_submit(a->d.dispatch, &dr, &e);
-	json_free(mtext);
-	json_free(ptext);
+	rc = invoke_start(q->a->d.invoke, &t, &call, &e);
+	invoke_target_fini(&t);
 	if (rc < 0) {
 		free(w);
 		return respond_err(q, rc, &e);
@@ -743,10 +618,10 @@ static void handle_invoke(struct req *q, const char *full, const char *docns)
 	if (!blocking) {
 		_cleanup_json_ cJSON *j = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(j, "activationId", id);
-		respond_json(q->aio, 202, j, id);
+		cJSON_AddStringToObject(j, "activationId", call.id);
+		respond_json(q->aio, 202, j, call.id);
 	}
-	/* Blocking: the completion thread finishes the aio via waiter_done. */
+	/* Blocking: the completion side finishes the aio via waiter_done. */
 }
 
 static void handle_action(struct req *q)
@@ -759,23 +634,21 @@ static void handle_action(struct req *q)
 	int rc;
 
 	action_names(q, full, sizeof(full), docns, sizeof(docns));
-	/* Packages are not implemented yet: nothing can live in one. */
-	if (q->r.package[0])
-		return respond_not_found(q);
 	if (is(q, "PUT"))
 		return handle_action_put(q, full, docns);
 	if (is(q, "POST"))
-		return handle_invoke(q, full, docns);
+		return handle_invoke(q);
 	if (is(q, "GET")) {
+		struct invoke_target t;
 		bool code;
 
 		if (route_query_bool(q->uri, "code", true, &code) < 0)
 			return respond_error(q, 400, "The value of code must be true or false.");
-		rc = load_action(q, full, &doc, &e);
-		if (rc == -ENOENT)
-			return respond_not_found(q);
-		if (rc < 0)
-			return respond_err(q, rc, &e);
+		/* Through a package: its parameters shown merged, as upstream. */
+		if (resolve_target(q, &t) < 0)
+			return;
+		doc = t.action;
+		t.action = NULL;
 		if (!code) {
 			_cleanup_json_ cJSON *lean = entity_action_without_code(doc);
 
@@ -790,12 +663,820 @@ static void handle_action(struct req *q)
 		if (rc < 0)
 			return respond_err(q, rc, &e);
 		if (json_parse(text, len, &doc, NULL) == 0)
-			code_file_remove(q->a, q->ns, full, doc);
+			invoke_code_forget(q->a->d.invoke, q->ns, full, doc);
 		respond_raw(q->aio, 200, "application/json", text, len, NULL, false);
 		free(text);
 		return;
 	}
 	respond_method(q, "GET, PUT, POST, DELETE");
+}
+
+
+/* --- triggers, rules, packages (spec §5, §7) --- */
+
+/* Store a document built for PUT, answering 409 like actions do. */
+static int put_doc(struct req *q, const char *coll, const char *name, const cJSON *doc,
+		   bool overwrite)
+{
+	struct err e = { 0 };
+	size_t len = 0;
+	char *text = json_print(doc, &len);
+	int rc;
+
+	if (!text) {
+		respond_error(q, 500, "out of memory");
+		return -ENOMEM;
+	}
+	rc = store_entity_put(q->a->d.store, q->ns, coll, name, text, len, now_ms(), overwrite, &e);
+	json_free(text);
+	if (rc == -EEXIST) {
+		char other[32] = "";
+
+		if (store_entity_collection(q->a->d.store, q->ns, name, other, sizeof(other), NULL) < 0)
+			other[0] = '\0';
+		respond_error(q, 409, other[0] && strcmp(other, coll) != 0
+				      ? "Resource by this name exists but is not in this collection."
+				      : "resource already exists");
+	} else if (rc < 0) {
+		respond_err(q, rc, &e);
+	}
+	return rc;
+}
+
+/* Write a document back (links), without answering. */
+static int save_doc(struct api *a, const char *ns, const char *coll, const char *name,
+		    const cJSON *doc, struct err *e)
+{
+	size_t len = 0;
+	char *text = json_print(doc, &len);
+	uint64_t updated = 0;
+	int rc;
+
+	if (!text)
+		return err_set(e, -ENOMEM, "out of memory");
+	(void)json_get_u64(doc, "updated", &updated);
+	rc = store_entity_put(a->d.store, ns, coll, name, text, len, updated ? updated : now_ms(),
+			      true, e);
+	json_free(text);
+	return rc;
+}
+
+static void handle_list(struct req *q, const char *coll)
+{
+	_cleanup_json_ cJSON *arr = cJSON_CreateArray();
+	struct list_ctx l = { .arr = arr, .coll = coll };
+	struct err e = { 0 };
+	uint64_t limit, skip;
+	bool count;
+	int rc;
+
+	if (!is(q, "GET"))
+		return respond_method(q, "GET");
+	if (query_limit(q, coll, &limit, &skip) < 0)
+		return;
+	if (route_query_bool(q->uri, "count", false, &count) < 0)
+		return respond_error(q, 400, "The value of count must be true or false.");
+	if (count) {
+		_cleanup_json_ cJSON *j = cJSON_CreateObject();
+		uint64_t n = 0;
+
+		rc = store_entity_count(q->a->d.store, q->ns, coll, &n, &e);
+		if (rc < 0)
+			return respond_err(q, rc, &e);
+		cJSON_AddNumberToObject(j, coll, (double)n);
+		return respond_json(q->aio, 200, j, NULL);
+	}
+	rc = store_entity_list(q->a->d.store, q->ns, coll, (uint32_t)limit, (uint32_t)skip, list_row,
+			       &l, &e);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	respond_json(q->aio, 200, arr, NULL);
+}
+
+/* GET and DELETE of a plain entity document; true when handled. */
+static bool get_or_delete(struct req *q, const char *coll, cJSON **deleted)
+{
+	struct err e = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (is(q, "GET"))
+		rc = store_entity_get(q->a->d.store, q->ns, coll, q->r.name, &text, &len, &e);
+	else if (is(q, "DELETE"))
+		rc = store_entity_delete(q->a->d.store, q->ns, coll, q->r.name, &text, &len, &e);
+	else
+		return false;
+	if (rc == -ENOENT) {
+		respond_not_found(q);
+		return true;
+	}
+	if (rc < 0) {
+		respond_err(q, rc, &e);
+		return true;
+	}
+	if (deleted && is(q, "DELETE") && json_parse(text, len, deleted, NULL) < 0)
+		*deleted = NULL;
+	respond_raw(q->aio, 200, "application/json", text, len, NULL, false);
+	free(text);
+	return true;
+}
+
+static int put_prelude(struct req *q, const char *coll, bool *overwrite, cJSON **body, cJSON **old)
+{
+	struct err e = { 0 };
+	int rc;
+
+	if (route_query_bool(q->uri, "overwrite", false, overwrite) < 0) {
+		respond_error(q, 400, "The value of overwrite must be true or false.");
+		return -EINVAL;
+	}
+	if (parse_body_object(q, body) < 0)
+		return -EINVAL;
+	*old = NULL;
+	if (*overwrite) {
+		rc = load_entity(q, coll, q->r.name, old, &e);
+		if (rc < 0 && rc != -ENOENT) {
+			respond_err(q, rc, &e);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* The trigger's rule map key for a rule of this namespace. */
+static void rule_key(const struct req *q, const char *rule, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", q->ns, rule);
+}
+
+/* Fire: every active rule's action, non-blocking, with the trigger's
+ * parameters under the payload; the trigger's record lists what each
+ * rule did. */
+static void trigger_fire(struct req *q)
+{
+	struct api *a = q->a;
+	_cleanup_json_ cJSON *trigger = NULL, *body = NULL, *args = NULL, *init_env = NULL,
+			     *logs = cJSON_CreateArray(), *rec = NULL;
+	struct err e = { 0 };
+	const cJSON *rule;
+	char id[33], msg[160];
+	int rc;
+
+	if (q->body_len > a->d.cfg->limits.payload_bytes.max) {
+		snprintf(msg, sizeof(msg), "Request larger than allowed: %zu > %llu bytes.", q->body_len,
+			 (unsigned long long)a->d.cfg->limits.payload_bytes.max);
+		return respond_error(q, 413, msg);
+	}
+	if (parse_body_object(q, &body) < 0)
+		return;
+	rc = load_entity(q, "triggers", q->r.name, &trigger, &e);
+	if (rc == -ENOENT)
+		return respond_not_found(q);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	rc = entity_invoke_params(trigger, body, &args, &init_env, &e);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	entity_activation_id(id);
+	cJSON_ArrayForEach(rule, json_get_object(trigger, "rules")) {
+		const cJSON *act = json_get_object(rule, "action");
+		const char *path = json_get_string(act, "path"), *name = json_get_string(act, "name");
+		struct invoke_target t = { 0 };
+		struct invoke_call call = { 0 };
+		char ns[ROUTE_NAME_MAX] = "", pkg[ROUTE_NAME_MAX] = "", action[ENTITY_FQN_MAX];
+		_cleanup_json_ cJSON *entry = cJSON_CreateObject();
+		char *line;
+
+		if (strcmp(json_get_string(rule, "status") ? json_get_string(rule, "status") : "", "active"))
+			continue;
+		if (!path || !name)
+			continue;
+		snprintf(ns, sizeof(ns), "%.*s", (int)strcspn(path, "/"), path);
+		if (strchr(path, '/'))
+			snprintf(pkg, sizeof(pkg), "%s", strchr(path, '/') + 1);
+		snprintf(action, sizeof(action), "%s/%s", path, name);
+		err_clear(&e);
+		rc = invoke_resolve(a->d.invoke, q->ns, ns, pkg, name, &t, &e);
+		call.caller_ns = q->ns;
+		call.key = q->key;
+		call.args = args;
+		call.cause = NULL;
+		if (rc == 0)
+			rc = invoke_start(a->d.invoke, &t, &call, &e);
+		invoke_target_fini(&t);
+		cJSON_AddNumberToObject(entry, "statusCode",
+					rc == 0 ? 0 : api_status_of(rc) >= 500 ? 3 : 1);
+		cJSON_AddBoolToObject(entry, "success", rc == 0);
+		if (rc == 0)
+			cJSON_AddStringToObject(entry, "activationId", call.id);
+		cJSON_AddStringToObject(entry, "rule", rule->string);
+		cJSON_AddStringToObject(entry, "action", action);
+		if (rc < 0)
+			cJSON_AddStringToObject(entry, "error", e.msg[0] ? e.msg : strerror(-rc));
+		line = json_print(entry, NULL);
+		if (line)
+			cJSON_AddItemToArray(logs, cJSON_CreateString(line));
+		json_free(line);
+	}
+	/* Recorded even when no rule is active, so a fire is never lost
+	 * without a trace. */
+	rc = entity_trigger_record(id, q->ns, q->r.name, json_get_string(trigger, "version"), body,
+				   logs, now_ms(), &rec, &e);
+	if (rc == 0)
+		rc = invoke_store_record(a->d.invoke, q->ns, q->r.name, rec, &e);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	{
+		_cleanup_json_ cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "activationId", id);
+		respond_json(q->aio, 202, j, id);
+	}
+}
+
+static void handle_trigger(struct req *q)
+{
+	_cleanup_json_ cJSON *body = NULL, *old = NULL, *doc = NULL;
+	struct err e = { 0 };
+	bool overwrite;
+	int rc;
+
+	if (is(q, "POST"))
+		return trigger_fire(q);
+	if (is(q, "PUT")) {
+		if (put_prelude(q, "triggers", &overwrite, &body, &old) < 0)
+			return;
+		pthread_mutex_lock(&q->a->ev_lock);
+		/* Re-read under the lock: the rules map may just have changed. */
+		if (overwrite) {
+			json_delete(old);
+			old = NULL;
+			(void)load_entity(q, "triggers", q->r.name, &old, NULL);
+		}
+		rc = entity_trigger_build(q->ns, q->r.name, body, old, now_ms(), &doc, &e);
+		if (rc < 0)
+			respond_err(q, rc, &e);
+		else if (put_doc(q, "triggers", q->r.name, doc, overwrite) == 0)
+			respond_json(q->aio, 200, doc, NULL);
+		pthread_mutex_unlock(&q->a->ev_lock);
+		return;
+	}
+	/* Rules that named a deleted trigger stay, inactive, as upstream. */
+	if (!get_or_delete(q, "triggers", NULL))
+		respond_method(q, "GET, PUT, POST, DELETE");
+}
+
+/* Link or unlink (status NULL) a rule in its trigger's map. Caller holds
+ * ev_lock. -ENOENT when the trigger is gone. */
+static int trigger_link(struct req *q, const cJSON *rule, const char *status, struct err *e)
+{
+	const cJSON *trig = json_get_object(rule, "trigger");
+	const char *tns = json_get_string(trig, "path"), *tname = json_get_string(trig, "name");
+	_cleanup_json_ cJSON *doc = NULL;
+	char *text = NULL, key[ROUTE_NAME_MAX * 2 + 2];
+	size_t len = 0;
+	cJSON *rules;
+	int rc;
+
+	if (!tns || !tname)
+		return -ENOENT;
+	rc = store_entity_get(q->a->d.store, tns, "triggers", tname, &text, &len, e);
+	if (rc < 0)
+		return rc;
+	rc = json_parse(text, len, &doc, e);
+	free(text);
+	if (rc < 0)
+		return rc;
+	rule_key(q, json_get_string(rule, "name"), key, sizeof(key));
+	rules = cJSON_GetObjectItemCaseSensitive(doc, "rules");
+	if (!cJSON_IsObject(rules)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(doc, "rules");
+		rules = cJSON_AddObjectToObject(doc, "rules");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(rules, key);
+	if (status) {
+		cJSON *link = cJSON_AddObjectToObject(rules, key);
+
+		cJSON_AddItemToObject(link, "action",
+				      cJSON_Duplicate(json_get_object(rule, "action"), true));
+		cJSON_AddStringToObject(link, "status", status);
+	}
+	return save_doc(q->a, tns, "triggers", tname, doc, e);
+}
+
+/* The rule's status as its trigger says (inactive when the trigger is
+ * gone), written into doc. */
+static void rule_status_from_trigger(struct req *q, cJSON *doc)
+{
+	const cJSON *trig = json_get_object(doc, "trigger");
+	const char *tns = json_get_string(trig, "path"), *tname = json_get_string(trig, "name");
+	_cleanup_json_ cJSON *t = NULL;
+	char *text = NULL, key[ROUTE_NAME_MAX * 2 + 2];
+	const char *status = "inactive";
+	size_t len = 0;
+
+	rule_key(q, json_get_string(doc, "name"), key, sizeof(key));
+	if (tns && tname &&
+	    store_entity_get(q->a->d.store, tns, "triggers", tname, &text, &len, NULL) == 0 &&
+	    json_parse(text, len, &t, NULL) == 0) {
+		const cJSON *link = json_get_object(json_get_object(t, "rules"), key);
+
+		if (json_get_string(link, "status"))
+			status = json_get_string(link, "status");
+	}
+	free(text);
+	cJSON_ReplaceItemInObjectCaseSensitive(doc, "status", cJSON_CreateString(status));
+}
+
+static void rule_put(struct req *q)
+{
+	_cleanup_json_ cJSON *body = NULL, *old = NULL, *doc = NULL;
+	struct invoke_target t = { 0 };
+	struct err e = { 0 };
+	const cJSON *trig, *act;
+	const char *path;
+	char ns[ROUTE_NAME_MAX] = "", pkg[ROUTE_NAME_MAX] = "", msg[ENTITY_FQN_MAX + 64];
+	bool overwrite;
+	int rc;
+
+	if (put_prelude(q, "rules", &overwrite, &body, &old) < 0)
+		return;
+	rc = entity_rule_build(q->ns, q->r.name, body, old, now_ms(), &doc, &e);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	trig = json_get_object(doc, "trigger");
+	act = json_get_object(doc, "action");
+	{
+		char *text = NULL;
+
+		rc = strcmp(json_get_string(trig, "path"), q->ns) != 0
+			     ? -ENOENT
+			     : store_entity_get(q->a->d.store, q->ns, "triggers",
+						json_get_string(trig, "name"), &text, NULL, NULL);
+		free(text);
+	}
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "trigger /%s/%s does not exist", json_get_string(trig, "path"),
+			 json_get_string(trig, "name"));
+		return respond_error(q, 400, msg);
+	}
+	path = json_get_string(act, "path");
+	snprintf(ns, sizeof(ns), "%.*s", (int)strcspn(path, "/"), path);
+	if (strchr(path, '/'))
+		snprintf(pkg, sizeof(pkg), "%s", strchr(path, '/') + 1);
+	rc = invoke_resolve(q->a->d.invoke, q->ns, ns, pkg, json_get_string(act, "name"), &t, &e);
+	invoke_target_fini(&t);
+	if (rc == -ENOENT || rc == -EACCES) {
+		snprintf(msg, sizeof(msg), "action /%s/%s does not exist", path,
+			 json_get_string(act, "name"));
+		return respond_error(q, 400, msg);
+	}
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	pthread_mutex_lock(&q->a->ev_lock);
+	rc = put_doc(q, "rules", q->r.name, doc, overwrite);
+	if (rc == 0) {
+		/* A rule moved to another trigger leaves the old one. */
+		if (old && json_get_object(old, "trigger") &&
+		    (strcmp(json_get_string(json_get_object(old, "trigger"), "name"),
+			    json_get_string(trig, "name")) != 0))
+			(void)trigger_link(q, old, NULL, NULL);
+		rc = trigger_link(q, doc, "active", &e);
+		if (rc < 0)
+			respond_err(q, rc, &e);
+		else
+			respond_json(q->aio, 200, doc, NULL);
+	}
+	pthread_mutex_unlock(&q->a->ev_lock);
+}
+
+static void rule_set_status(struct req *q)
+{
+	_cleanup_json_ cJSON *body = NULL, *doc = NULL;
+	struct err e = { 0 };
+	const char *status;
+	char msg[ROUTE_NAME_MAX + 96];
+	int rc;
+
+	if (parse_body_object(q, &body) < 0)
+		return;
+	status = json_get_string(body, "status");
+	if (!status || (strcmp(status, "active") != 0 && strcmp(status, "inactive") != 0)) {
+		snprintf(msg, sizeof(msg),
+			 "'%.256s' is not a recognized rule state, must be one of ['active', 'inactive']",
+			 status ? status : "");
+		return respond_error(q, 400, msg);
+	}
+	pthread_mutex_lock(&q->a->ev_lock);
+	rc = load_entity(q, "rules", q->r.name, &doc, &e);
+	if (rc == -ENOENT) {
+		respond_not_found(q);
+	} else if (rc < 0) {
+		respond_err(q, rc, &e);
+	} else {
+		rc = trigger_link(q, doc, status, &e);
+		if (rc == -ENOENT)
+			respond_error(q, 404, "Only rules with existing triggers can be activated");
+		else if (rc < 0)
+			respond_err(q, rc, &e);
+		else {
+			cJSON_ReplaceItemInObjectCaseSensitive(doc, "status", cJSON_CreateString(status));
+			respond_json(q->aio, 200, doc, NULL);
+		}
+	}
+	pthread_mutex_unlock(&q->a->ev_lock);
+}
+
+static void handle_rule(struct req *q)
+{
+	_cleanup_json_ cJSON *doc = NULL;
+	struct err e = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (is(q, "PUT"))
+		return rule_put(q);
+	if (is(q, "POST"))
+		return rule_set_status(q);
+	if (is(q, "GET")) {
+		rc = load_entity(q, "rules", q->r.name, &doc, &e);
+		if (rc == -ENOENT)
+			return respond_not_found(q);
+		if (rc < 0)
+			return respond_err(q, rc, &e);
+		rule_status_from_trigger(q, doc);
+		return respond_json(q->aio, 200, doc, NULL);
+	}
+	if (!is(q, "DELETE"))
+		return respond_method(q, "GET, PUT, POST, DELETE");
+	pthread_mutex_lock(&q->a->ev_lock);
+	rc = store_entity_delete(q->a->d.store, q->ns, "rules", q->r.name, &text, &len, &e);
+	if (rc == 0 && json_parse(text, len, &doc, &e) == 0) {
+		(void)trigger_link(q, doc, NULL, NULL);
+		cJSON_ReplaceItemInObjectCaseSensitive(doc, "status", cJSON_CreateString("inactive"));
+	}
+	pthread_mutex_unlock(&q->a->ev_lock);
+	free(text);
+	if (rc == -ENOENT)
+		return respond_not_found(q);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	respond_json(q->aio, 200, doc, NULL);
+}
+
+/* Actions stored in package `pkg` of the caller's namespace. */
+struct pkg_actions {
+	cJSON *arr;                  /* summaries, or NULL to only count */
+	const char *docns;           /* "ns/pkg" */
+	char (*names)[ROUTE_NAME_MAX * 2 + 2];
+	uint32_t n, cap;
+};
+
+static int pkg_action_row(void *arg, const char *doc, size_t len)
+{
+	struct pkg_actions *p = arg;
+	_cleanup_json_ cJSON *j = NULL;
+	const char *ns, *name;
+
+	if (json_parse(doc, len, &j, NULL) < 0)
+		return 0;
+	ns = json_get_string(j, "namespace");
+	name = json_get_string(j, "name");
+	if (!ns || !name || strcmp(ns, p->docns) != 0)
+		return 0;
+	if (p->arr) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", name);
+		cJSON_AddStringToObject(o, "version", json_get_string(j, "version")
+							  ? json_get_string(j, "version") : "0.0.1");
+		cJSON_AddItemToObject(o, "annotations",
+				      cJSON_Duplicate(json_get_array(j, "annotations"), true));
+		cJSON_AddItemToArray(p->arr, o);
+	}
+	if (p->n == p->cap) {
+		uint32_t cap = p->cap ? p->cap * 2 : 8;
+		void *nn = realloc(p->names, cap * sizeof(*p->names));
+
+		if (!nn)
+			return -ENOMEM;
+		p->names = nn;
+		p->cap = cap;
+	}
+	snprintf(p->names[p->n++], sizeof(p->names[0]), "%s/%s", strchr(p->docns, '/') + 1, name);
+	return 0;
+}
+
+static int package_actions(struct req *q, struct pkg_actions *p, struct err *e)
+{
+	char docns[ROUTE_NAME_MAX * 2 + 2];
+
+	snprintf(docns, sizeof(docns), "%s/%s", q->ns, q->r.name);
+	p->docns = docns;
+	return store_entity_list(q->a->d.store, q->ns, "actions", 0, 0, pkg_action_row, p, e);
+}
+
+static void package_put(struct req *q)
+{
+	_cleanup_json_ cJSON *body = NULL, *old = NULL, *doc = NULL;
+	struct err e = { 0 };
+	bool overwrite;
+	int rc;
+
+	if (put_prelude(q, "packages", &overwrite, &body, &old) < 0)
+		return;
+	rc = entity_package_build(q->ns, q->r.name, body, old, now_ms(), &doc, &e);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	if (entity_package_is_binding(doc)) {
+		const cJSON *b = json_get_object(doc, "binding");
+		const char *bns = json_get_string(b, "namespace"), *bname = json_get_string(b, "name");
+		_cleanup_json_ cJSON *target = NULL;
+		struct pkg_actions mine = { 0 };
+		char *text = NULL;
+		size_t len = 0;
+
+		rc = store_entity_get(q->a->d.store, bns, "packages", bname, &text, &len, NULL);
+		if (rc == 0)
+			rc = json_parse(text, len, &target, NULL);
+		free(text);
+		if (rc < 0 || (strcmp(bns, q->ns) != 0 && !json_get_bool(target, "publish", false)))
+			return respond_error(q, 400, "Binding references a package that does not exist.");
+		if (entity_package_is_binding(target))
+			return respond_error(q, 400, "Cannot bind to another package binding.");
+		if (old && package_actions(q, &mine, &e) == 0 && mine.n > 0) {
+			free(mine.names);
+			return respond_error(q, 400, "Cannot bind a package that contains actions.");
+		}
+		free(mine.names);
+	}
+	if (put_doc(q, "packages", q->r.name, doc, overwrite) == 0)
+		respond_json(q->aio, 200, doc, NULL);
+}
+
+static void package_delete(struct req *q)
+{
+	struct pkg_actions p = { 0 };
+	struct err e = { 0 };
+	bool force;
+	char msg[160];
+	int rc;
+
+	if (route_query_bool(q->uri, "force", false, &force) < 0)
+		return respond_error(q, 400, "The value of force must be true or false.");
+	rc = package_actions(q, &p, &e);
+	if (rc == 0 && p.n > 0 && !force) {
+		snprintf(msg, sizeof(msg),
+			 "Package not empty (contains %u entities). Set force param or delete package "
+			 "contents.",
+			 p.n);
+		free(p.names);
+		return respond_error(q, 409, msg);
+	}
+	for (uint32_t i = 0; rc == 0 && i < p.n; i++) {
+		char *text = NULL;
+		size_t len = 0;
+		_cleanup_json_ cJSON *doc = NULL;
+
+		if (store_entity_delete(q->a->d.store, q->ns, "actions", p.names[i], &text, &len, NULL) == 0 &&
+		    json_parse(text, len, &doc, NULL) == 0)
+			invoke_code_forget(q->a->d.invoke, q->ns, p.names[i], doc);
+		free(text);
+	}
+	free(p.names);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	(void)get_or_delete(q, "packages", NULL);
+}
+
+static void handle_package(struct req *q)
+{
+	_cleanup_json_ cJSON *doc = NULL;
+	struct pkg_actions p = { 0 };
+	struct err e = { 0 };
+	int rc;
+
+	if (is(q, "PUT"))
+		return package_put(q);
+	if (is(q, "DELETE"))
+		return package_delete(q);
+	if (!is(q, "GET"))
+		return respond_method(q, "GET, PUT, DELETE");
+	rc = load_entity(q, "packages", q->r.name, &doc, &e);
+	if (rc == -ENOENT)
+		return respond_not_found(q);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	p.arr = cJSON_AddArrayToObject(doc, "actions");
+	rc = entity_package_is_binding(doc) ? 0 : package_actions(q, &p, &e);
+	free(p.names);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	cJSON_AddArrayToObject(doc, "feeds");
+	respond_json(q->aio, 200, doc, NULL);
+}
+
+/* --- web actions (spec §7) --- */
+
+static bool annotation_true(const cJSON *doc, const char *key)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, json_get_array(doc, "annotations")) {
+		const char *k = json_get_string(a, "key");
+
+		if (k && strcmp(k, key) == 0)
+			return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "value"));
+	}
+	return false;
+}
+
+/* nng cannot enumerate request headers, so __ow_headers carries these. */
+static const char *const web_header_names[] = {
+	"accept", "accept-encoding", "accept-language", "cache-control", "content-length",
+	"content-type", "cookie", "host", "if-none-match", "if-modified-since", "origin", "referer",
+	"user-agent", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
+	"x-request-id",
+};
+#define WEB_HEADERS (sizeof(web_header_names) / sizeof(web_header_names[0]))
+
+struct web_waiter {
+	nng_aio *aio;
+	enum web_ext ext;
+	bool head;
+	char id[33];
+};
+
+static void web_send(nng_aio *aio, const struct web_response *wr, const char *id, bool head)
+{
+	nng_http_res *res = NULL;
+
+	if (nng_http_res_alloc(&res) != 0) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_http_res_set_status(res, (uint16_t)wr->status);
+	set_cors(res);
+	for (size_t i = 0; i < wr->header_count; i++)
+		nng_http_res_add_header(res, wr->headers[i].name, wr->headers[i].value);
+	if (wr->content_type)
+		nng_http_res_set_header(res, "Content-Type", wr->content_type);
+	if (id)
+		nng_http_res_set_header(res, "x-openwhisk-activation-id", id);
+	if (!wr->body_len || head)
+		nng_http_res_set_header(res, "Content-Length", "0");
+	if (wr->body_len && !head && nng_http_res_copy_data(res, wr->body, wr->body_len) != 0) {
+		nng_http_res_free(res);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
+static void web_done(void *arg, const cJSON *record)
+{
+	struct web_waiter *w = arg;
+	struct web_response wr = { 0 };
+	const cJSON *resp = json_get_object(record, "response");
+	uint64_t sc = 3;
+	char code[33];
+
+	if (!record) {
+		_cleanup_json_ cJSON *j = cJSON_CreateObject();
+
+		entity_activation_id(code);
+		cJSON_AddStringToObject(j, "error", "Response not yet ready.");
+		cJSON_AddStringToObject(j, "code", code);
+		respond_json(w->aio, 202, j, w->id);
+		free(w);
+		return;
+	}
+	(void)json_get_u64(resp, "statusCode", &sc);
+	entity_activation_id(code);
+	if (web_respond(w->ext, cJSON_GetObjectItemCaseSensitive(resp, "result"), (int)sc, code,
+			&wr) < 0)
+		nng_aio_finish(w->aio, NNG_ENOMEM);
+	else
+		web_send(w->aio, &wr, w->id, w->head);
+	web_response_fini(&wr);
+	free(w);
+}
+
+/* Web actions answer without credentials unless require-whisk-auth says
+ * otherwise; false when the request was answered (401). */
+static bool web_authorized(struct req *q, const cJSON *action, const char **user)
+{
+	const cJSON *it, *v = NULL;
+
+	cJSON_ArrayForEach(it, json_get_array(action, "annotations")) {
+		const char *k = json_get_string(it, "key");
+
+		if (k && strcmp(k, "require-whisk-auth") == 0)
+			v = cJSON_GetObjectItemCaseSensitive(it, "value");
+	}
+	*user = NULL;
+	if (!v || cJSON_IsFalse(v) || cJSON_IsNull(v))
+		return true;
+	if (cJSON_IsTrue(v)) {
+		int k = route_auth(q->a->d.cfg, nng_http_req_get_header(q->http, "Authorization"));
+
+		if (k >= 0) {
+			*user = q->a->d.cfg->keys[k].namespace;
+			return true;
+		}
+	} else if (cJSON_IsString(v) || cJSON_IsNumber(v)) {
+		const char *given = nng_http_req_get_header(q->http, "X-Require-Whisk-Auth");
+		char want[64];
+
+		if (cJSON_IsString(v))
+			snprintf(want, sizeof(want), "%s", v->valuestring);
+		else
+			snprintf(want, sizeof(want), "%.0f", v->valuedouble);
+		if (given && strcmp(given, want) == 0)
+			return true;
+	}
+	respond_error(q, 401, "The resource requires authentication, which was not supplied with "
+			      "the request");
+	return false;
+}
+
+static void handle_web(struct req *q)
+{
+	struct api *a = q->a;
+	struct invoke_target t = { 0 };
+	struct invoke_call call = { 0 };
+	struct web_header hdrs[WEB_HEADERS];
+	struct web_request wreq = { 0 };
+	_cleanup_json_ cJSON *args = NULL;
+	struct web_waiter *w;
+	struct err e = { 0 };
+	char path[2048];
+	const char *query = strchr(q->uri, '?');
+	int rc;
+
+	if (q->body_len > a->d.cfg->limits.payload_bytes.max)
+		return respond_error(q, 413, "Request larger than allowed.");
+	rc = invoke_resolve(a->d.invoke, q->r.ns, q->r.ns, q->r.package, q->r.name, &t, &e);
+	if (rc == -ENOENT || rc == -EACCES)
+		return respond_not_found(q);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
+	if (!annotation_true(t.action, "web-export")) {
+		invoke_target_fini(&t);
+		return respond_not_found(q);
+	}
+	if (!web_authorized(q, t.action, &wreq.user)) {
+		invoke_target_fini(&t);
+		return;
+	}
+	for (size_t i = 0; i < WEB_HEADERS; i++) {
+		hdrs[wreq.header_count].name = web_header_names[i];
+		hdrs[wreq.header_count].value = nng_http_req_get_header(q->http, web_header_names[i]);
+		if (hdrs[wreq.header_count].value)
+			wreq.header_count++;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)q->r.web_path_len, q->r.web_path);
+	wreq.method = q->method;
+	wreq.headers = hdrs;
+	wreq.query = query ? query + 1 : "";
+	wreq.body = q->body;
+	wreq.body_len = q->body_len;
+	wreq.content_type = nng_http_req_get_header(q->http, "Content-Type");
+	wreq.path = path;
+	wreq.raw_http = annotation_true(t.action, "raw-http");
+	rc = web_params(NULL, &wreq, &args, &e);
+	if (rc < 0) {
+		invoke_target_fini(&t);
+		return respond_err(q, rc, &e);
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		invoke_target_fini(&t);
+		return respond_error(q, 500, "out of memory");
+	}
+	if (web_ext_parse(q->r.ext, &w->ext) < 0)
+		w->ext = WEB_HTTP;
+	w->aio = q->aio;
+	w->head = is(q, "HEAD");
+	entity_activation_id(call.id);
+	snprintf(w->id, sizeof(w->id), "%s", call.id);
+	call.caller_ns = q->r.ns;
+	call.key = -1;
+	call.args = args;
+	call.wait_ms = BLOCKING_WAIT_MAX_MS;
+	call.done = web_done;
+	call.arg = w;
+	rc = invoke_start(a->d.invoke, &t, &call, &e);
+	invoke_target_fini(&t);
+	if (rc < 0) {
+		free(w);
+		if (rc == -EINVAL)
+			return respond_error(q, 400, e.msg);
+		return respond_err(q, rc, &e);
+	}
 }
 
 /* --- activations --- */
@@ -911,6 +1592,8 @@ static void handle(nng_aio *aio)
 		return respond_raw(aio, 200, "text/plain", "pong", 4, NULL, false);
 	case ROUTE_HEALTH:
 		return handle_health(&q);
+	case ROUTE_WEB:
+		return handle_web(&q);
 	default:
 		break;
 	}
@@ -927,6 +1610,18 @@ static void handle(nng_aio *aio)
 		return handle_action(&q);
 	case ROUTE_ACTIVATIONS:
 		return handle_activations_list(&q);
+	case ROUTE_TRIGGERS:
+		return handle_list(&q, "triggers");
+	case ROUTE_RULES:
+		return handle_list(&q, "rules");
+	case ROUTE_PACKAGES:
+		return handle_list(&q, "packages");
+	case ROUTE_TRIGGER:
+		return handle_trigger(&q);
+	case ROUTE_RULE:
+		return handle_rule(&q);
+	case ROUTE_PACKAGE:
+		return handle_package(&q);
 	case ROUTE_ACTIVATION:
 	case ROUTE_ACTIVATION_RESULT:
 	case ROUTE_ACTIVATION_LOGS:
@@ -946,6 +1641,7 @@ int api_start(const struct api_deps *deps, struct api **out, struct err *e)
 	if (!a)
 		return err_set(e, -ENOMEM, "allocate api");
 	a->d = *deps;
+	pthread_mutex_init(&a->ev_lock, NULL);
 	snprintf(a->build, sizeof(a->build), "%s", __DATE__);
 	snprintf(url, sizeof(url), "http://%s:%u", deps->cfg->api.address, deps->cfg->api.port);
 	rc = nng_url_parse(&u, url);
@@ -989,5 +1685,6 @@ void api_stop(struct api *a)
 		return;
 	nng_http_server_stop(a->srv);
 	nng_http_server_release(a->srv);
+	pthread_mutex_destroy(&a->ev_lock);
 	free(a);
 }

@@ -11,6 +11,7 @@
 #include "cfg.h"
 #include "dispatch.h"
 #include "err.h"
+#include "invoke.h"
 #include "queue.h"
 #include "store.h"
 #include "sup.h"
@@ -23,6 +24,7 @@ struct api_deps {
 	struct dispatch *dispatch;
 	struct queue *queue;
 	struct sup *sup;             /* may be NULL (no supervised invokers) */
+	struct invoke *invoke;
 };
 
 /* Listen on http://api.address:api.port and serve. -EADDRINUSE etc. */

@@ -103,18 +103,19 @@ static void flight_free(struct flight *f)
 /* Copy the info's strings into one block owned by the entry. */
 static int flight_fill(struct flight *f, const struct dispatch_request *r)
 {
-	const char *src[5] = { r->info.ns, r->info.path, r->info.name, r->info.version, r->info.kind };
-	const char **dst[5] = { &f->info.ns, &f->info.path, &f->info.name, &f->info.version,
-				&f->info.kind };
+	const char *src[6] = { r->info.ns, r->info.path, r->info.name, r->info.version, r->info.kind,
+			       r->info.cause };
+	const char **dst[6] = { &f->info.ns, &f->info.path, &f->info.name, &f->info.version,
+				&f->info.kind, &f->info.cause };
 	size_t total = 0, off = 0;
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		total += strlen(src[i] ? src[i] : "") + 1;
 	f->strings = malloc(total);
 	if (!f->strings)
 		return -ENOMEM;
 	f->info = r->info;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		size_t n = strlen(src[i] ? src[i] : "") + 1;
 
 		memcpy(f->strings + off, src[i] ? src[i] : "", n);
@@ -123,6 +124,8 @@ static int flight_fill(struct flight *f, const struct dispatch_request *r)
 	}
 	snprintf(f->id, sizeof(f->id), "%.32s", r->activation_id);
 	f->info.activation_id = f->id;
+	if (!r->info.cause)
+		f->info.cause = NULL;
 	return 0;
 }
 

@@ -488,8 +488,46 @@ static bool code_is_binary(const char *s)
  * "code"?, "binary", "main"?, "image" (blackbox only)}. The client's
  * "binary" and a managed kind's "image" are ignored. *kind_out borrows from
  * cfg (or is the literal "blackbox"). */
-static int build_exec(const struct cfg *c, const cJSON *x, cJSON **out, const char **kind_out,
-		      struct err *e)
+/* exec of a sequence: {"kind":"sequence","components":["/ns/[pkg/]name",...]}
+ * with every component fully qualified against the caller's namespace.
+ * Existence, self-reference and total length need the store (api.c). */
+static int build_sequence_exec(const char *ns, const cJSON *x, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *ex = NULL;
+	const cJSON *comps = opt(x, "components"), *it;
+	char caller[ROUTE_NAME_MAX];
+	cJSON *arr;
+
+	snprintf(caller, sizeof(caller), "%.*s", (int)strcspn(ns, "/"), ns);
+	if (comps && !cJSON_IsArray(comps))
+		return err_set(e, -EINVAL, "exec.components must be an array of action names");
+	if (cJSON_GetArraySize(comps) == 0)
+		return err_set(e, -EINVAL, "No component specified for the sequence.");
+	if (cJSON_GetArraySize(comps) > ENTITY_SEQUENCE_MAX)
+		return err_set(e, -EINVAL, "Too many actions in the sequence.");
+	ex = cJSON_CreateObject();
+	arr = cJSON_CreateArray();
+	if (!ex || add_str(ex, "kind", "sequence") < 0 || add_item(ex, "components", arr) < 0)
+		return enomem(e, "exec");
+	cJSON_ArrayForEach(it, comps) {
+		struct entity_fqn f;
+		char full[ENTITY_FQN_MAX];
+
+		if (!cJSON_IsString(it) || entity_fqn_parse(it->valuestring, caller, &f) < 0)
+			return err_set(e, -EINVAL, "Sequence component '%s' is not a valid action name.",
+				       cJSON_IsString(it) ? it->valuestring : "?");
+		entity_fqn_format(&f, full, sizeof(full));
+		if (arr_add(arr, cJSON_CreateString(full)) < 0)
+			return enomem(e, "exec");
+	}
+	if (add_bool(ex, "binary", false) < 0)
+		return enomem(e, "exec");
+	*out = take_json(&ex);
+	return 0;
+}
+
+static int build_exec(const struct cfg *c, const char *ns, const cJSON *x, cJSON **out,
+		      const char **kind_out, struct err *e)
 {
 	_cleanup_json_ cJSON *ex = NULL;
 	const cJSON *kind, *code, *main_fn, *image;
@@ -504,7 +542,10 @@ static int build_exec(const struct cfg *c, const cJSON *x, cJSON **out, const ch
 	image = opt(x, "image");
 	if (!cJSON_IsString(kind))
 		return err_set(e, -EINVAL, "exec.kind must be a string");
-	/* "sequence" is not configured and so is refused here as well. */
+	if (strcmp(kind->valuestring, "sequence") == 0) {
+		*kind_out = "sequence";
+		return build_sequence_exec(ns, x, out, e);
+	}
 	resolved = kind_resolve(c, kind->valuestring);
 	if (!resolved)
 		return kind_unknown(c, kind->valuestring, e);
@@ -639,9 +680,9 @@ static int build_parameters(const cJSON *given, const cJSON *old, cJSON **out, s
 
 /* Stored annotations, then the client's (replacing by key), minus
  * delAnnotations (which also drops keys the client just gave, as upstream's
- * `old ++ given -- del`), then the server's. */
-static int build_annotations(const cJSON *body, const cJSON *old, const char *kind, cJSON **out,
-			     struct err *e)
+ * `old ++ given -- del`). */
+static int build_annotations_plain(const cJSON *body, const cJSON *old, bool check_size,
+				   cJSON **out, struct err *e)
 {
 	_cleanup_json_ cJSON *arr = NULL;
 	const cJSON *given = opt(body, "annotations"), *del = opt(body, "delAnnotations"), *it;
@@ -672,6 +713,21 @@ static int build_annotations(const cJSON *body, const cJSON *old, const char *ki
 	kv_vec_fini(&kv);
 	if (r < 0)
 		return enomem(e, "annotations");
+	if (check_size && (r = kv_size_check(arr, "annotations", e)) < 0)
+		return r;
+	*out = take_json(&arr);
+	return 0;
+}
+
+/* The plain merge, then the server's annotations. */
+static int build_annotations(const cJSON *body, const cJSON *old, const char *kind, cJSON **out,
+			     struct err *e)
+{
+	_cleanup_json_ cJSON *arr = NULL;
+	int r = build_annotations_plain(body, old, false, &arr, e);
+
+	if (r < 0)
+		return r;
 	if ((!old && !kv_find(arr, "provide-api-key") &&
 	     kv_put_owned(arr, "provide-api-key", cJSON_CreateFalse()) < 0) ||
 	    kv_put_owned(arr, "exec", cJSON_CreateString(kind)) < 0)
@@ -704,7 +760,7 @@ int entity_action_build(const struct cfg *c, const char *ns, const char *name, c
 
 	given_exec = opt(body, "exec");
 	if (given_exec) {
-		r = build_exec(c, given_exec, &exec, &kind, e);
+		r = build_exec(c, ns, given_exec, &exec, &kind, e);
 		if (r < 0)
 			return r;
 	} else {
@@ -945,6 +1001,8 @@ static int build_record_annotations(const struct entity_activation_info *info,
 	if (res->has_init &&
 	    (r = annotation_add(arr, "initTime", cJSON_CreateNumber((double)res->init_ms))) < 0)
 		goto out;
+	if (info->cause && (r = annotation_add(arr, "causedBy", cJSON_CreateString("sequence"))) < 0)
+		goto out;
 	*out = take_json(&arr);
 	r = 0;
 out:
@@ -981,6 +1039,7 @@ int entity_activation_record(const struct entity_activation_info *info,
 	    add_num(rec, "end", (double)res->end_ms) < 0 ||
 	    add_num(rec, "duration",
 		    res->end_ms > res->start_ms ? (double)(res->end_ms - res->start_ms) : 0) < 0 ||
+	    (info->cause && add_str(rec, "cause", info->cause) < 0) ||
 	    add_item(rec, "response", take_json(&resp)) < 0 ||
 	    add_item(rec, "logs", take_json(&logs)) < 0 ||
 	    add_item(rec, "annotations", take_json(&ann)) < 0)
@@ -1095,4 +1154,363 @@ void entity_activation_id(char out[33])
 		out[2 * i + 1] = hex[b[i] & 15];
 	}
 	out[32] = '\0';
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+int entity_fqn_parse(const char *s, const char *default_ns, struct entity_fqn *out)
+{
+	struct entity_fqn f = { 0 };
+	char parts[3][ROUTE_NAME_MAX];
+	int n = 0;
+	bool qualified = s && s[0] == '/';
+
+	if (!s || !default_ns)
+		return -EINVAL;
+	if (qualified)
+		s++;
+	while (n < 3) {
+		size_t len = strcspn(s, "/");
+
+		if (len == 0 || len >= ROUTE_NAME_MAX)
+			return -EINVAL;
+		memcpy(parts[n], s, len);
+		parts[n][len] = '\0';
+		n++;
+		s += len;
+		if (*s == '\0')
+			break;
+		s++;
+	}
+	if (*s != '\0')
+		return -EINVAL;
+	/* "/ns/name" and "/ns/pkg/name" name their namespace; "name" and
+	 * "pkg/name" live in the default one. */
+	if (qualified && n < 2)
+		return -EINVAL;
+	if (!qualified && n > 2)
+		return -EINVAL;
+	if (qualified) {
+		snprintf(f.ns, sizeof(f.ns), "%s", strcmp(parts[0], "_") == 0 ? default_ns : parts[0]);
+		if (n == 3)
+			snprintf(f.pkg, sizeof(f.pkg), "%s", parts[1]);
+		snprintf(f.name, sizeof(f.name), "%s", parts[n - 1]);
+	} else {
+		snprintf(f.ns, sizeof(f.ns), "%s", default_ns);
+		if (n == 2)
+			snprintf(f.pkg, sizeof(f.pkg), "%s", parts[0]);
+		snprintf(f.name, sizeof(f.name), "%s", parts[n - 1]);
+	}
+	if (!route_name_is_valid(f.ns) || !route_name_is_valid(f.name) ||
+	    (f.pkg[0] && !route_name_is_valid(f.pkg)))
+		return -EINVAL;
+	*out = f;
+	return 0;
+}
+
+void entity_fqn_format(const struct entity_fqn *f, char *buf, size_t size)
+{
+	snprintf(buf, size, "/%s/%s%s%s", f->ns, f->pkg, f->pkg[0] ? "/" : "", f->name);
+}
+
+/* ---- triggers, rules, packages --------------------------------------------- */
+
+/* The fields every entity document has: namespace, name, version, publish,
+ * parameters (unless params is false), annotations; `updated` is added by
+ * the caller last so it stays at the end as upstream prints it. */
+static int build_common(const char *ns, const char *name, const cJSON *body, const cJSON *old,
+			bool with_params, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *doc = NULL, *params = NULL, *ann = NULL;
+	const cJSON *publish;
+	char version[VERSION_BUF];
+	int r;
+
+	if (body && !cJSON_IsNull(body) && !cJSON_IsObject(body))
+		return err_set(e, -EINVAL, "request body must be a JSON object");
+	r = build_version(body, old, version, e);
+	if (r < 0)
+		return r;
+	publish = opt(body, "publish");
+	if (publish && !cJSON_IsBool(publish))
+		return err_set(e, -EINVAL, "publish must be a boolean");
+	if (with_params && (r = build_parameters(opt(body, "parameters"), old, &params, e)) < 0)
+		return r;
+	r = build_annotations_plain(body, old, true, &ann, e);
+	if (r < 0)
+		return r;
+	doc = cJSON_CreateObject();
+	if (!doc || add_str(doc, "namespace", ns) < 0 || add_str(doc, "name", name) < 0 ||
+	    add_str(doc, "version", version) < 0 ||
+	    add_bool(doc, "publish",
+		     publish ? cJSON_IsTrue(publish) : json_get_bool(old, "publish", false)) < 0 ||
+	    (with_params && add_item(doc, "parameters", take_json(&params)) < 0) ||
+	    add_item(doc, "annotations", take_json(&ann)) < 0)
+		return enomem(e, "document");
+	*out = take_json(&doc);
+	return 0;
+}
+
+int entity_trigger_build(const char *ns, const char *name, const cJSON *body, const cJSON *old,
+			 uint64_t now_ms, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *doc = NULL;
+	const cJSON *it, *rules = json_get_object(old, "rules");
+	int r = build_common(ns, name, body, old, true, &doc, e);
+
+	if (r < 0)
+		return r;
+	cJSON_ArrayForEach(it, json_get_array(doc, "annotations")) {
+		const char *k = json_get_string(it, "key");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, "value");
+		struct entity_fqn f;
+
+		if (k && strcmp(k, "feed") == 0 &&
+		    (!cJSON_IsString(v) || entity_fqn_parse(v->valuestring, ns, &f) < 0))
+			return err_set(e, -EINVAL, "Feed name is not valid");
+	}
+	if (add_item(doc, "limits", cJSON_CreateObject()) < 0 ||
+	    (rules && add_dup(doc, "rules", rules) < 0) || add_num(doc, "updated", (double)now_ms) < 0)
+		return enomem(e, "trigger");
+	*out = take_json(&doc);
+	return 0;
+}
+
+/* {"path": "ns[/pkg]", "name": name} from a client's entity name. */
+static int path_name(const char *given, const char *ns, const char *what, cJSON **out,
+		     struct err *e)
+{
+	struct entity_fqn f;
+	char path[ROUTE_NAME_MAX * 2 + 2];
+	cJSON *o;
+
+	if (entity_fqn_parse(given, ns, &f) < 0)
+		return err_set(e, -EINVAL, "The %s name '%s' is not valid.", what, given);
+	if (strcmp(what, "trigger") == 0 && f.pkg[0])
+		return err_set(e, -EINVAL, "The trigger name '%s' is not valid.", given);
+	snprintf(path, sizeof(path), "%s%s%s", f.ns, f.pkg[0] ? "/" : "", f.pkg);
+	o = cJSON_CreateObject();
+	if (!o || add_str(o, "path", path) < 0 || add_str(o, "name", f.name) < 0) {
+		cJSON_Delete(o);
+		return enomem(e, "rule");
+	}
+	*out = o;
+	return 0;
+}
+
+int entity_rule_build(const char *ns, const char *name, const cJSON *body, const cJSON *old,
+		      uint64_t now_ms, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *doc = NULL, *trig = NULL, *act = NULL;
+	const char *fields[2] = { "trigger", "action" };
+	cJSON **dst[2] = { &trig, &act };
+	int r = build_common(ns, name, body, old, false, &doc, e);
+
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 2; i++) {
+		const cJSON *given = opt(body, fields[i]);
+
+		if (given && !cJSON_IsString(given))
+			return err_set(e, -EINVAL, "The rule's %s must be a string naming it.", fields[i]);
+		if (given) {
+			r = path_name(given->valuestring, ns, fields[i], dst[i], e);
+			if (r < 0)
+				return r;
+		} else if (json_get_object(old, fields[i])) {
+			*dst[i] = cJSON_Duplicate(json_get_object(old, fields[i]), true);
+			if (!*dst[i])
+				return enomem(e, "rule");
+		} else {
+			return err_set(e, -EINVAL, "The rule needs a %s.", fields[i]);
+		}
+	}
+	if (add_str(doc, "status", "active") < 0 || add_item(doc, "trigger", take_json(&trig)) < 0 ||
+	    add_item(doc, "action", take_json(&act)) < 0 || add_num(doc, "updated", (double)now_ms) < 0)
+		return enomem(e, "rule");
+	*out = take_json(&doc);
+	return 0;
+}
+
+int entity_package_build(const char *ns, const char *name, const cJSON *body, const cJSON *old,
+			 uint64_t now_ms, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *doc = NULL, *binding = NULL;
+	const cJSON *given = opt(body, "binding");
+	int r = build_common(ns, name, body, old, true, &doc, e);
+
+	if (r < 0)
+		return r;
+	if (given && !(cJSON_IsObject(given) && cJSON_GetArraySize(given) == 0)) {
+		const char *bns = json_get_string(given, "namespace"), *bname = json_get_string(given, "name");
+		struct entity_fqn f;
+		char full[ENTITY_FQN_MAX];
+
+		if (!bns || !bname)
+			return err_set(e, -EINVAL, "binding must be {\"namespace\": ..., \"name\": ...}");
+		snprintf(full, sizeof(full), "/%s/%s", bns, bname);
+		if (entity_fqn_parse(full, ns, &f) < 0 || f.pkg[0])
+			return err_set(e, -EINVAL, "The binding's package name is not valid.");
+		binding = cJSON_CreateObject();
+		if (!binding || add_str(binding, "namespace", f.ns) < 0 ||
+		    add_str(binding, "name", f.name) < 0)
+			return enomem(e, "package");
+	} else if (!given && json_get_object(old, "binding")) {
+		binding = cJSON_Duplicate(json_get_object(old, "binding"), true);
+	} else {
+		binding = cJSON_CreateObject();
+	}
+	if (add_item(doc, "binding", take_json(&binding)) < 0 ||
+	    add_num(doc, "updated", (double)now_ms) < 0)
+		return enomem(e, "package");
+	*out = take_json(&doc);
+	return 0;
+}
+
+bool entity_package_is_binding(const cJSON *pkg)
+{
+	return json_get_string(json_get_object(pkg, "binding"), "name") != NULL;
+}
+
+cJSON *entity_summary(const char *coll, const cJSON *doc)
+{
+	static const char *const fields[] = { "namespace", "name", "version", "publish",
+					      "annotations", "updated" };
+	_cleanup_json_ cJSON *s = NULL;
+
+	if (!cJSON_IsObject(doc))
+		return NULL;
+	if (strcmp(coll, "actions") == 0)
+		return entity_action_summary(doc);
+	if (strcmp(coll, "rules") == 0)
+		return cJSON_Duplicate(doc, true);
+	s = cJSON_CreateObject();
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (copy_field(s, doc, fields[i]) < 0)
+			return NULL;
+	if (strcmp(coll, "packages") == 0) {
+		const cJSON *b = json_get_object(doc, "binding");
+
+		if (entity_package_is_binding(doc) ? add_dup(s, "binding", b) < 0
+						   : add_bool(s, "binding", false) < 0)
+			return NULL;
+	}
+	return take_json(&s);
+}
+
+int entity_params_inherit(cJSON *action, const cJSON *defaults)
+{
+	cJSON *params = cJSON_GetObjectItemCaseSensitive(action, "parameters");
+	const cJSON *it;
+	int pos = 0;
+
+	if (!cJSON_IsArray(defaults) || cJSON_GetArraySize(defaults) == 0)
+		return 0;
+	if (!cJSON_IsArray(params)) {
+		params = cJSON_CreateArray();
+		if (!params || obj_set(action, "parameters", params) < 0)
+			return -ENOMEM;
+	}
+	/* Defaults first, in their order; the action's own keys win. */
+	cJSON_ArrayForEach(it, defaults) {
+		const char *k = json_get_string(it, "key");
+		cJSON *copy;
+
+		if (!k || kv_find(params, k))
+			continue;
+		copy = cJSON_Duplicate(it, true);
+		if (!copy || !cJSON_InsertItemInArray(params, pos, copy)) {
+			cJSON_Delete(copy);
+			return -ENOMEM;
+		}
+		pos++;
+	}
+	return 0;
+}
+
+/* ---- trigger and sequence activation records -------------------------------- */
+
+static int record_head(cJSON *rec, const char *id, const char *ns, const char *name,
+		       const char *version, uint64_t start)
+{
+	return add_str(rec, "namespace", ns) < 0 || add_str(rec, "name", name) < 0 ||
+			       add_str(rec, "version", version ? version : "0.0.1") < 0 ||
+			       add_str(rec, "subject", ns) < 0 || add_bool(rec, "publish", false) < 0 ||
+			       add_str(rec, "activationId", id) < 0 ||
+			       add_num(rec, "start", (double)start) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
+int entity_trigger_record(const char *id, const char *ns, const char *name, const char *version,
+			  const cJSON *payload, const cJSON *logs, uint64_t start_ms, cJSON **out,
+			  struct err *e)
+{
+	_cleanup_json_ cJSON *rec = cJSON_CreateObject();
+	cJSON *resp = cJSON_CreateObject();
+
+	if (!rec || !resp || record_head(rec, id, ns, name, version, start_ms) < 0 ||
+	    add_str(resp, "status", "success") < 0 || add_num(resp, "statusCode", 0) < 0 ||
+	    add_bool(resp, "success", true) < 0 ||
+	    add_item(resp, "result",
+		     cJSON_IsObject(payload) ? cJSON_Duplicate(payload, true) : cJSON_CreateObject()) < 0) {
+		cJSON_Delete(resp);
+		return enomem(e, "trigger activation");
+	}
+	if (add_item(rec, "response", resp) < 0 ||
+	    add_item(rec, "logs", logs ? cJSON_Duplicate(logs, true) : cJSON_CreateArray()) < 0 ||
+	    add_item(rec, "annotations", cJSON_CreateArray()) < 0)
+		return enomem(e, "trigger activation");
+	*out = take_json(&rec);
+	return 0;
+}
+
+int entity_sequence_record(const struct entity_activation_info *info, const cJSON *component_ids,
+			   const cJSON *response, uint64_t start_ms, uint64_t end_ms,
+			   uint64_t duration_ms, uint64_t wait_ms, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *rec = cJSON_CreateObject(), *ann = cJSON_CreateArray();
+	cJSON *limits = cJSON_CreateObject();
+	size_t plen = strlen(info->path) + strlen(info->name) + 2;
+	char *path = malloc(plen);
+	int r = 0;
+
+	if (!rec || !ann || !limits || !path) {
+		cJSON_Delete(limits);
+		free(path);
+		return enomem(e, "sequence activation");
+	}
+	snprintf(path, plen, "%s/%s", info->path, info->name);
+	if (add_num(limits, "timeout", (double)info->timeout_ms) < 0 ||
+	    add_num(limits, "memory", (double)info->memory_mb) < 0 ||
+	    add_num(limits, "logs", (double)info->logs_mb) < 0 ||
+	    add_num(limits, "concurrency", 1) < 0)
+		r = -ENOMEM;
+	if (r == 0)
+		r = annotation_add(ann, "limits", limits);
+	else
+		cJSON_Delete(limits);
+	if (r == 0)
+		r = annotation_add(ann, "path", cJSON_CreateString(path));
+	if (r == 0)
+		r = annotation_add(ann, "kind", cJSON_CreateString("sequence"));
+	if (r == 0)
+		r = annotation_add(ann, "topmost", cJSON_CreateBool(!info->cause));
+	if (r == 0)
+		r = annotation_add(ann, "waitTime", cJSON_CreateNumber((double)wait_ms));
+	if (r == 0 && info->cause)
+		r = annotation_add(ann, "causedBy", cJSON_CreateString("sequence"));
+	free(path);
+	if (r < 0 || record_head(rec, info->activation_id, info->ns, info->name, info->version,
+				 start_ms) < 0 ||
+	    add_num(rec, "end", (double)end_ms) < 0 || add_num(rec, "duration", (double)duration_ms) < 0 ||
+	    (info->cause && add_str(rec, "cause", info->cause) < 0) ||
+	    add_item(rec, "response", cJSON_Duplicate(response, true)) < 0 ||
+	    add_item(rec, "logs", cJSON_Duplicate(component_ids, true)) < 0 ||
+	    add_item(rec, "annotations", take_json(&ann)) < 0)
+		return enomem(e, "sequence activation");
+	*out = take_json(&rec);
+	return 0;
 }

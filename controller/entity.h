@@ -13,6 +13,7 @@
 #include "cfg.h"
 #include "err.h"
 #include "json.h"
+#include "route.h"
 
 /* Build the action document to store from a PUT body.
  *  ns: the real namespace ("guest", or "guest/pkg" for an action in a
@@ -21,9 +22,10 @@
  *  old: the stored document when updating with overwrite=true, else NULL.
  * Rules (spec §2): exec required on create ("exec undefined"); kind must be
  * a configured kind, "<family>:default" resolves to the family's default,
- * "blackbox" needs "image"; "sequence" is refused for now (400 "The
- * specified runtime 'sequence' is not supported by this platform..." is
- * fine); `binary` computed from the code (base64 test), never taken from
+ * "blackbox" needs "image"; "sequence" needs "components" (1 to
+ * ENTITY_SEQUENCE_MAX names, stored fully qualified "/ns/[pkg/]name"
+ * against the caller's namespace; existence is the caller's check);
+ * `binary` computed from the code (base64 test), never taken from
  * the client; limits validated against cfg bounds with OpenWhisk's
  * messages and defaults filled; parameters/annotations must be arrays of
  * {"key": string, "value": any}; with `old`: absent fields keep old values,
@@ -78,6 +80,7 @@ struct entity_activation_info {
 	const char *name;            /* action short name */
 	const char *version;
 	const char *kind;
+	const char *cause;           /* the enclosing sequence's activation id, or NULL */
 	uint64_t timeout_ms, memory_mb, logs_mb, concurrency;
 };
 
@@ -96,6 +99,69 @@ int entity_activation_record(const struct entity_activation_info *info,
  * response.status). Caller frees; NULL when record is not an object or on
  * ENOMEM. */
 cJSON *entity_activation_summary(const cJSON *record);
+
+/* --- names, triggers, rules, packages, sequences (spec §5-§7) --- */
+
+#define ENTITY_SEQUENCE_MAX 50      /* atomic actions in a sequence, nested ones inlined */
+#define ENTITY_FQN_MAX (3 * ROUTE_NAME_MAX + 4)
+
+struct entity_fqn {
+	char ns[ROUTE_NAME_MAX];
+	char pkg[ROUTE_NAME_MAX];    /* "" outside a package */
+	char name[ROUTE_NAME_MAX];
+};
+
+/* An entity name as clients write it: "/ns/name", "/ns/pkg/name" ("_" =
+ * default_ns), "name" or "pkg/name" (in default_ns). Each part must be a
+ * valid name. -EINVAL otherwise (*out untouched). */
+int entity_fqn_parse(const char *s, const char *default_ns, struct entity_fqn *out)
+	__attribute__((warn_unused_result));
+/* "/ns/[pkg/]name". */
+void entity_fqn_format(const struct entity_fqn *f, char *buf, size_t size);
+
+/* Documents from a PUT body (old = stored document when overwriting, else
+ * NULL), sharing the action rules for version, publish, parameters,
+ * annotations (no server annotations). Triggers: "limits": {}, the `rules`
+ * map kept from old (never from the body), a "feed" annotation must be an
+ * entity name ("Feed name is not valid"). Rules: "trigger" and "action"
+ * strings (required on create, kept from old when absent) stored as
+ * {"path": "ns[/pkg]", "name"}; a trigger cannot be in a package; "status"
+ * is "active" (the body's status is ignored). Packages: "binding" {} or
+ * {"namespace","name"} (kept from old when absent). -EINVAL with the
+ * message, -E2BIG, -ENOMEM. */
+int entity_trigger_build(const char *ns, const char *name, const cJSON *body, const cJSON *old,
+			 uint64_t now_ms, cJSON **out, struct err *e) __attribute__((warn_unused_result));
+int entity_rule_build(const char *ns, const char *name, const cJSON *body, const cJSON *old,
+		      uint64_t now_ms, cJSON **out, struct err *e) __attribute__((warn_unused_result));
+int entity_package_build(const char *ns, const char *name, const cJSON *body, const cJSON *old,
+			 uint64_t now_ms, cJSON **out, struct err *e) __attribute__((warn_unused_result));
+bool entity_package_is_binding(const cJSON *pkg);
+
+/* List entry of a document of collection coll ("actions" "triggers"
+ * "rules" "packages"): actions as entity_action_summary, rules whole,
+ * others namespace/name/version/publish/annotations/updated, packages
+ * with "binding": false or the binding. Caller frees; NULL on ENOMEM. */
+cJSON *entity_summary(const char *coll, const cJSON *doc);
+
+/* Add inherited parameters (a package's or a binding's, a parameters
+ * array) to an action document in place, before its own: keys the action
+ * already has are skipped. Call binding first, then package. -ENOMEM. */
+int entity_params_inherit(cJSON *action, const cJSON *defaults) __attribute__((warn_unused_result));
+
+/* The trigger activation record (spec §5): response.result = the payload
+ * (or {}), logs = one JSON string per rule, no end/duration. */
+int entity_trigger_record(const char *id, const char *ns, const char *name, const char *version,
+			  const cJSON *payload, const cJSON *logs, uint64_t start_ms, cJSON **out,
+			  struct err *e) __attribute__((warn_unused_result));
+
+/* The sequence activation record (spec §6): response = the last executed
+ * component's response (copied), logs = the component ids, duration = the
+ * sum of theirs, annotations limits/path/kind "sequence"/topmost (no
+ * info->cause)/waitTime and causedBy when nested (then "cause" too). */
+int entity_sequence_record(const struct entity_activation_info *info, const cJSON *component_ids,
+			   const cJSON *response, uint64_t start_ms, uint64_t end_ms,
+			   uint64_t duration_ms, uint64_t wait_ms, cJSON **out, struct err *e)
+	__attribute__((warn_unused_result));
 
 /* A new activation id: 32 lowercase hex characters (and a NUL) from
  * getrandom(GRND_NONBLOCK), falling back to /dev/urandom. Never blocks on

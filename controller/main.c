@@ -17,6 +17,7 @@
 #include "api.h"
 #include "cfg.h"
 #include "dispatch.h"
+#include "invoke.h"
 #include "err.h"
 #include "log.h"
 #include "queue.h"
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
 	struct queue *q = NULL;
 	struct store *store = NULL;
 	struct dispatch *d = NULL;
+	struct invoke *iv = NULL;
 	struct sup *sup = NULL;
 	struct api *api = NULL;
 	struct queue_params qp;
@@ -146,6 +148,10 @@ int main(int argc, char **argv)
 		log_error("main", "dispatch: %s", e.msg);
 		goto out;
 	}
+	if (invoke_new(&cfg, store, d, q, &iv, &e) < 0) {
+		log_error("main", "invoke: %s", e.msg);
+		goto out;
+	}
 	if (invokers) {
 		struct sup_config sc = { .cfg = &cfg, .config_path = config_abs, .count = qp.invokers,
 					 .died = on_invoker_died, .arg = d };
@@ -157,7 +163,7 @@ int main(int argc, char **argv)
 	}
 	{
 		struct api_deps deps = { .cfg = &cfg, .store = store, .dispatch = d, .queue = q,
-					 .sup = sup };
+					 .sup = sup, .invoke = iv };
 
 		if (api_start(&deps, &api, &e) < 0) {
 			log_error("main", "api: %s", e.msg);
@@ -173,7 +179,9 @@ int main(int argc, char **argv)
 out:
 	api_stop(api);
 	sup_stop(sup, 15000);
+	invoke_stop(iv);
 	dispatch_free(d);
+	invoke_free(iv);
 	queue_close(q);
 	store_close(store);
 	return status;

@@ -7,6 +7,7 @@
 #include "route.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -203,6 +204,19 @@ static int parse_namespace_tail(const struct seg *segs, size_t n, bool trailing_
 		out->kind = ROUTE_ACTION;
 		return r;
 	}
+	if (seg_eq(coll, "triggers") || seg_eq(coll, "rules") || seg_eq(coll, "packages")) {
+		bool trig = seg_eq(coll, "triggers"), rule = seg_eq(coll, "rules");
+
+		if (n == 5) {
+			out->kind = trig ? ROUTE_TRIGGERS : rule ? ROUTE_RULES : ROUTE_PACKAGES;
+			return 0;
+		}
+		out->kind = trig ? ROUTE_TRIGGER : rule ? ROUTE_RULE : ROUTE_PACKAGE;
+		r = take_name(&segs[5], out->name, e);
+		if (r == 0 && out->kind == ROUTE_PACKAGE)
+			r = check_package(out->name, e);
+		return r;
+	}
 	if (seg_eq(coll, "activations")) {
 		if (n == 5) {
 			out->kind = ROUTE_ACTIVATIONS;
@@ -236,7 +250,54 @@ static bool namespace_shape_known(const struct seg *segs, size_t n)
 		return n <= 7;
 	if (seg_eq(coll, "activations"))
 		return n <= 6 || seg_eq(&segs[6], "result") || seg_eq(&segs[6], "logs");
+	if (seg_eq(coll, "triggers") || seg_eq(coll, "rules") || seg_eq(coll, "packages"))
+		return n <= 6;
 	return false;
+}
+
+static const char *const web_exts[] = { "http", "json", "html", "svg", "text" };
+
+/* /api/v1/web/{ns}/{pkg}/{name}[.ext][/anything]: the tail after the
+ * action segment is free-form, so it is split here rather than with the
+ * fixed segment table. p points after "api/v1/web/". */
+static int parse_web(const char *p, const char *end, struct route *out, struct err *e)
+{
+	struct seg s[3];
+	const char *q = p;
+
+	for (int i = 0; i < 3; i++) {
+		const char *slash = memchr(q, '/', (size_t)(end - q));
+		const char *seg_end = i < 2 ? slash : (slash ? slash : end);
+
+		if (!seg_end || seg_end == q)
+			return 0;
+		if (seg_decode(&s[i], q, seg_end) < 0)
+			return err_set(e, -EINVAL, MSG_MALFORMED);
+		q = seg_end;
+		if (i < 2)
+			q++;
+	}
+	snprintf(out->ext, sizeof(out->ext), "http");
+	if (!seg_is_long(&s[2])) {
+		char *dot = strrchr(s[2].buf, '.');
+
+		for (size_t i = 0; dot && i < sizeof(web_exts) / sizeof(web_exts[0]); i++) {
+			if (strcmp(dot + 1, web_exts[i]) == 0) {
+				snprintf(out->ext, sizeof(out->ext), "%s", web_exts[i]);
+				s[2].len = (size_t)(dot - s[2].buf);
+				*dot = '\0';
+				break;
+			}
+		}
+	}
+	if (take_name(&s[0], out->ns, e) < 0 || take_name(&s[2], out->name, e) < 0)
+		return -EINVAL;
+	if (!seg_eq(&s[1], "default") && take_name(&s[1], out->package, e) < 0)
+		return -EINVAL;
+	out->web_path = q;
+	out->web_path_len = (size_t)(end - q);
+	out->kind = ROUTE_WEB;
+	return 0;
 }
 
 int route_parse(const char *uri, struct route *r, struct err *e)
@@ -254,6 +315,12 @@ int route_parse(const char *uri, struct route *r, struct err *e)
 		goto done;
 	path = uri + 1;
 	end = path + strcspn(path, "?#");
+	if (strncmp(path, "api/v1/web/", 11) == 0 && end >= path + 11) {
+		rc = parse_web(path + 11, end, &out, e);
+		if (rc < 0)
+			return rc;
+		goto done;
+	}
 	if (end > path && end[-1] == '/') {
 		/* One trailing slash, as akka's pathEndOrSingleSlash; it also
 		 * marks actions/{pkg}/ as a package listing. */

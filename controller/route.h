@@ -26,6 +26,13 @@ enum route_kind {
 	ROUTE_ACTIVATION,        /* .../activations/{id} */
 	ROUTE_ACTIVATION_RESULT, /* .../activations/{id}/result */
 	ROUTE_ACTIVATION_LOGS,   /* .../activations/{id}/logs */
+	ROUTE_TRIGGERS,          /* /api/v1/namespaces/{ns}/triggers (list) */
+	ROUTE_TRIGGER,           /* .../triggers/{name} */
+	ROUTE_RULES,             /* .../rules (list) */
+	ROUTE_RULE,              /* .../rules/{name} */
+	ROUTE_PACKAGES,          /* .../packages (list) */
+	ROUTE_PACKAGE,           /* .../packages/{name} */
+	ROUTE_WEB,               /* /api/v1/web/{ns}/{pkg|default}/{name}[.{ext}][/{path}] */
 	ROUTE_PING,              /* GET /ping */
 	ROUTE_HEALTH,            /* GET /health */
 };
@@ -35,6 +42,12 @@ struct route {
 	char ns[ROUTE_NAME_MAX];       /* as written: "_" or a namespace */
 	char package[ROUTE_NAME_MAX];  /* "" when none */
 	char name[ROUTE_NAME_MAX];     /* entity name, or activation id */
+	/* ROUTE_WEB only: the extension ("http" when none or not a known
+	 * one: then the whole segment is the name) and what followed it,
+	 * still percent-encoded ("" or "/..."), pointing into the uri. */
+	char ext[8];
+	const char *web_path;
+	size_t web_path_len;
 };
 
 /* Parse the path part of `uri` (query and fragment ignored; percent-decoding
@@ -49,7 +62,9 @@ struct route {
  * a uri not starting with '/') gives 0 with kind ROUTE_NONE and empty
  * fields; the shape is matched before names are checked. One trailing
  * slash is tolerated; "actions/pkg/" lists a package (kind ROUTE_ACTIONS
- * with package set). Thread-safe, no allocation. */
+ * with package set). Web paths: package "default" means none (package
+ * ""), the extension is one of http json html svg text, anything after the
+ * action segment is web_path. Thread-safe, no allocation. */
 int route_parse(const char *uri, struct route *r, struct err *e)
 	__attribute__((warn_unused_result));
 

@@ -462,12 +462,12 @@ req GET /api/v1/nope
 expect_error "unknown path /api/v1/nope -> 404" 404 "The requested resource does not exist."
 req GET /api/v2
 expect_error "unknown path /api/v2 -> 404" 404 "The requested resource does not exist."
-req GET "$NS/triggers"
-expect_error "not implemented collection (triggers) -> 404" 404 "The requested resource does not exist."
+req GET "$NS/feeds"
+expect_error "unknown collection (feeds) -> 404" 404 "The requested resource does not exist."
 req GET "$NS/activations/$id1/nope"
 expect_error "unknown activation sub-path -> 404" 404 "The requested resource does not exist."
 req GET "$NS/actions/somepkg/hello"
-expect_error "action inside a package (not implemented) -> 404" 404 "The requested resource does not exist."
+expect_error "action inside a missing package -> 404" 404 "The requested resource does not exist."
 req GET "$NS/actions/default/hello"
 expect_error "package name 'default' -> 400 reserved" 400 "reserved"
 req POST /api/v1/namespaces

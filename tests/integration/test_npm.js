@@ -273,7 +273,113 @@ async function main () {
     assert.equal(err.statusCode, 401)
     assert.match(err.message, /The supplied authentication is invalid/)
   })
+  await events(ow)
 }
+
+// pollActivation ID: the stored record, polling while it is not there yet.
+async function pollActivation (ow, activationId) {
+  for (let i = 0; ; i++) {
+    try {
+      return await ow.activations.get({ activationId })
+    } catch (err) {
+      if (err.statusCode !== 404 || i >= 150) throw err
+      await sleep(200)
+    }
+  }
+}
+
+// Triggers, rules, sequences, packages and web actions through the client.
+async function events (ow) {
+  const p = `npmev${process.pid}`
+  const echo = 'function main(p) { return p; }'
+
+  await step('actions.create echo + triggers.create + rules.create', async () => {
+    await ow.actions.create({ name: `${p}-echo`, action: echo, kind: 'nodejs:default' })
+    await ow.triggers.create({ name: `${p}-t`, trigger: { parameters: [{ key: 'src', value: 'trigger' }] } })
+    const r = await ow.rules.create({ name: `${p}-r`, trigger: `${p}-t`, action: `${p}-echo` })
+    assert.equal(r.status, 'active')
+    assert.deepEqual(r.trigger, { path: 'guest', name: `${p}-t` })
+  })
+
+  let fired
+  await step('triggers.invoke fires the rule; its action gets trigger params + payload', async () => {
+    const r = await ow.triggers.invoke({ name: `${p}-t`, params: { n: 7 } })
+    assert.match(r.activationId, HEX32)
+    const t = await pollActivation(ow, r.activationId)
+    assert.equal(t.logs.length, 1)
+    fired = JSON.parse(t.logs[0]).activationId
+    const a = await pollActivation(ow, fired)
+    assert.deepEqual(a.response.result, { src: 'trigger', n: 7 })
+  })
+
+  await step('rules.disable then triggers.invoke fires nothing', async () => {
+    await ow.rules.disable({ name: `${p}-r` })
+    const g = await ow.rules.get({ name: `${p}-r` })
+    assert.equal(g.status, 'inactive')
+    const r = await ow.triggers.invoke({ name: `${p}-t`, params: { n: 8 } })
+    const t = await pollActivation(ow, r.activationId)
+    assert.deepEqual(t.logs, [])
+    await ow.rules.enable({ name: `${p}-r` })
+    assert.equal((await ow.rules.get({ name: `${p}-r` })).status, 'active')
+  })
+
+  await step('triggers.list / rules.list include them', async () => {
+    assert.ok((await ow.triggers.list()).some(t => t.name === `${p}-t`))
+    assert.ok((await ow.rules.list()).some(r => r.name === `${p}-r`))
+  })
+
+  await step('rules.create to a missing action rejects with 400', async () => {
+    const err = await rejection(() => ow.rules.create({ name: `${p}-bad`, trigger: `${p}-t`, action: `${p}-nope` }))
+    assert.equal(err.statusCode, 400)
+    assert.match(err.message, /does not exist/)
+  })
+
+  await step('a 3-step sequence created with the client runs, error in the middle stops it', async () => {
+    await ow.actions.create({ name: `${p}-inc`, action: 'function main(p) { return { x: (p.x || 0) + 1 } }', kind: 'nodejs:default' })
+    await ow.actions.create({ name: `${p}-fail`, action: 'function main(p) { return p.x === 2 ? { error: "stop" } : p }', kind: 'nodejs:default' })
+    await ow.actions.create({
+      name: `${p}-seq`,
+      action: { exec: { kind: 'sequence', components: [`/_/${p}-inc`, `/_/${p}-fail`, `/_/${p}-inc`] } }
+    })
+    const good = await ow.actions.invoke({ name: `${p}-seq`, params: { x: 5 }, blocking: true, result: true })
+    assert.deepEqual(good, { x: 7 })
+    const err = await rejection(() => ow.actions.invoke({ name: `${p}-seq`, params: { x: 1 }, blocking: true }))
+    assert.equal(err.statusCode, 502)
+    assert.equal(err.error.response.result.error, 'stop')
+    assert.equal(err.error.logs.length, 2)
+  })
+
+  await step('packages.create + action in it inherits package parameters', async () => {
+    await ow.packages.create({ name: `${p}-pkg`, package: { parameters: [{ key: 'who', value: 'package' }] } })
+    await ow.actions.create({ name: `${p}-pkg/show`, action: echo, kind: 'nodejs:default' })
+    const r = await ow.actions.invoke({ name: `${p}-pkg/show`, params: { y: 1 }, blocking: true, result: true })
+    assert.deepEqual(r, { who: 'package', y: 1 })
+    const pkg = await ow.packages.get({ name: `${p}-pkg` })
+    assert.deepEqual(pkg.actions.map(a => a.name), ['show'])
+  })
+
+  await step('a web action answers over plain HTTP without credentials', async () => {
+    await ow.actions.create({
+      name: `${p}-web`,
+      action: 'function main(p) { return { statusCode: 200, headers: { "content-type": "text/html" }, body: "<b>" + p.who + "</b>" } }',
+      kind: 'nodejs:default',
+      annotations: { 'web-export': true }
+    })
+    const res = await fetch(`${apihost}/api/v1/web/guest/default/${p}-web.http?who=npm`)
+    assert.equal(res.status, 200)
+    assert.equal(await res.text(), '<b>npm</b>')
+  })
+
+  await step('cleanup: rules, triggers, actions, packages deleted', async () => {
+    await ow.rules.delete({ name: `${p}-r` })
+    await ow.triggers.delete({ name: `${p}-t` })
+    for (const a of ['echo', 'inc', 'fail', 'seq', 'web', 'pkg/show']) await ow.actions.delete({ name: `${p}-${a}` })
+    await ow.packages.delete({ name: `${p}-pkg` })
+    const err = await rejection(() => ow.triggers.get({ name: `${p}-t` }))
+    assert.equal(err.statusCode, 404)
+  })
+}
+
 
 main()
   .catch(err => notok('test script runs to the end', err))

@@ -141,10 +141,6 @@ static void test_kind_unknown(void)
 	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"ruby:2.5\",\"code\":\"x\"}}", NULL, -EINVAL,
 			  "The specified runtime 'ruby:2.5' is not supported by this platform. "
 			  "Valid values are: 'nodejs:20', 'python:3.11', 'native', 'blackbox'.");
-	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"sequence\",\"components\":[\"/guest/a\"]}}", NULL,
-			  -EINVAL,
-			  "The specified runtime 'sequence' is not supported by this platform. "
-			  "Valid values are: 'nodejs:20', 'python:3.11', 'native', 'blackbox'.");
 	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"go:default\",\"code\":\"x\"}}", NULL, -EINVAL,
 			  "The specified runtime 'go:default' is not supported by this platform. "
 			  "Valid values are: 'nodejs:20', 'python:3.11', 'native', 'blackbox'.");
@@ -152,6 +148,187 @@ static void test_kind_unknown(void)
 	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"nodejs:2\",\"code\":\"x\"}}", NULL, -EINVAL,
 			  "The specified runtime 'nodejs:2' is not supported by this platform. "
 			  "Valid values are: 'nodejs:20', 'python:3.11', 'native', 'blackbox'.");
+}
+
+
+static void test_sequence_exec(void)
+{
+	_cleanup_json_ cJSON *doc = NULL;
+	struct err e;
+
+	REQUIRE(build_text("{\"exec\":{\"kind\":\"sequence\",\"components\":[\"/_/a\",\"b\",\"p/c\","
+			   "\"/other/d\",\"/other/q/e\"]}}",
+			   NULL, &doc, &e) == 0);
+	CHECK_JSON(json_get_object(doc, "exec"),
+		   "{\"kind\":\"sequence\",\"components\":[\"/guest/a\",\"/guest/b\",\"/guest/p/c\","
+		   "\"/other/d\",\"/other/q/e\"],\"binary\":false}");
+	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"sequence\",\"components\":[]}}", NULL, -EINVAL,
+			  "No component specified for the sequence.");
+	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"sequence\"}}", NULL, -EINVAL,
+			  "No component specified for the sequence.");
+	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"sequence\",\"components\":[\"a/b/c\"]}}", NULL,
+			  -EINVAL, "Sequence component 'a/b/c' is not a valid action name.");
+	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"sequence\",\"components\":[1]}}", NULL, -EINVAL,
+			  "Sequence component '?' is not a valid action name.");
+	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"sequence\",\"components\":\"a\"}}", NULL, -EINVAL,
+			  "exec.components must be an array of action names");
+}
+
+static void test_fqn(void)
+{
+	struct entity_fqn f;
+	char buf[ENTITY_FQN_MAX];
+
+	REQUIRE(entity_fqn_parse("/_/a", "guest", &f) == 0);
+	entity_fqn_format(&f, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "/guest/a");
+	REQUIRE(entity_fqn_parse("pkg/a", "guest", &f) == 0);
+	CHECK_STR_EQ(f.ns, "guest");
+	CHECK_STR_EQ(f.pkg, "pkg");
+	CHECK_STR_EQ(f.name, "a");
+	REQUIRE(entity_fqn_parse("/ns/pkg/a", "guest", &f) == 0);
+	entity_fqn_format(&f, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "/ns/pkg/a");
+	REQUIRE(entity_fqn_parse("a", "guest", &f) == 0);
+	CHECK_STR_EQ(f.pkg, "");
+	CHECK_INT_EQ(entity_fqn_parse("/a", "guest", &f), -EINVAL);
+	CHECK_INT_EQ(entity_fqn_parse("a/b/c", "guest", &f), -EINVAL);
+	CHECK_INT_EQ(entity_fqn_parse("/a/b/c/d", "guest", &f), -EINVAL);
+	CHECK_INT_EQ(entity_fqn_parse("", "guest", &f), -EINVAL);
+	CHECK_INT_EQ(entity_fqn_parse("a//b", "guest", &f), -EINVAL);
+	CHECK_INT_EQ(entity_fqn_parse("/ns/../a", "guest", &f), -EINVAL);
+	CHECK_INT_EQ(entity_fqn_parse("a/", "guest", &f), -EINVAL);
+}
+
+static void test_trigger_rule_package_docs(void)
+{
+	_cleanup_json_ cJSON *body = NULL, *doc = NULL, *upd = NULL, *rule = NULL, *pkg = NULL;
+	struct err e = { 0 };
+
+	body = parse("{\"parameters\":[{\"key\":\"a\",\"value\":1}],\"rules\":{\"x\":1},"
+		     "\"annotations\":[{\"key\":\"feed\",\"value\":\"/whisk.system/alarms/alarm\"}]}");
+	REQUIRE(entity_trigger_build("guest", "t", body, NULL, NOW, &doc, &e) == 0);
+	CHECK_JSON(doc, "{\"namespace\":\"guest\",\"name\":\"t\",\"version\":\"0.0.1\","
+			"\"publish\":false,\"parameters\":[{\"key\":\"a\",\"value\":1}],"
+			"\"annotations\":[{\"key\":\"feed\",\"value\":\"/whisk.system/alarms/alarm\"}],"
+			"\"limits\":{},\"updated\":1700000000000}");
+	/* rules survive an update; the body never sets them */
+	cJSON_AddItemToObject(doc, "rules", parse("{\"guest/r\":{\"status\":\"active\"}}"));
+	json_delete(body);
+	body = parse("{\"publish\":true}");
+	REQUIRE(entity_trigger_build("guest", "t", body, doc, NOW + 1, &upd, &e) == 0);
+	CHECK_STR_EQ(json_get_string(upd, "version"), "0.0.2");
+	CHECK(json_get_bool(upd, "publish", false));
+	CHECK_JSON(json_get_object(upd, "rules"), "{\"guest/r\":{\"status\":\"active\"}}");
+	CHECK_JSON(json_get_array(upd, "parameters"), "[{\"key\":\"a\",\"value\":1}]");
+	json_delete(body);
+	body = parse("{\"annotations\":[{\"key\":\"feed\",\"value\":\"not a/valid/feed/name\"}]}");
+	CHECK_INT_EQ(entity_trigger_build("guest", "t", body, NULL, NOW, &upd, &e), -EINVAL);
+	CHECK_STR_EQ(e.msg, "Feed name is not valid");
+
+	json_delete(body);
+	body = parse("{\"trigger\":\"/_/t\",\"action\":\"pkg/hello\",\"status\":\"inactive\"}");
+	REQUIRE(entity_rule_build("guest", "r", body, NULL, NOW, &rule, &e) == 0);
+	CHECK_JSON(rule, "{\"namespace\":\"guest\",\"name\":\"r\",\"version\":\"0.0.1\","
+			 "\"publish\":false,\"annotations\":[],\"status\":\"active\","
+			 "\"trigger\":{\"path\":\"guest\",\"name\":\"t\"},"
+			 "\"action\":{\"path\":\"guest/pkg\",\"name\":\"hello\"},\"updated\":1700000000000}");
+	json_delete(body);
+	body = parse("{\"action\":\"hello\"}");
+	CHECK_INT_EQ(entity_rule_build("guest", "r", body, NULL, NOW, &upd, &e), -EINVAL);
+	CHECK_STR_EQ(e.msg, "The rule needs a trigger.");
+	json_delete(body);
+	body = parse("{\"trigger\":\"p/t\",\"action\":\"hello\"}");
+	CHECK_INT_EQ(entity_rule_build("guest", "r", body, NULL, NOW, &upd, &e), -EINVAL);
+	CHECK_STR_EQ(e.msg, "The trigger name 'p/t' is not valid.");
+
+	json_delete(body);
+	body = parse("{\"binding\":{\"namespace\":\"_\",\"name\":\"utils\"},"
+		     "\"parameters\":[{\"key\":\"k\",\"value\":\"v\"}]}");
+	REQUIRE(entity_package_build("guest", "b", body, NULL, NOW, &pkg, &e) == 0);
+	CHECK(entity_package_is_binding(pkg));
+	CHECK_JSON(json_get_object(pkg, "binding"), "{\"namespace\":\"guest\",\"name\":\"utils\"}");
+	{
+		_cleanup_json_ cJSON *sum = entity_summary("packages", pkg);
+
+		CHECK_JSON(sum, "{\"namespace\":\"guest\",\"name\":\"b\",\"version\":\"0.0.1\","
+				"\"publish\":false,\"annotations\":[],\"updated\":1700000000000,"
+				"\"binding\":{\"namespace\":\"guest\",\"name\":\"utils\"}}");
+	}
+	json_delete(body);
+	body = parse("{\"binding\":{\"name\":\"utils\"}}");
+	CHECK_INT_EQ(entity_package_build("guest", "b", body, NULL, NOW, &upd, &e), -EINVAL);
+	json_delete(pkg);
+	pkg = NULL;
+	REQUIRE(entity_package_build("guest", "p", NULL, NULL, NOW, &pkg, &e) == 0);
+	CHECK(!entity_package_is_binding(pkg));
+	{
+		_cleanup_json_ cJSON *sum = entity_summary("packages", pkg);
+
+		CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(sum, "binding")));
+	}
+}
+
+static void test_params_inherit(void)
+{
+	_cleanup_json_ cJSON *action = parse("{\"parameters\":[{\"key\":\"a\",\"value\":\"action\"}]}");
+	_cleanup_json_ cJSON *binding = parse("[{\"key\":\"a\",\"value\":\"binding\"},"
+					     "{\"key\":\"b\",\"value\":\"binding\"}]");
+	_cleanup_json_ cJSON *package = parse("[{\"key\":\"b\",\"value\":\"package\"},"
+					     "{\"key\":\"c\",\"value\":\"package\"}]");
+	_cleanup_json_ cJSON *bare = parse("{}");
+
+	REQUIRE(entity_params_inherit(action, binding) == 0);
+	REQUIRE(entity_params_inherit(action, package) == 0);
+	CHECK_JSON(json_get_array(action, "parameters"),
+		   "[{\"key\":\"c\",\"value\":\"package\"},{\"key\":\"b\",\"value\":\"binding\"},"
+		   "{\"key\":\"a\",\"value\":\"action\"}]");
+	REQUIRE(entity_params_inherit(bare, package) == 0);
+	CHECK_JSON(bare, "{\"parameters\":[{\"key\":\"b\",\"value\":\"package\"},"
+			 "{\"key\":\"c\",\"value\":\"package\"}]}");
+}
+
+static void test_trigger_and_sequence_records(void)
+{
+	_cleanup_json_ cJSON *payload = parse("{\"x\":1}"), *logs = parse("[\"{}\"]"), *rec = NULL;
+	_cleanup_json_ cJSON *ids = parse("[\"a\",\"b\"]"), *resp = parse(
+		"{\"status\":\"success\",\"statusCode\":0,\"success\":true,\"result\":{\"r\":2}}");
+	struct entity_activation_info info = { .activation_id = "0123456789abcdef0123456789abcdef",
+					       .ns = "guest", .path = "guest", .name = "seq",
+					       .version = "0.0.1", .kind = "sequence",
+					       .timeout_ms = 60000, .memory_mb = 256, .logs_mb = 10 };
+	struct err e = { 0 };
+
+	REQUIRE(entity_trigger_record("0123456789abcdef0123456789abcdef", "guest", "t", "0.0.1",
+				      payload, logs, NOW, &rec, &e) == 0);
+	CHECK_JSON(rec, "{\"namespace\":\"guest\",\"name\":\"t\",\"version\":\"0.0.1\","
+			"\"subject\":\"guest\",\"publish\":false,"
+			"\"activationId\":\"0123456789abcdef0123456789abcdef\",\"start\":1700000000000,"
+			"\"response\":{\"status\":\"success\",\"statusCode\":0,\"success\":true,"
+			"\"result\":{\"x\":1}},\"logs\":[\"{}\"],\"annotations\":[]}");
+	json_delete(rec);
+	rec = NULL;
+	REQUIRE(entity_sequence_record(&info, ids, resp, NOW, NOW + 9, 7, 1, &rec, &e) == 0);
+	CHECK_JSON(rec, "{\"namespace\":\"guest\",\"name\":\"seq\",\"version\":\"0.0.1\","
+			"\"subject\":\"guest\",\"publish\":false,"
+			"\"activationId\":\"0123456789abcdef0123456789abcdef\",\"start\":1700000000000,"
+			"\"end\":1700000000009,\"duration\":7,\"response\":{\"status\":\"success\","
+			"\"statusCode\":0,\"success\":true,\"result\":{\"r\":2}},\"logs\":[\"a\",\"b\"],"
+			"\"annotations\":[{\"key\":\"limits\",\"value\":{\"timeout\":60000,\"memory\":256,"
+			"\"logs\":10,\"concurrency\":1}},{\"key\":\"path\",\"value\":\"guest/seq\"},"
+			"{\"key\":\"kind\",\"value\":\"sequence\"},{\"key\":\"topmost\",\"value\":true},"
+			"{\"key\":\"waitTime\",\"value\":1}]}");
+	json_delete(rec);
+	rec = NULL;
+	info.cause = "fedcba9876543210fedcba9876543210";
+	REQUIRE(entity_sequence_record(&info, ids, resp, NOW, NOW, 0, 0, &rec, &e) == 0);
+	CHECK_STR_EQ(json_get_string(rec, "cause"), "fedcba9876543210fedcba9876543210");
+	{
+		const cJSON *last = cJSON_GetArrayItem(json_get_array(rec, "annotations"), 5);
+
+		CHECK_STR_EQ(json_get_string(last, "key"), "causedBy");
+		CHECK_STR_EQ(json_get_string(last, "value"), "sequence");
+	}
 }
 
 static void test_blackbox(void)
@@ -790,6 +967,11 @@ HARNESS_MAIN("entity",
 	     TEST_CASE(test_create_full),
 	     TEST_CASE(test_kind_default),
 	     TEST_CASE(test_kind_unknown),
+	     TEST_CASE(test_sequence_exec),
+	     TEST_CASE(test_fqn),
+	     TEST_CASE(test_trigger_rule_package_docs),
+	     TEST_CASE(test_params_inherit),
+	     TEST_CASE(test_trigger_and_sequence_records),
 	     TEST_CASE(test_blackbox),
 	     TEST_CASE(test_action_image),
 	     TEST_CASE(test_binary_detection),

@@ -112,6 +112,53 @@ static void test_activation_routes(void)
 	CHECK_ROUTE(NS "_/activations/" ID "/logs?x", ROUTE_ACTIVATION_LOGS, "_", "", ID);
 }
 
+static void test_event_routes(void)
+{
+	CHECK_ROUTE(NS "_/triggers", ROUTE_TRIGGERS, "_", "", "");
+	CHECK_ROUTE(NS "_/triggers/", ROUTE_TRIGGERS, "_", "", "");
+	CHECK_ROUTE(NS "guest/triggers/t1?overwrite=true", ROUTE_TRIGGER, "guest", "", "t1");
+	CHECK_ROUTE(NS "_/rules", ROUTE_RULES, "_", "", "");
+	CHECK_ROUTE(NS "_/rules/r1", ROUTE_RULE, "_", "", "r1");
+	CHECK_ROUTE(NS "_/packages", ROUTE_PACKAGES, "_", "", "");
+	CHECK_ROUTE(NS "_/packages/utils", ROUTE_PACKAGE, "_", "", "utils");
+	CHECK_PARSE_ERR(NS "_/packages/default", "The package name 'default' is reserved.");
+	CHECK_PARSE_ERR(NS "_/triggers/.x",
+			  "The name of the entity contains illegal characters.");
+}
+
+static void check_web(const char *uri, const char *ns, const char *pkg, const char *name,
+		      const char *ext, const char *path)
+{
+	struct route r;
+	struct err e = { 0 };
+
+	CHECK_INT_EQ(route_parse(uri, &r, &e), 0);
+	CHECK_INT_EQ(r.kind, ROUTE_WEB);
+	CHECK_STR_EQ(r.ns, ns);
+	CHECK_STR_EQ(r.package, pkg);
+	CHECK_STR_EQ(r.name, name);
+	CHECK_STR_EQ(r.ext, ext);
+	CHECK_INT_EQ((int)r.web_path_len, (int)strlen(path));
+	CHECK(r.web_path_len == 0 || strncmp(r.web_path, path, r.web_path_len) == 0);
+}
+
+static void test_web_routes(void)
+{
+	struct route r;
+	struct err e = { 0 };
+
+	check_web("/api/v1/web/guest/default/hello.json", "guest", "", "hello", "json", "");
+	check_web("/api/v1/web/guest/default/hello", "guest", "", "hello", "http", "");
+	check_web("/api/v1/web/guest/demo/page.html?x=1", "guest", "demo", "page", "html", "");
+	check_web("/api/v1/web/guest/default/a.b.text", "guest", "", "a.b", "text", "");
+	check_web("/api/v1/web/guest/default/my.action", "guest", "", "my.action", "http", "");
+	check_web("/api/v1/web/guest/default/x.http/a/b%20c", "guest", "", "x", "http", "/a/b%20c");
+	check_web("/api/v1/web/guest/default/x.svg/", "guest", "", "x", "svg", "/");
+	CHECK_INT_EQ(route_parse("/api/v1/web/guest/default/.json", &r, &e), -EINVAL);
+	CHECK_INT_EQ(route_parse("/api/v1/web/gu%zzest/default/a", &r, &e), -EINVAL);
+	CHECK_INT_EQ(route_parse("/api/v1/web/..%2f/default/a", &r, &e), -EINVAL);
+}
+
 static void test_activation_id_checks(void)
 {
 	char uri[512];
@@ -232,7 +279,11 @@ static void test_unknown_paths(void)
 	CHECK_NONE("/api/v1/namespaces/_");
 	CHECK_NONE("/api/v1/namespaces/_/");
 	CHECK_NONE("/api/v1/namespaces/_/foo");
-	CHECK_NONE("/api/v1/namespaces/_/triggers/t");
+	CHECK_NONE("/api/v1/namespaces/_/triggers/t/x");
+	CHECK_NONE("/api/v1/namespaces/_/rules/r/x");
+	CHECK_NONE("/api/v1/web/guest");
+	CHECK_NONE("/api/v1/web/guest/default");
+	CHECK_NONE("/api/v1/web/guest/default/");
 	CHECK_NONE("/api/v1/namespaces/_/limits/x");
 	CHECK_NONE("/api/v1/namespaces/_/actions/a/b/c");
 	CHECK_NONE("/api/v1/namespaces/_/actions/a/b//");
@@ -608,7 +659,8 @@ static void test_random_inputs(void)
 {
 	static const char *const pieces[] = {
 		"/", "/", "/", "api", "v1", "namespaces", "_", "guest", "actions", "activations",
-		"limits", "result", "logs", "ping", "health", "default", "%", "%2", "%2F", "%00",
+		"limits", "result", "logs", "ping", "health", "default", "triggers", "rules",
+		"packages", "web", ".json", ".http", "%", "%2", "%2F", "%00",
 		"%41", "%zz", "?", "#", "&", "=", "..", ".", " ", "+", "-", "@", ID, "\xc3\xa4",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
@@ -617,7 +669,9 @@ static void test_random_inputs(void)
 		NS "_/actions/hello", NS "guest/actions/demo/hello?blocking=true",
 		NS "_/actions/demo/", NS "_/activations?limit=1", NS "_/activations/" ID,
 		NS "_/activations/" ID "/result",
-		NS "_/activations/" ID "/logs", "/ping", "/health",
+		NS "_/activations/" ID "/logs", "/ping", "/health", NS "_/triggers",
+		NS "_/triggers/t", NS "_/rules", NS "_/rules/r", NS "_/packages", NS "_/packages/p",
+		"/api/v1/web/guest/default/hello.json", "/api/v1/web/guest/p/a.http/x/y",
 	};
 	const size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
 	const size_t nvalid = sizeof(valid) / sizeof(valid[0]);
@@ -743,7 +797,7 @@ static void test_random_auth(void)
 HARNESS_MAIN("route",
 	     TEST_CASE(test_info_routes),
 	     TEST_CASE(test_action_routes),
-	     TEST_CASE(test_activation_routes),
+	     TEST_CASE(test_activation_routes), TEST_CASE(test_event_routes), TEST_CASE(test_web_routes),
 	     TEST_CASE(test_activation_id_checks),
 	     TEST_CASE(test_percent_decoding),
 	     TEST_CASE(test_name_errors),

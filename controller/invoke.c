@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Invocations and sequences (see invoke.h). */
+#include "invoke.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define COMPONENT_GRACE_MS 60000     /* a component may run its timeout + this */
+#define WORKER_TICK_MS 50
+#define SEQUENCE_DEPTH_MAX 16        /* nesting, far below what 50 actions allow in practice */
+
+struct seq;
+
+/* A finished component (or an expired wait: rec NULL) for the worker. */
+struct job {
+	struct seq *s;
+	cJSON *rec;
+	struct job *next;
+};
+
+struct seq {
+	struct invoke *iv;
+	char id[33];
+	struct entity_activation_info info;
+	char ns[ROUTE_NAME_MAX], path[2 * ROUTE_NAME_MAX + 2], name[ROUTE_NAME_MAX];
+	char version[40], cause[33];
+	int key;
+	struct invoke_target *comps;  /* resolved components */
+	uint32_t n, next;             /* count, index of the next to start */
+	cJSON *ids;                   /* component activation ids so far */
+	cJSON *response;              /* the last component's response */
+	uint64_t start_ms, duration_ms, wait_ms, expires_ms;
+	dispatch_done_fn done;
+	void *arg;
+	struct seq *prev, *nxt;       /* running list (worker only) */
+};
+
+struct invoke {
+	const struct cfg *cfg;
+	struct store *store;
+	struct dispatch *dispatch;
+	struct queue *queue;
+	pthread_mutex_t lock;         /* jobs and the running list */
+	pthread_cond_t cond;
+	struct job *head, *tail;
+	struct seq *running;
+	pthread_t thread;
+	bool stop;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* --- resolution --- */
+
+void invoke_target_fini(struct invoke_target *t)
+{
+	if (!t)
+		return;
+	json_delete(t->action);
+	t->action = NULL;
+}
+
+static int load_doc(struct invoke *iv, const char *ns, const char *coll, const char *name,
+		    cJSON **out, struct err *e)
+{
+	char *doc = NULL;
+	size_t len = 0;
+	int rc = store_entity_get(iv->store, ns, coll, name, &doc, &len, e);
+
+	if (rc < 0)
+		return rc;
+	rc = json_parse(doc, len, out, e);
+	free(doc);
+	return rc;
+}
+
+static int not_found(struct err *e)
+{
+	return err_set(e, -ENOENT, "The requested resource does not exist.");
+}
+
+int invoke_resolve(struct invoke *iv, const char *caller_ns, const char *ns, const char *pkg,
+		   const char *name, struct invoke_target *t, struct err *e)
+{
+	_cleanup_json_ cJSON *package = NULL, *bound = NULL, *action = NULL;
+	const char *real_ns = ns, *real_pkg = pkg;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (pkg[0]) {
+		rc = load_doc(iv, ns, "packages", pkg, &package, e);
+		if (rc < 0)
+			return rc == -ENOENT ? not_found(e) : rc;
+		if (strcmp(ns, caller_ns) != 0 && !json_get_bool(package, "publish", false))
+			return err_set(e, -EACCES, "The package /%s/%s is not shared.", ns, pkg);
+		if (entity_package_is_binding(package)) {
+			const cJSON *b = json_get_object(package, "binding");
+
+			real_ns = json_get_string(b, "namespace");
+			real_pkg = json_get_string(b, "name");
+			rc = load_doc(iv, real_ns, "packages", real_pkg, &bound, e);
+			if (rc < 0)
+				return rc == -ENOENT ? not_found(e) : rc;
+			if (strcmp(real_ns, caller_ns) != 0 && !json_get_bool(bound, "publish", false))
+				return err_set(e, -EACCES, "The package /%s/%s is not shared.", real_ns,
+					       real_pkg);
+		}
+	} else if (strcmp(ns, caller_ns) != 0) {
+		return not_found(e);
+	}
+	snprintf(t->full, sizeof(t->full), "%s%s%s", real_pkg, real_pkg[0] ? "/" : "", name);
+	rc = load_doc(iv, real_ns, "actions", t->full, &action, e);
+	if (rc < 0)
+		return rc == -ENOENT ? not_found(e) : rc;
+	/* action < binding < package */
+	if ((bound && entity_params_inherit(action, json_get_array(package, "parameters")) < 0) ||
+	    entity_params_inherit(action, json_get_array(bound ? bound : package, "parameters")) < 0)
+		return err_set(e, -ENOMEM, "out of memory");
+	snprintf(t->store_ns, sizeof(t->store_ns), "%s", real_ns);
+	snprintf(t->path, sizeof(t->path), "%s%s%s", real_ns, real_pkg[0] ? "/" : "", real_pkg);
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(t->fqn, sizeof(t->fqn), "/%s/%s%s%s", ns, pkg, pkg[0] ? "/" : "", name);
+	t->action = action;
+	action = NULL;
+	return 0;
+}
+
+static bool is_sequence(const cJSON *action)
+{
+	const char *kind = json_get_string(json_get_object(action, "exec"), "kind");
+
+	return kind && strcmp(kind, "sequence") == 0;
+}
+
+static int resolve_fqn(struct invoke *iv, const char *caller_ns, const char *fqn,
+		       struct invoke_target *t, struct err *e)
+{
+	struct entity_fqn f;
+
+	if (entity_fqn_parse(fqn, caller_ns, &f) < 0)
+		return err_set(e, -EINVAL, "Sequence component does not exist.");
+	return invoke_resolve(iv, caller_ns, f.ns, f.pkg, f.name, t, e);
+}
+
+/* Count atomic actions under a sequence's components, refusing self
+ * reference; *count accumulates. */
+static int walk_sequence(struct invoke *iv, const char *caller_ns, const char *self_fqn,
+			 const cJSON *exec, uint32_t depth, uint32_t *count, struct err *e)
+{
+	const cJSON *it;
+
+	if (depth > SEQUENCE_DEPTH_MAX)
+		return err_set(e, -EINVAL, "Too many actions in the sequence.");
+	cJSON_ArrayForEach(it, json_get_array(exec, "components")) {
+		struct invoke_target t;
+		int rc;
+
+		if (!cJSON_IsString(it))
+			return err_set(e, -EINVAL, "Sequence component does not exist.");
+		if (self_fqn && strcmp(it->valuestring, self_fqn) == 0)
+			return err_set(e, -EINVAL, "Sequence may not refer to itself.");
+		rc = resolve_fqn(iv, caller_ns, it->valuestring, &t, e);
+		if (rc == -ENOENT || rc == -EACCES)
+			return err_set(e, -EINVAL, "Sequence component does not exist.");
+		if (rc < 0)
+			return rc;
+		if (is_sequence(t.action))
+			rc = walk_sequence(iv, caller_ns, self_fqn, json_get_object(t.action, "exec"),
+					   depth + 1, count, e);
+		else if (++*count > ENTITY_SEQUENCE_MAX)
+			rc = err_set(e, -EINVAL, "Too many actions in the sequence.");
+		invoke_target_fini(&t);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int invoke_check_sequence(struct invoke *iv, const char *caller_ns, const char *self_fqn,
+			  const cJSON *exec, struct err *e)
+{
+	uint32_t count = 0;
+
+	return walk_sequence(iv, caller_ns, self_fqn, exec, 0, &count, e);
+}
+
+/* --- action code files --- */
+
+/* Action code travels to invokers as a file under state_dir/code, one per
+ * action revision, named by a hash of namespace/name@updated: written on
+ * the first invocation of that revision, read by an invoker only when it
+ * initialises a container. */
+static void code_path(const struct invoke *iv, const char *ns, const char *full, uint64_t updated,
+		      char *buf, size_t size)
+{
+	uint64_t h = 1469598103934665603ull;
+	char key[ROUTE_NAME_MAX * 3 + 32];
+
+	snprintf(key, sizeof(key), "%s/%s@%llu", ns, full, (unsigned long long)updated);
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	snprintf(buf, size, "%s/code/%016llx.code", iv->cfg->state_dir, (unsigned long long)h);
+}
+
+static int code_file_write(const char *path, const char *code, struct err *e)
+{
+	static _Atomic unsigned counter;
+	char tmp[CFG_PATH_MAX + 96];
+	size_t len = strlen(code), off = 0;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.%d.%u.tmp", path, (int)getpid(), atomic_fetch_add(&counter, 1));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return err_set(e, -errno, "write action code %s: %s", tmp, strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, code + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int rc = n < 0 ? -errno : -EIO;
+
+			close(fd);
+			unlink(tmp);
+			return err_set(e, rc, "write action code: %s", strerror(-rc));
+		}
+		off += (size_t)n;
+	}
+	/* Visible under its final name only when complete. */
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		int rc = -errno;
+
+		unlink(tmp);
+		return err_set(e, rc, "write action code %s: %s", path, strerror(-rc));
+	}
+	return 0;
+}
+
+void invoke_code_forget(struct invoke *iv, const char *store_ns, const char *full, const cJSON *doc)
+{
+	uint64_t updated = 0;
+	char path[CFG_PATH_MAX + 64];
+
+	if (!doc || json_get_u64(doc, "updated", &updated) < 0)
+		return;
+	code_path(iv, store_ns, full, updated, path, sizeof(path));
+	unlink(path);
+}
+
+/* --- atomic actions --- */
+
+static bool any_invoker_up(const struct invoke *iv)
+{
+	for (uint32_t i = 0; i < queue_invoker_count(iv->queue); i++)
+		if (queue_invoker_pid(iv->queue, i))
+			return true;
+	return false;
+}
+
+static bool annotation_true(const cJSON *doc, const char *key)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, json_get_array(doc, "annotations")) {
+		const char *k = json_get_string(a, "key");
+
+		if (k && strcmp(k, key) == 0)
+			return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "value"));
+	}
+	return false;
+}
+
+static int start_action(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
+			struct err *e)
+{
+	const struct cfg *cfg = iv->cfg;
+	const cJSON *action = t->action, *exec = json_get_object(action, "exec"),
+		    *limits = json_get_object(action, "limits");
+	_cleanup_json_ cJSON *params = NULL, *init_env = NULL, *meta = NULL;
+	struct dispatch_request dr = { 0 };
+	uint64_t timeout = 60000, memory = 256, logs = 10, updated = 0;
+	const char *image = entity_action_image(cfg, action), *kind = json_get_string(exec, "kind");
+	const char *version = json_get_string(action, "version");
+	char rev[32], apikey[160];
+	char *ptext = NULL, *mtext = NULL;
+	size_t plen = 0, mlen = 0;
+	cJSON *act, *lim;
+	int rc;
+
+	rc = entity_invoke_params(action, c->args, &params, &init_env, e);
+	if (rc < 0)
+		return rc;
+	if (!image)
+		return err_set(e, -EINVAL,
+			       "The action's runtime '%s' is not configured on this platform.",
+			       kind ? kind : "?");
+	if (!any_invoker_up(iv))
+		return err_set(e, -EHOSTDOWN, "No invoker is available to run the action.");
+	(void)json_get_u64(limits, "timeout", &timeout);
+	(void)json_get_u64(limits, "memory", &memory);
+	(void)json_get_u64(limits, "logs", &logs);
+	(void)json_get_u64(action, "updated", &updated);
+	snprintf(rev, sizeof(rev), "%llu", (unsigned long long)updated);
+
+	meta = cJSON_CreateObject();
+	act = cJSON_AddObjectToObject(meta, "action");
+	if (!act)
+		return err_set(e, -ENOMEM, "out of memory");
+	cJSON_AddStringToObject(meta, "activationId", c->id);
+	cJSON_AddStringToObject(meta, "transactionId", c->cause ? c->cause : c->id);
+	cJSON_AddStringToObject(meta, "namespace", c->caller_ns);
+	cJSON_AddStringToObject(act, "path", t->path);
+	cJSON_AddStringToObject(act, "name", t->name);
+	cJSON_AddStringToObject(act, "version", version ? version : "0.0.1");
+	cJSON_AddStringToObject(act, "rev", rev);
+	cJSON_AddStringToObject(act, "kind", kind);
+	cJSON_AddStringToObject(act, "image", image);
+	if (json_get_string(exec, "main"))
+		cJSON_AddStringToObject(act, "main", json_get_string(exec, "main"));
+	cJSON_AddBoolToObject(act, "binary", json_get_bool(exec, "binary", false));
+	if (json_get_string(exec, "code")) {
+		char path[CFG_PATH_MAX + 64];
+
+		code_path(iv, t->store_ns, t->full, updated, path, sizeof(path));
+		if (access(path, R_OK) != 0 &&
+		    (rc = code_file_write(path, json_get_string(exec, "code"), e)) < 0)
+			return rc == -ENOSPC ? rc : err_set(e, -EIO, "%s", e ? e->msg : "write code");
+		cJSON_AddStringToObject(act, "codeFile", path);
+	}
+	if (init_env && cJSON_GetArraySize(init_env) > 0) {
+		cJSON_AddItemToObject(act, "env", init_env);
+		init_env = NULL;
+	}
+	lim = cJSON_AddObjectToObject(act, "limits");
+	cJSON_AddNumberToObject(lim, "timeout", (double)timeout);
+	cJSON_AddNumberToObject(lim, "memory", (double)memory);
+	cJSON_AddNumberToObject(lim, "logs", (double)logs);
+	if (c->key >= 0 && (uint32_t)c->key < cfg->key_count &&
+	    annotation_true(action, "provide-api-key")) {
+		snprintf(apikey, sizeof(apikey), "%s:%s", cfg->keys[c->key].uuid, cfg->keys[c->key].key);
+		cJSON_AddStringToObject(meta, "apiKey", apikey);
+	}
+	cJSON_AddNumberToObject(meta, "arrival", (double)now_ms());
+
+	ptext = json_print(params, &plen);
+	mtext = ptext ? json_print(meta, &mlen) : NULL;
+	if (!mtext) {
+		json_free(ptext);
+		return err_set(e, -ENOMEM, "out of memory");
+	}
+	dr.meta = mtext;
+	dr.meta_len = mlen;
+	dr.value = ptext;
+	dr.value_len = plen;
+	dr.activation_id = c->id;
+	dr.home = dispatch_home(t->path, t->name);
+	dr.info.activation_id = c->id;
+	dr.info.ns = c->caller_ns;
+	dr.info.path = t->path;
+	dr.info.name = t->name;
+	dr.info.version = version;
+	dr.info.kind = kind;
+	dr.info.cause = c->cause;
+	dr.info.timeout_ms = timeout;
+	dr.info.memory_mb = memory;
+	dr.info.logs_mb = logs;
+	dr.info.concurrency = 1;
+	dr.wait_ms = c->wait_ms;
+	dr.done = c->wait_ms ? c->done : NULL;
+	dr.arg = c->arg;
+	rc = dispatch_submit(iv->dispatch, &dr, e);
+	json_free(mtext);
+	json_free(ptext);
+	return rc;
+}
+
+/* --- sequences --- */
+
+static void seq_free(struct seq *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->n; i++)
+		invoke_target_fini(&s->comps[i]);
+	free(s->comps);
+	json_delete(s->ids);
+	json_delete(s->response);
+	free(s);
+}
+
+/* dispatch (or a nested sequence) reports a component: hand it to the
+ * worker. Runs on the completion thread, maybe under dispatch's lock, so
+ * it only copies and queues. */
+static void seq_component_done(void *arg, const cJSON *rec)
+{
+	struct seq *s = arg;
+	struct invoke *iv = s->iv;
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j) {
+		/* Nothing to tell the worker with; the sequence's waiter
+		 * expires and the record is never written. */
+		log_error("invoke", "sequence=%s: out of memory for a step", s->id);
+		return;
+	}
+	j->s = s;
+	j->rec = rec ? cJSON_Duplicate(rec, true) : NULL;
+	pthread_mutex_lock(&iv->lock);
+	if (iv->tail)
+		iv->tail->next = j;
+	else
+		iv->head = j;
+	iv->tail = j;
+	pthread_cond_signal(&iv->cond);
+	pthread_mutex_unlock(&iv->lock);
+}
+
+static void running_add(struct invoke *iv, struct seq *s)
+{
+	pthread_mutex_lock(&iv->lock);
+	s->nxt = iv->running;
+	if (iv->running)
+		iv->running->prev = s;
+	iv->running = s;
+	pthread_mutex_unlock(&iv->lock);
+}
+
+static void running_remove(struct invoke *iv, struct seq *s)
+{
+	pthread_mutex_lock(&iv->lock);
+	if (s->prev)
+		s->prev->nxt = s->nxt;
+	else
+		iv->running = s->nxt;
+	if (s->nxt)
+		s->nxt->prev = s->prev;
+	pthread_mutex_unlock(&iv->lock);
+}
+
+int invoke_store_record(struct invoke *iv, const char *ns, const char *name, const cJSON *rec,
+			struct err *e)
+{
+	struct store_activation sa = { 0 };
+	uint64_t start = 0, end = 0;
+	size_t len = 0;
+	char *doc = json_print(rec, &len);
+	int rc;
+
+	if (!doc)
+		return err_set(e, -ENOMEM, "out of memory");
+	(void)json_get_u64(rec, "start", &start);
+	(void)json_get_u64(rec, "end", &end);
+	sa.id = json_get_string(rec, "activationId");
+	sa.ns = ns;
+	sa.name = name;
+	sa.start_ms = start;
+	sa.end_ms = end ? end : start;
+	sa.doc = doc;
+	sa.len = len;
+	rc = store_activation_put(iv->store, &sa, e);
+	json_free(doc);
+	return rc;
+}
+
+/* The list name of an entity at path "ns[/pkg]": "name" or "pkg/name". */
+static void list_name(const char *path, const char *name, char *buf, size_t size)
+{
+	const char *slash = strchr(path, '/');
+
+	snprintf(buf, size, "%s%s%s", slash ? slash + 1 : "", slash ? "/" : "", name);
+}
+
+/* A response for a step that could not run. */
+static cJSON *whisk_error(const char *msg)
+{
+	cJSON *r = cJSON_CreateObject(), *res = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(r, "status", "whisk internal error");
+	cJSON_AddNumberToObject(r, "statusCode", 3);
+	cJSON_AddBoolToObject(r, "success", false);
+	cJSON_AddStringToObject(res, "error", msg);
+	cJSON_AddItemToObject(r, "result", res);
+	return r;
+}
+
+static void seq_finish(struct seq *s)
+{
+	struct invoke *iv = s->iv;
+	_cleanup_json_ cJSON *rec = NULL;
+	struct err e = { 0 };
+	char name[2 * ROUTE_NAME_MAX + 2];
+	dispatch_done_fn done;
+	void *arg;
+
+	running_remove(iv, s);
+	if (!s->response)
+		s->response = whisk_error("The sequence did not run.");
+	if (entity_sequence_record(&s->info, s->ids, s->response, s->start_ms, now_ms(),
+				   s->duration_ms, s->wait_ms, &rec, &e) < 0) {
+		log_error("invoke", "sequence=%s: record: %s", s->id, e.msg);
+	} else {
+		list_name(s->path, s->name, name, sizeof(name));
+		if (invoke_store_record(iv, s->ns, name, rec, &e) < 0)
+			log_error("invoke", "sequence=%s: store: %s", s->id, e.msg);
+	}
+	pthread_mutex_lock(&iv->lock);
+	done = s->done;
+	arg = s->arg;
+	s->done = NULL;
+	pthread_mutex_unlock(&iv->lock);
+	if (done)
+		done(arg, rec);
+	seq_free(s);
+}
+
+static int start_target(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
+			struct err *e);
+
+/* Start component s->next with args; false when it could not start (the
+ * sequence then ends with that error). */
+static bool seq_start_next(struct seq *s, const cJSON *args)
+{
+	const struct invoke_target *t = &s->comps[s->next];
+	struct invoke_call c = { 0 };
+	struct err e = { 0 };
+	uint64_t timeout = 60000;
+
+	(void)json_get_u64(json_get_object(t->action, "limits"), "timeout", &timeout);
+	c.caller_ns = s->ns;
+	c.key = s->key;
+	c.args = cJSON_IsObject(args) ? args : NULL;
+	c.cause = s->id;
+	c.wait_ms = (uint32_t)(timeout + COMPONENT_GRACE_MS);
+	c.done = seq_component_done;
+	c.arg = s;
+	s->next++;
+	if (start_target(s->iv, t, &c, &e) < 0) {
+		json_delete(s->response);
+		s->response = whisk_error(e.msg[0] ? e.msg : "A sequence component could not start.");
+		return false;
+	}
+	return true;
+}
+
+static bool response_failed(const cJSON *resp)
+{
+	uint64_t sc = 3;
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+
+	(void)json_get_u64(resp, "statusCode", &sc);
+	return sc != 0 || (cJSON_IsObject(result) && cJSON_GetObjectItemCaseSensitive(result, "error"));
+}
+
+/* The worker's step: a component ended (rec) or its wait ran out (NULL). */
+static void seq_step(struct seq *s, cJSON *rec)
+{
+	const cJSON *resp;
+	uint64_t d = 0;
+
+	if (!rec) {
+		json_delete(s->response);
+		s->response = whisk_error("A sequence component did not finish in time.");
+		return seq_finish(s);
+	}
+	if (json_get_string(rec, "activationId"))
+		cJSON_AddItemToArray(s->ids, cJSON_CreateString(json_get_string(rec, "activationId")));
+	(void)json_get_u64(rec, "duration", &d);
+	s->duration_ms += d;
+	resp = json_get_object(rec, "response");
+	json_delete(s->response);
+	s->response = resp ? cJSON_DetachItemFromObjectCaseSensitive(rec, "response") : NULL;
+	if (!s->response || response_failed(s->response) || s->next == s->n)
+		return seq_finish(s);
+	if (!seq_start_next(s, cJSON_GetObjectItemCaseSensitive(s->response, "result")))
+		seq_finish(s);
+}
+
+static int start_sequence(struct invoke *iv, const struct invoke_target *t,
+			  struct invoke_call *c, struct err *e)
+{
+	const cJSON *exec = json_get_object(t->action, "exec"), *it;
+	const char *version = json_get_string(t->action, "version");
+	struct seq *s = calloc(1, sizeof(*s));
+	uint32_t i = 0;
+	uint64_t memory = 0;
+	int rc = 0;
+
+	if (!s)
+		return err_set(e, -ENOMEM, "out of memory");
+	s->iv = iv;
+	s->n = (uint32_t)cJSON_GetArraySize(json_get_array(exec, "components"));
+	s->comps = calloc(s->n ? s->n : 1, sizeof(*s->comps));
+	s->ids = cJSON_CreateArray();
+	if (!s->comps || !s->ids) {
+		seq_free(s);
+		return err_set(e, -ENOMEM, "out of memory");
+	}
+	if (s->n == 0)
+		rc = err_set(e, -EINVAL, "No component specified for the sequence.");
+	/* Resolve every component now, on the caller's thread: the steps
+	 * then run without reading the store. */
+	cJSON_ArrayForEach(it, json_get_array(exec, "components")) {
+		uint64_t m = 0;
+
+		if (rc < 0)
+			break;
+		rc = cJSON_IsString(it) ? resolve_fqn(iv, c->caller_ns, it->valuestring, &s->comps[i], e)
+					: -ENOENT;
+		if (rc == -ENOENT || rc == -EACCES)
+			rc = err_set(e, -EINVAL, "Sequence component does not exist.");
+		if (rc == 0) {
+			(void)json_get_u64(json_get_object(s->comps[i].action, "limits"), "memory", &m);
+			memory = m > memory ? m : memory;
+		}
+		i++;
+	}
+	if (rc < 0) {
+		seq_free(s);
+		return rc;
+	}
+	snprintf(s->id, sizeof(s->id), "%s", c->id);
+	snprintf(s->ns, sizeof(s->ns), "%s", c->caller_ns);
+	snprintf(s->path, sizeof(s->path), "%s", t->path);
+	snprintf(s->name, sizeof(s->name), "%s", t->name);
+	snprintf(s->version, sizeof(s->version), "%s", version ? version : "0.0.1");
+	if (c->cause)
+		snprintf(s->cause, sizeof(s->cause), "%s", c->cause);
+	s->key = c->key;
+	s->info.activation_id = s->id;
+	s->info.ns = s->ns;
+	s->info.path = s->path;
+	s->info.name = s->name;
+	s->info.version = s->version;
+	s->info.kind = "sequence";
+	s->info.cause = c->cause ? s->cause : NULL;
+	s->info.timeout_ms = 60000;
+	(void)json_get_u64(json_get_object(t->action, "limits"), "timeout", &s->info.timeout_ms);
+	s->info.memory_mb = memory;
+	s->info.logs_mb = 10;
+	(void)json_get_u64(json_get_object(t->action, "limits"), "logs", &s->info.logs_mb);
+	s->start_ms = now_ms();
+	if (c->wait_ms) {
+		s->done = c->done;
+		s->arg = c->arg;
+		s->expires_ms = s->start_ms + c->wait_ms;
+	}
+	running_add(iv, s);
+	/* The sequence's own parameters are not passed to its components
+	 * (spec §6); the invocation's arguments are. */
+	s->next = 0;
+	{
+		struct invoke_call first = { 0 };
+		const struct invoke_target *t0 = &s->comps[0];
+		uint64_t timeout = 60000;
+
+		(void)json_get_u64(json_get_object(t0->action, "limits"), "timeout", &timeout);
+		first.caller_ns = s->ns;
+		first.key = s->key;
+		first.args = c->args;
+		first.cause = s->id;
+		first.wait_ms = (uint32_t)(timeout + COMPONENT_GRACE_MS);
+		first.done = seq_component_done;
+		first.arg = s;
+		s->next = 1;
+		rc = start_target(iv, t0, &first, e);
+	}
+	if (rc < 0) {
+		/* Nothing ran: the caller answers the error, no record. */
+		running_remove(iv, s);
+		seq_free(s);
+		return rc;
+	}
+	return 0;
+}
+
+static int start_target(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
+			struct err *e)
+{
+	if (!c->id[0])
+		entity_activation_id(c->id);
+	if (is_sequence(t->action))
+		return start_sequence(iv, t, c, e);
+	return start_action(iv, t, c, e);
+}
+
+int invoke_start(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
+		 struct err *e)
+{
+	if (c->args && !cJSON_IsObject(c->args))
+		return err_set(e, -EINVAL, "invoke parameters must be a JSON object");
+	return start_target(iv, t, c, e);
+}
+
+/* --- the worker --- */
+
+static void expire(struct invoke *iv, uint64_t now)
+{
+	struct {
+		dispatch_done_fn done;
+		void *arg;
+	} due[32];
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&iv->lock);
+	for (struct seq *s = iv->running; s && n < 32; s = s->nxt) {
+		if (!s->done || s->expires_ms > now)
+			continue;
+		due[n].done = s->done;
+		due[n].arg = s->arg;
+		n++;
+		s->done = NULL;
+	}
+	pthread_mutex_unlock(&iv->lock);
+	for (uint32_t i = 0; i < n; i++)
+		due[i].done(due[i].arg, NULL);
+}
+
+static void *worker_main(void *arg)
+{
+	struct invoke *iv = arg;
+
+	pthread_mutex_lock(&iv->lock);
+	while (!iv->stop) {
+		struct job *j = iv->head;
+
+		if (!j) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += WORKER_TICK_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&iv->cond, &iv->lock, &ts);
+			pthread_mutex_unlock(&iv->lock);
+			expire(iv, now_ms());
+			pthread_mutex_lock(&iv->lock);
+			continue;
+		}
+		iv->head = j->next;
+		if (!iv->head)
+			iv->tail = NULL;
+		pthread_mutex_unlock(&iv->lock);
+		seq_step(j->s, j->rec);
+		json_delete(j->rec);
+		free(j);
+		pthread_mutex_lock(&iv->lock);
+	}
+	pthread_mutex_unlock(&iv->lock);
+	return NULL;
+}
+
+int invoke_new(const struct cfg *c, struct store *s, struct dispatch *d, struct queue *q,
+	       struct invoke **out, struct err *e)
+{
+	struct invoke *iv = calloc(1, sizeof(*iv));
+
+	if (!iv)
+		return err_set(e, -ENOMEM, "allocate invoke");
+	iv->cfg = c;
+	iv->store = s;
+	iv->dispatch = d;
+	iv->queue = q;
+	pthread_mutex_init(&iv->lock, NULL);
+	pthread_cond_init(&iv->cond, NULL);
+	if (pthread_create(&iv->thread, NULL, worker_main, iv) != 0) {
+		pthread_cond_destroy(&iv->cond);
+		pthread_mutex_destroy(&iv->lock);
+		free(iv);
+		return err_set(e, -EAGAIN, "start the sequence worker");
+	}
+	*out = iv;
+	return 0;
+}
+
+void invoke_stop(struct invoke *iv)
+{
+	bool join;
+
+	if (!iv)
+		return;
+	pthread_mutex_lock(&iv->lock);
+	join = !iv->stop;
+	iv->stop = true;
+	pthread_cond_signal(&iv->cond);
+	pthread_mutex_unlock(&iv->lock);
+	if (join)
+		pthread_join(iv->thread, NULL);
+}
+
+void invoke_free(struct invoke *iv)
+{
+	if (!iv)
+		return;
+	invoke_stop(iv);
+	while (iv->head) {
+		struct job *j = iv->head;
+
+		iv->head = j->next;
+		json_delete(j->rec);
+		free(j);
+	}
+	/* Sequences still running: their components may still complete
+	 * through dispatch (stopped after this), so only tell the waiters. */
+	while (iv->running) {
+		struct seq *s = iv->running;
+
+		iv->running = s->nxt;
+		if (s->done)
+			s->done(s->arg, NULL);
+		seq_free(s);
+	}
+	pthread_cond_destroy(&iv->cond);
+	pthread_mutex_destroy(&iv->lock);
+	free(iv);
+}

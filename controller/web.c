@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Web actions (see web.h): request -> action arguments and action result ->
+ * HTTP response. Pure functions over cJSON trees; api.c owns the transport.
+ * Messages are OpenWhisk's (WebActions.scala / Messages.scala) so clients
+ * that match on them keep working. */
+#include "web.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MSG_RESERVED "Request defines parameters that are not allowed (e.g., reserved properties)."
+#define MSG_MALFORMED "The request content was malformed."
+#define MSG_PROCESSING "There was an error processing your request."
+#define MSG_MEDIA "Response type in header did not match generated content type."
+#define MSG_INVALID "The action did not produce a valid response."
+#define CT_JSON "application/json"
+
+/* Internal outcome of a soft failure that becomes a 400 (not an errno). */
+#define WEB_BAD 1
+
+int web_ext_parse(const char *ext, enum web_ext *out)
+{
+	static const char *const names[] = { "http", "json", "html", "svg", "text" };
+
+	for (size_t i = 0; ext && i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(ext, names[i]) == 0) {
+			*out = (enum web_ext)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+enum media { MEDIA_BINARY, MEDIA_TEXT, MEDIA_JSON, MEDIA_FORM };
+
+/* Classify a Content-Type by its media type (lower case, parameters cut).
+ * No type at all is application/octet-stream to HTTP, hence binary. */
+static enum media media_of(const char *ct)
+{
+	char mt[128];
+	size_t n = 0;
+
+	if (!ct)
+		return MEDIA_BINARY;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	while (*ct && *ct != ';' && n + 1 < sizeof(mt))
+		mt[n++] = (char)tolower((unsigned char)*ct++);
+	while (n > 0 && (mt[n - 1] == ' ' || mt[n - 1] == '\t'))
+		n--;
+	mt[n] = '\0';
+	if (strcmp(mt, "application/x-www-form-urlencoded") == 0)
+		return MEDIA_FORM;
+	if (strcmp(mt, CT_JSON) == 0 || (n > 5 && strcmp(mt + n - 5, "+json") == 0))
+		return MEDIA_JSON;
+	if (strncmp(mt, "text/", 5) == 0 || strcmp(mt, "application/xml") == 0 ||
+	    strstr(mt, "+json") || strstr(mt, "+xml"))
+		return MEDIA_TEXT;
+	return MEDIA_BINARY;
+}
+
+static const char b64_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *b64_encode(const unsigned char *in, size_t len)
+{
+	char *out = malloc(len / 3 * 4 + 5), *o = out;
+
+	for (size_t i = 0; out && i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0) |
+			     (i + 2 < len ? in[i + 2] : 0);
+
+		/* k = 2, 3 exist only when input byte k - 1 does. */
+		for (int k = 0; k < 4; k++)
+			*o++ = k < 2 || i + (size_t)k - 1 < len ? b64_alpha[v >> (18 - 6 * k) & 63]
+								: '=';
+	}
+	if (out)
+		*o = '\0';
+	return out;
+}
+
+/* Standard alphabet, padding optional (as java.util.Base64's decoder, which
+ * upstream uses); anything else, whitespace included, is -EINVAL. */
+static int b64_decode(const char *in, size_t len, char **out, size_t *out_len)
+{
+	size_t pad = 0, n = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	char *buf;
+
+	while (pad < 2 && len > 0 && in[len - 1] == '=') {
+		len--;
+		pad++;
+	}
+	if (len % 4 == 1 || (pad && (len + pad) % 4 != 0))
+		return -EINVAL;
+	buf = malloc(len / 4 * 3 + 3);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		const char *p = in[i] ? strchr(b64_alpha, in[i]) : NULL;
+
+		if (!p) {
+			free(buf);
+			return -EINVAL;
+		}
+		acc = acc << 6 | (uint32_t)(p - b64_alpha);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[n++] = (char)(acc >> bits);
+		}
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*out_len = n;
+	return 0;
+}
+
+static void lower(char *s)
+{
+	for (; s && *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static int hexval(char c)
+{
+	int l = tolower((unsigned char)c);
+
+	return isdigit(l) ? l - '0' : l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
+}
+
+/* application/x-www-form-urlencoded decoding of s[0..len). %00 is refused:
+ * parameters are C strings. -EINVAL, -ENOMEM. */
+static int pct_decode(const char *s, size_t len, char **out)
+{
+	char *buf = malloc(len + 1), *o = buf;
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
+			int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+
+			if (lo < 0 || (hi | lo) == 0) {
+				free(buf);
+				return -EINVAL;
+			}
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			*o++ = s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	*o = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* Set obj[key] = val (replacing), taking val. -ENOMEM (val freed). */
+static int obj_set(cJSON *obj, const char *key, cJSON *val)
+{
+	bool ok = val && (cJSON_GetObjectItemCaseSensitive(obj, key)
+				  ? cJSON_ReplaceItemInObjectCaseSensitive(obj, key, val)
+				  : cJSON_AddItemToObject(obj, key, val));
+
+	if (!ok)
+		cJSON_Delete(val);
+	return ok ? 0 : -ENOMEM;
+}
+
+static bool key_is_reserved(const char *key)
+{
+	return strncmp(key, "__ow_", 5) == 0;
+}
+
+/* Merge "k=v&k2=v2" into obj as strings, last wins. -EINVAL bad escape,
+ * -EPERM reserved key, -ENOMEM. */
+static int form_merge(cJSON *obj, const char *s, size_t len)
+{
+	const char *end = s + len;
+
+	while (s < end) {
+		const char *amp = memchr(s, '&', (size_t)(end - s)), *seg_end = amp ? amp : end;
+		const char *eq = memchr(s, '=', (size_t)(seg_end - s));
+		char *key = NULL, *val = NULL;
+		int rc = 0;
+
+		if (seg_end > s) {
+			rc = pct_decode(s, (size_t)((eq ? eq : seg_end) - s), &key);
+			if (rc == 0)
+				rc = eq ? pct_decode(eq + 1, (size_t)(seg_end - eq - 1), &val)
+					: pct_decode("", 0, &val);
+			if (rc == 0 && key_is_reserved(key))
+				rc = -EPERM;
+			if (rc == 0)
+				rc = obj_set(obj, key, cJSON_CreateString(val));
+		}
+		free(key);
+		free(val);
+		if (rc < 0)
+			return rc;
+		s = seg_end + 1;
+	}
+	return 0;
+}
+
+/* The body as a JSON string: as is when text-like, else base64. */
+static cJSON *body_string(const struct web_request *r)
+{
+	const unsigned char *b = (const unsigned char *)r->body;
+	char *s = media_of(r->content_type) != MEDIA_BINARY ? strndup(r->body, r->body_len)
+							    : b64_encode(b, r->body_len);
+	cJSON *j = s ? cJSON_CreateString(s) : NULL;
+
+	free(s);
+	return j;
+}
+
+/* Parse the body into p per the rules in web.h. -EINVAL malformed, -EPERM
+ * reserved key, -ENOMEM. */
+static int body_merge(cJSON *p, const struct web_request *r)
+{
+	enum media m = media_of(r->content_type);
+	cJSON *doc = NULL;
+	int rc;
+
+	if (m == MEDIA_FORM)
+		return form_merge(p, r->body, r->body_len);
+	if (m == MEDIA_JSON || !r->content_type) {
+		rc = json_parse(r->body, r->body_len, &doc, NULL);
+		if (rc == -ENOMEM || (rc < 0 && r->content_type))
+			return rc;
+	}
+	if (!cJSON_IsObject(doc)) {
+		json_delete(doc);
+		return obj_set(p, "__ow_body", body_string(r));
+	}
+	rc = 0;
+	for (const cJSON *c = doc->child; c && rc == 0; c = c->next)
+		if (key_is_reserved(c->string))
+			rc = -EPERM;
+	for (const cJSON *c = doc->child; c && rc == 0; c = c->next)
+		rc = obj_set(p, c->string, cJSON_Duplicate(c, 1));
+	json_delete(doc);
+	return rc;
+}
+
+static cJSON *headers_object(const struct web_request *r)
+{
+	cJSON *h = cJSON_CreateObject();
+
+	for (size_t i = 0; h && i < r->header_count; i++) {
+		const struct web_header *w = &r->headers[i];
+		char *name = w->name ? strdup(w->name) : NULL;
+
+		lower(name);
+		if (w->name &&
+		    (!name || obj_set(h, name, cJSON_CreateString(w->value ? w->value : "")) < 0)) {
+			cJSON_Delete(h);
+			h = NULL;
+		}
+		free(name);
+	}
+	return h;
+}
+
+int web_params(const cJSON *defaults, const struct web_request *r, cJSON **out, struct err *e)
+{
+	_cleanup_json_ cJSON *p = cJSON_IsObject(defaults) ? cJSON_Duplicate(defaults, 1)
+							   : cJSON_CreateObject();
+	cJSON *method = NULL;
+	bool has_body = r->body && r->body_len > 0;
+	int rc = p ? 0 : -ENOMEM;
+
+	if (rc == 0 && r->raw_http) {
+		if (r->query && *r->query)
+			rc = obj_set(p, "__ow_query", cJSON_CreateString(r->query));
+		if (rc == 0 && has_body)
+			rc = obj_set(p, "__ow_body", body_string(r));
+	} else if (rc == 0) {
+		if (r->query && *r->query) {
+			rc = form_merge(p, r->query, strlen(r->query));
+			if (rc == -EINVAL)
+				return err_set(e, rc, "malformed query");
+		}
+		if (rc == 0 && has_body) {
+			rc = body_merge(p, r);
+			if (rc == -EINVAL)
+				return err_set(e, rc, MSG_MALFORMED);
+		}
+	}
+	if (rc == -EPERM)
+		return err_set(e, -EINVAL, MSG_RESERVED);
+	if (rc == 0 && (method = cJSON_CreateString(r->method ? r->method : "get")))
+		lower(method->valuestring);
+	if (rc == 0)
+		rc = obj_set(p, "__ow_method", method);
+	if (rc == 0)
+		rc = obj_set(p, "__ow_headers", headers_object(r));
+	if (rc == 0)
+		rc = obj_set(p, "__ow_path", cJSON_CreateString(r->path ? r->path : ""));
+	if (rc == 0 && r->user)
+		rc = obj_set(p, "__ow_user", cJSON_CreateString(r->user));
+	if (rc < 0)
+		return err_set(e, rc, "web action parameters: out of memory");
+	*out = p;
+	p = NULL;
+	return 0;
+}
+
+void web_response_fini(struct web_response *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->header_count; i++) {
+		free(w->headers[i].name);
+		free(w->headers[i].value);
+	}
+	free(w->headers);
+	free(w->content_type);
+	free(w->body);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Body = copy of s[0..len), Content-Type = ct. -ENOMEM. */
+static int set_body(struct web_response *w, int status, const char *ct, const char *s, size_t len)
+{
+	free(w->content_type);
+	free(w->body);
+	w->status = status;
+	w->content_type = strdup(ct);
+	w->body = strndup(s, len);
+	w->body_len = len;
+	return w->content_type && w->body ? 0 : -ENOMEM;
+}
+
+static int set_json(struct web_response *w, int status, const cJSON *v)
+{
+	size_t len = 0;
+	char *s = json_print(v, &len);
+	int rc = s ? set_body(w, status, CT_JSON, s, len) : -ENOMEM;
+
+	json_free(s);
+	return rc;
+}
+
+/* Replace whatever was built with a 400 {"error","code"} body. */
+static int set_error(struct web_response *w, const char *msg, const char *code)
+{
+	_cleanup_json_ cJSON *j = cJSON_CreateObject();
+
+	web_response_fini(w);
+	if (!j || !cJSON_AddStringToObject(j, "error", msg) ||
+	    (code && !cJSON_AddStringToObject(j, "code", code)))
+		return -ENOMEM;
+	return set_json(w, 400, j);
+}
+
+/* A header value as text: string, number or boolean; NULL otherwise. */
+static char *header_text(const cJSON *v, bool *bad)
+{
+	char num[32];
+
+	if (cJSON_IsString(v))
+		return strdup(v->valuestring);
+	if (cJSON_IsBool(v))
+		return strdup(cJSON_IsTrue(v) ? "true" : "false");
+	if (cJSON_IsNumber(v)) {
+		snprintf(num, sizeof(num), "%.15g", v->valuedouble);
+		return strdup(num);
+	}
+	*bad = true;
+	return NULL;
+}
+
+static int add_header(struct web_response *w, const char *name, const cJSON *v)
+{
+	struct web_header_owned *h;
+	bool bad = false;
+	char *val = header_text(v, &bad);
+
+	if (!val)
+		return bad ? WEB_BAD : -ENOMEM;
+	if (strcasecmp(name, "content-type") == 0) {
+		free(w->content_type);
+		w->content_type = val;
+		return 0;
+	}
+	h = realloc(w->headers, (w->header_count + 1) * sizeof(*h));
+	if (!h) {
+		free(val);
+		return -ENOMEM;
+	}
+	w->headers = h;
+	h[w->header_count].name = strdup(name);
+	h[w->header_count].value = val;
+	if (!h[w->header_count++].name)
+		return -ENOMEM;
+	return 0;
+}
+
+/* 100..599 from a whole number or a string of digits; -1 otherwise. */
+static int status_of(const cJSON *sc)
+{
+	const char *s = cJSON_GetStringValue(sc);
+	size_t n = s ? strlen(s) : 0;
+	double d = cJSON_IsNumber(sc)				     ? sc->valuedouble
+		   : n && n <= 3 && strspn(s, "0123456789") == n ? strtol(s, NULL, 10)
+								     : -1;
+
+	return d == floor(d) && d >= 100 && d <= 599 ? (int)d : -1;
+}
+
+/* The .http projection. 0, WEB_BAD (invalid response), -ENOMEM. */
+static int respond_http(const cJSON *v, struct web_response *w)
+{
+	const cJSON *sc, *hs, *body;
+	int rc = 0;
+
+	w->status = 204;
+	if (!v)
+		return 0;
+	if (!cJSON_IsObject(v))
+		return WEB_BAD;
+	sc = cJSON_GetObjectItemCaseSensitive(v, "statusCode");
+	hs = cJSON_GetObjectItemCaseSensitive(v, "headers");
+	body = cJSON_GetObjectItemCaseSensitive(v, "body");
+	if (cJSON_IsNull(body))
+		body = NULL;
+	if (sc && (w->status = status_of(sc)) < 0)
+		return WEB_BAD;
+	if (!sc)
+		w->status = body ? 200 : 204;
+	if (hs && !cJSON_IsObject(hs))
+		return WEB_BAD;
+	for (const cJSON *h = hs ? hs->child : NULL; h && rc == 0; h = h->next) {
+		if (!cJSON_IsArray(h))
+			rc = add_header(w, h->string, h);
+		for (const cJSON *a = cJSON_IsArray(h) ? h->child : NULL; a && rc == 0; a = a->next)
+			rc = add_header(w, h->string, a);
+	}
+	if (rc != 0 || !body)
+		return rc;
+	if (!cJSON_IsString(body))
+		return set_json(w, w->status, body);
+	if (w->content_type && media_of(w->content_type) == MEDIA_BINARY) {
+		const char *b = body->valuestring;
+
+		rc = b64_decode(b, strlen(b), &w->body, &w->body_len);
+		return rc == -EINVAL ? WEB_BAD : rc;
+	}
+	if (!w->content_type && !(w->content_type = strdup("text/html")))
+		return -ENOMEM;
+	w->body_len = strlen(body->valuestring);
+	w->body = strdup(body->valuestring);
+	return w->body ? 0 : -ENOMEM;
+}
+
+int web_respond(enum web_ext ext, const cJSON *result, int status_code, const char *code,
+		struct web_response *out)
+{
+	static const char *const field[] = { [WEB_HTML] = "html", [WEB_SVG] = "svg",
+					     [WEB_TEXT] = "text" };
+	static const char *const ctype[] = { [WEB_HTML] = "text/html", [WEB_SVG] = "image/svg+xml",
+					     [WEB_TEXT] = "text/plain" };
+	struct web_response w = { 0 };
+	const cJSON *v = result, *err_val, *b;
+	int rc;
+
+	/* An application error answers with its "error" value, projected
+	 * like a successful result (upstream's ERROR_FIELD path). */
+	err_val = cJSON_IsObject(result) ? cJSON_GetObjectItemCaseSensitive(result, "error") : NULL;
+	if (status_code == 1 && err_val)
+		v = err_val;
+	if (status_code != 0 && status_code != 1) {
+		rc = set_error(&w, MSG_PROCESSING, code);
+	} else if (ext == WEB_HTTP) {
+		rc = respond_http(v, &w);
+		if (rc == WEB_BAD)
+			rc = set_error(&w, MSG_INVALID, code);
+	} else if (ext == WEB_JSON) {
+		if (!v)
+			rc = set_body(&w, 200, CT_JSON, "{}", 2);
+		else if (cJSON_IsObject(v) || cJSON_IsArray(v))
+			rc = set_json(&w, 200, v);
+		else
+			rc = set_error(&w, MSG_MEDIA, code);
+	} else if ((unsigned)ext > WEB_TEXT) {
+		rc = set_error(&w, MSG_MEDIA, code);
+	} else {
+		b = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "body") : NULL;
+		if (!b && cJSON_IsObject(v))
+			b = cJSON_GetObjectItemCaseSensitive(v, field[ext]);
+		if (cJSON_IsString(b))
+			rc = set_body(&w, 200, ctype[ext], b->valuestring, strlen(b->valuestring));
+		else
+			rc = set_error(&w, MSG_MEDIA, code);
+	}
+	if (rc < 0) {
+		web_response_fini(&w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
