@@ -491,7 +491,7 @@ def main():
          "prewarm: `prewarm: 1` per kind, stem cells up before each call. Baseline: docker create + start of "
          "the runtime image with the invoker's options through the Docker API (curl's times)."),
         ("Footprint", "footprint", md_fp, [],
-         "controller + invoker VmRSS/VmHWM and CPU (schedstat, % of one core) idle (1 invoker, shipped "
+         "controller + invoker VmRSS/VmHWM and CPU (schedstat, %% of one core) idle (1 invoker, shipped "
          "user_memory 1024m, over %s s after start) and over all edgewhisk A runs at the largest N (VmHWM = "
          "peak); image sizes from docker image inspect." %
          grid.get("IDLE_S", "?")),
