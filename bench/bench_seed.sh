@@ -14,7 +14,7 @@
 #   QUICK=1 bench/bench_seed.sh     CI subset (<= 5 min)
 #   bench/bench_seed.sh             full grid
 # Every grid knob can be set from the environment: A_NS A_CS B_NS B_CS
-# B_SIZES C_SIZES C_RUNS REQS REPEATS COLD_N IDLE_S OUT EXPERIMENTS
+# B_SIZES B_REPEATS C_SIZES C_RUNS REQS REPEATS COLD_N IDLE_S OUT EXPERIMENTS
 # (default "footprint A B C cold").
 #
 # Loopback only. Each experiment starts its own controller (bench/lib.sh:
@@ -44,6 +44,7 @@ else
 	: "${C_RUNS:=20}" "${COLD_N:=5}" "${IDLE_S:=60}"
 	: "${OUT:=$ROOT/bench/results/$(date -u +%Y-%m-%d)-$(hostname -s)}"
 fi
+: "${B_REPEATS:=$REPEATS}"
 : "${EXPERIMENTS:=footprint A B C cold}"
 case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
 SLEEP_MS=30
@@ -58,11 +59,12 @@ for img in nodejs python native; do
 		bench_die "image edgewhisk/action-$img:1 is missing: run make images"
 done
 has() { [[ " $EXPERIMENTS " == *" $1 "* ]]; }
+max() { echo $(($1 > $2 ? $1 : $2)); }
 
 bench_setup seed
 mkdir -p "$OUT" || bench_die "cannot create $OUT"
 # Generated files only: a hand-written NOTES.md stays.
-rm -f "$OUT"/*.csv "$OUT"/*.dat "$OUT"/*.png "$OUT"/*.gp "$OUT"/*.txt "$OUT/REPORT.md" \
+rm -f "$OUT"/*.csv "$OUT"/*.dat "$OUT"/*.png "$OUT"/*.gp "$OUT"/*.txt "$OUT/REPORT.md" "$OUT/errors.log" \
 	"$OUT"/a_*.md "$OUT"/b_*.md "$OUT"/c_*.md "$OUT"/cold_*.md "$OUT"/footprint.md
 A_CSV=$OUT/a_concurrency.csv
 B_CSV=$OUT/b_payload.csv
@@ -77,6 +79,17 @@ echo "kind,mode,i,ms,init_ms,stemcell" >"$COLD_CSV"
 echo "what,process,rss_kb,hwm_kb,cpu_pct,seconds" >"$FP_CSV"
 
 START_S=$SECONDS
+# Container lifecycle of the whole run (every controller of this run uses
+# the same instance label): churn, deaths and OOM kills show up here.
+"$DOCKER" events --filter "label=edgewhisk.instance=$EW_PREFIX-seed-$$" \
+	--format '{{.Time}} {{.Action}} {{.Actor.Attributes.name}} exit={{.Actor.Attributes.exitCode}}' \
+	>"$T/events.raw" 2>/dev/null &
+EVENTS_PID=$!
+seed_cleanup() {
+	[ -z "${EVENTS_PID:-}" ] || kill "$EVENTS_PID" 2>/dev/null
+	ew_cleanup
+}
+trap seed_cleanup EXIT
 MODEL=$(awk -F: '/^(model name|Hardware)/ { sub(/^[ \t]+/, "", $2); print $2; exit }' /proc/cpuinfo)
 {
 	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -85,7 +98,7 @@ MODEL=$(awk -F: '/^(model name|Hardware)/ { sub(/^[ \t]+/, "", $2); print $2; ex
 	echo "docker=$("$DOCKER" version -f '{{.Server.Version}}' 2>/dev/null)"
 	echo "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
 	echo "quick=$QUICK"
-	echo "grid=A_NS='$A_NS' A_CS='$A_CS' REPEATS=$REPEATS REQS=$REQS B_NS='$B_NS' B_CS='$B_CS' B_SIZES='$B_SIZES' C_SIZES='$C_SIZES' C_RUNS=$C_RUNS COLD_N=$COLD_N IDLE_S=$IDLE_S EXPERIMENTS='$EXPERIMENTS'"
+	echo "grid=A_NS='$A_NS' A_CS='$A_CS' REPEATS=$REPEATS REQS=$REQS B_NS='$B_NS' B_CS='$B_CS' B_SIZES='$B_SIZES' B_REPEATS=$B_REPEATS C_SIZES='$C_SIZES' C_RUNS=$C_RUNS COLD_N=$COLD_N IDLE_S=$IDLE_S EXPERIMENTS='$EXPERIMENTS'"
 	echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/meta.txt"
 echo "bench_seed: $(sed -n 's/^machine=//p' "$OUT/meta.txt"); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -125,7 +138,14 @@ load_run() {
 	line=$("$LOAD" -c "$c" -n "$REQS" -w "$c" -b "$body" -e '"timeout"' -p "$path" "${a[@]}" \
 		"$ports" 2>"$T/load.err") || bench_die "seed_load failed: $(cat "$T/load.err")"
 	after=$(proc_snapshot)
-	if [ -s "$T/load.err" ]; then echo "    ($prefix c=$c: $(head -c 300 "$T/load.err"))"; fi
+	if [ -s "$T/load.err" ]; then
+		echo "    ($prefix: $(head -c 400 "$T/load.err"))"
+		# Keep the evidence: the error and the controller's log around it.
+		{
+			echo "== $(date -u +%H:%M:%S) $prefix (mode,[size,]N,c,rep): $(cat "$T/load.err")"
+			grep -v ' debug ' "$T/controller.log" | tail -n 40
+		} >>"$OUT/errors.log"
+	fi
 	echo "$prefix,$(csv_of "$line"),$(cpu_per_req "$before" "$after" "$REQS")" >>"$csv"
 	LAST=$line
 }
@@ -224,15 +244,15 @@ for N in $NS_AB; do
 	echo "N=$N: user_memory $((256 * N))m, ${#names[@]} warm sleepy container(s) after $i warm-up round(s)"
 	# Footprint under load: over all edgewhisk A runs at the largest N.
 	fp_before=$(fp_ticks) fp_s0=$(date +%s.%N)
-	for rep in $(seq 1 "$REPEATS"); do
-		if [ "$inA" = 1 ]; then
+	for rep in $(seq 1 "$(max "$REPEATS" "$B_REPEATS")"); do
+		if [ "$inA" = 1 ] && [ "$rep" -le "$REPEATS" ]; then
 			for c in $A_CS; do
 				load_run "$A_CSV" "edgewhisk,$N,$c,$rep" "$PATH_SLEEPY" "$PORT" "$c" "$T/body-a.json" \
 					"$GUEST_AUTH"
 				echo "  A edgewhisk N=$N c=$c rep $rep: $(short "$LAST")"
 			done
 		fi
-		if [ "$inB" = 1 ]; then
+		if [ "$inB" = 1 ] && [ "$rep" -le "$B_REPEATS" ]; then
 			for s in $B_SIZES; do
 				for c in $B_CS; do
 					load_run "$B_CSV" "edgewhisk,$s,$N,$c,$rep" "$PATH_SLEEPY" "$PORT" "$c" \
@@ -258,15 +278,20 @@ for N in $NS_AB; do
 		p=$(host_port "$n")
 		[ -n "$p" ] && ports+="${ports:+,}$p"
 	done
-	[ -n "$ports" ] || bench_die "no warm sleepy container with a published port"
-	for rep in $(seq 1 "$REPEATS"); do
-		if [ "$inA" = 1 ]; then
+	if [ -z "$ports" ]; then
+		echo "  N=$N: no warm sleepy container left for the direct runs: skipped (see errors.log)"
+		echo "== N=$N: direct runs skipped, no warm container" >>"$OUT/errors.log"
+		bench_stop
+		continue
+	fi
+	for rep in $(seq 1 "$(max "$REPEATS" "$B_REPEATS")"); do
+		if [ "$inA" = 1 ] && [ "$rep" -le "$REPEATS" ]; then
 			for c in $A_CS; do
 				load_run "$A_CSV" "direct,$N,$c,$rep" /run "$ports" "$c" "$T/run-a.json"
 				echo "  A direct    N=$N c=$c rep $rep: $(short "$LAST")"
 			done
 		fi
-		if [ "$inB" = 1 ]; then
+		if [ "$inB" = 1 ] && [ "$rep" -le "$B_REPEATS" ]; then
 			for s in $B_SIZES; do
 				for c in $B_CS; do
 					load_run "$B_CSV" "direct,$s,$N,$c,$rep" /run "$ports" "$c" "$T/run-$s.json"
@@ -395,6 +420,10 @@ if has cold; then
 	done
 fi
 
+kill "$EVENTS_PID" 2>/dev/null
+wait "$EVENTS_PID" 2>/dev/null
+EVENTS_PID=''
+grep -E ' (create|die|oom|kill) ' "$T/events.raw" >"$OUT/docker_events.txt"
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 echo "seconds=$((SECONDS - START_S))" >>"$OUT/meta.txt"
 python3 "$ROOT/bench/seed_report.py" "$OUT" || bench_die "report failed"

@@ -122,8 +122,9 @@ static int write_all(int fd, const char *p, size_t n)
 
 /* One request on c (connecting when needed). Returns 0 and fills *status
  * and *matched, or a negative errno; *reuse says whether the connection may
- * carry the next request. */
-static int do_request(struct load *l, struct conn *c, int *status, bool *matched, bool *reuse)
+ * carry the next request. The start of an unexpected body goes to `snip`. */
+static int do_request(struct load *l, struct conn *c, int *status, bool *matched, bool *reuse,
+		      char *snip, size_t snip_len)
 {
 	struct proxy_parser p;
 	char buf[65536];
@@ -181,6 +182,9 @@ static int do_request(struct load *l, struct conn *c, int *status, bool *matched
 		*status = p.status;
 		*matched = !l->expect || (p.body && strstr(p.body, l->expect));
 		*reuse = !p.close;
+		if ((p.status != 200 || !*matched) && p.body)
+			snprintf(snip, snip_len, "%.*s", (int)(p.len < snip_len ? p.len : snip_len - 1),
+				 p.body);
 	}
 	free(p.body);
 	return r;
@@ -212,7 +216,7 @@ static void pool_give(struct load *l, struct conn *c)
 	pthread_mutex_unlock(&l->mu);
 }
 
-static void report_error(struct load *l, int r, int status)
+static void report_error(struct load *l, int r, int status, const char *snip)
 {
 	int zero = 0;
 
@@ -222,8 +226,8 @@ static void report_error(struct load *l, int r, int status)
 	if (r < 0)
 		fprintf(stderr, "seed_load: first error: %s\n", strerror(-r));
 	else
-		fprintf(stderr, "seed_load: first error: HTTP %d%s\n", status,
-			status == 200 ? " without the expected text" : "");
+		fprintf(stderr, "seed_load: first error: HTTP %d%s: %s\n", status,
+			status == 200 ? " without the expected text" : "", snip);
 }
 
 static void *client(void *arg)
@@ -236,6 +240,7 @@ static void *client(void *arg)
 		uint64_t t0;
 		int r, status = 0;
 		bool matched = false, reuse = false;
+		char snip[300] = "";
 
 		if (i >= l->total)
 			break;
@@ -244,7 +249,7 @@ static void *client(void *arg)
 		 * client sees, as the platform's own queueing is. */
 		t0 = now_ns();
 		c = pool_take(l);
-		r = do_request(l, c, &status, &matched, &reuse);
+		r = do_request(l, c, &status, &matched, &reuse, snip, sizeof(snip));
 		if (!reuse && c->fd >= 0) {
 			close(c->fd);
 			c->fd = -1;
@@ -253,7 +258,7 @@ static void *client(void *arg)
 		if (l->lat_ms)
 			l->lat_ms[i] = (double)(now_ns() - t0) / 1e6;
 		if (r < 0 || status != 200 || !matched)
-			report_error(l, r, status);
+			report_error(l, r, status, snip);
 	}
 	return NULL;
 }

@@ -21,7 +21,7 @@ PER_BACKEND = 1000.0 / SLEEP_MS  # req/s one backend gives a 30 ms action
 
 DEFAULT_GRID = {
     "A_NS": "1 2 3 4 5 6 7 8 9 10 11", "A_CS": "1 2 4 8 11 16 30", "REPEATS": "3", "REQS": "120",
-    "B_NS": "1 2 3 4 5", "B_CS": "1 2 5 10", "B_SIZES": "0 1024 102400 1024000",
+    "B_NS": "1 2 3 4 5", "B_CS": "1 2 5 10", "B_SIZES": "0 1024 102400 1024000", "B_REPEATS": "3",
     "C_SIZES": "0 1024 5120 10240 20480 51200 100000 128000 208000 256000 400000 512000 650000 1000000",
     "C_RUNS": "20", "COLD_N": "5", "IDLE_S": "60", "EXPERIMENTS": "footprint A B C cold",
 }
@@ -479,7 +479,7 @@ def main():
          (grid.get("REQS", "?"), grid.get("REPEATS", "?"))),
         ("B. Payload", "b_payload", md_b, ["b_payload"],
          "`sleepy` with `{\"timeout\":\"30\",\"message\":\"<N random alphanumerics>\"}`; same client and "
-         "baseline as A."),
+         "baseline as A, %s repeat(s)." % grid.get("B_REPEATS", "?")),
         ("C. Data transfer (2-step sequence)", "c_transfer", md_c, ["c_transfer"],
          "`ParamPass` -> `ParamPass` as a sequence; payload `{\"payload\":\"<N zeros>\"}`, %s sequential "
          "blocking invocations per size; comTime is measured inside the actions (ms clock). A step \"in a new "
@@ -506,6 +506,33 @@ def main():
                     R.append("![%s](%s.png)\n" % (p, p))
         else:
             R.append("(not run)\n")
+    R.append("## Errors and container churn\n")
+    ev = os.path.join(out, "docker_events.txt")
+    if os.path.exists(ev):
+        creates, ooms, per = 0, 0, {}
+        for line in open(ev):
+            w = line.split()
+            if len(w) < 3:
+                continue
+            if w[1] == "create":
+                creates += 1
+                # ewk<invoker id>_<invoker pid>_<n>_<action>: one invoker per controller
+                parts = w[2].split("_")
+                key = "_".join(parts[:2]) if len(parts) > 2 else w[2]
+                per[key] = per.get(key, 0) + 1
+            elif w[1] == "oom":
+                ooms += 1
+        R.append("- containers created during the run: %d (per invoker: %s); OOM kills: %d "
+                 "(`docker_events.txt`: create/kill/die/oom of this run's containers; every controller "
+                 "stop kills its containers too)" % (creates, ", ".join("%s %d" % kv for kv in per.items()) or "-",
+                                                     ooms))
+    if os.path.exists(os.path.join(out, "errors.log")):
+        n = sum(1 for line in open(os.path.join(out, "errors.log")) if line.startswith("== "))
+        R.append("- %d run(s) had errors: `errors.log` has the first error of each and the controller's log "
+                 "around it" % n)
+    else:
+        R.append("- no run had an error")
+    R.append("")
     notes = os.path.join(out, "NOTES.md")
     if os.path.exists(notes):
         R.append(open(notes).read())
