@@ -38,8 +38,8 @@ if [ "$QUICK" = 1 ]; then
 	: "${C_SIZES:=0 102400 1000000}" "${C_RUNS:=5}" "${COLD_N:=1}" "${IDLE_S:=5}"
 	: "${OUT:=$OB/bench/results/$(date -u +%Y-%m-%d)-$(hostname -s)-quick}"
 else
-	: "${A_NS:=1 2 3 4 5 6 7 8 9 10 11}" "${A_CS:=1 2 4 8 11 16 30}" "${REPEATS:=3}" "${REQS:=120}"
-	: "${B_NS:=1 2 3 4 5}" "${B_CS:=1 2 5 10}" "${B_SIZES:=0 1024 102400 1024000}"
+	: "${A_NS:=1 2 3 4 5 6 7 8 9 10 11}" "${A_CS:=1 2 4 8 11 16 30}" "${REPEATS:=3}" "${REQS:=100}"
+	: "${B_NS:=1 2 3 4 5}" "${B_CS:=1 2 5 10}" "${B_SIZES:=0 1024 102400 1024000}" "${B_REPEATS:=1}"
 	: "${C_SIZES:=0 1024 5120 10240 20480 51200 100000 128000 208000 256000 400000 512000 650000 1000000}"
 	: "${C_RUNS:=20}" "${COLD_N:=5}" "${IDLE_S:=60}"
 	: "${OUT:=$ROOT/bench/results/$(date -u +%Y-%m-%d)-$(hostname -s)}"
@@ -203,7 +203,7 @@ mkbody() {
 	run_envelope sleepy "$f" "$T/run-$1.json"
 }
 
-# --- A + B: one controller per backend count N ------------------------
+# --- bodies, backend counts, footprint ----------------------------------
 
 NS_AB=""
 has A && NS_AB+=" $A_NS"
@@ -225,83 +225,6 @@ if has footprint; then
 		echo "image,edgewhisk/action-$img:1,,,,$(image_size "edgewhisk/action-$img:1")" >>"$FP_CSV"
 	done
 fi
-
-for N in $NS_AB; do
-	inA=0 inB=0
-	has A && [[ " $A_NS " == *" $N "* ]] && inA=1
-	has B && [[ " $B_NS " == *" $N "* ]] && inB=1
-	BENCH_USER_MEMORY=$((256 * N))m bench_start
-	create_action sleepy nodejs:20 "$SLEEPY"
-	# Warm the pool to N containers: rounds of 2N concurrent requests until
-	# it holds N (at most 5 rounds).
-	for i in 1 2 3 4 5; do
-		"$LOAD" -c "$((2 * N))" -n "$((4 * N))" -b "$T/body-a.json" -e '"timeout"' -p "$PATH_SLEEPY" \
-			-a "$GUEST_AUTH" "$PORT" >/dev/null 2>&1
-		settle
-		mapfile -t names < <(containers_of nodejs:20 sleepy)
-		[ "${#names[@]}" -ge "$N" ] && break
-	done
-	echo "N=$N: user_memory $((256 * N))m, ${#names[@]} warm sleepy container(s) after $i warm-up round(s)"
-	# Footprint under load: over all edgewhisk A runs at the largest N.
-	fp_before=$(fp_ticks) fp_s0=$(date +%s.%N)
-	for rep in $(seq 1 "$(max "$REPEATS" "$B_REPEATS")"); do
-		if [ "$inA" = 1 ] && [ "$rep" -le "$REPEATS" ]; then
-			for c in $A_CS; do
-				load_run "$A_CSV" "edgewhisk,$N,$c,$rep" "$PATH_SLEEPY" "$PORT" "$c" "$T/body-a.json" \
-					"$GUEST_AUTH"
-				echo "  A edgewhisk N=$N c=$c rep $rep: $(short "$LAST")"
-			done
-		fi
-		if [ "$inB" = 1 ] && [ "$rep" -le "$B_REPEATS" ]; then
-			for s in $B_SIZES; do
-				for c in $B_CS; do
-					load_run "$B_CSV" "edgewhisk,$s,$N,$c,$rep" "$PATH_SLEEPY" "$PORT" "$c" \
-						"$T/body-$s.json" "$GUEST_AUTH"
-					echo "  B edgewhisk size=$s N=$N c=$c rep $rep: $(short "$LAST")"
-				done
-			done
-		fi
-	done
-	if [ "$inA" = 1 ] && [ "$N" = "$MAX_A_N" ]; then
-		footprint_rows "A load N=$N (all c)" \
-			"$(awk -v a="$fp_s0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" "$fp_before"
-	fi
-	settle
-	n_after=$(containers_of nodejs:20 sleepy | wc -l)
-	[ "$n_after" -gt "${#names[@]}" ] && echo "  note: $((n_after - ${#names[@]})) container(s) started during the runs"
-	# Direct: the same requests on the N warm containers (one connection
-	# each, borrowed by the c clients). After all edgewhisk runs of this
-	# controller: /run calls the invoker did not send leave log sentinels
-	# that would confuse its log reader on later activations.
-	ports=""
-	for n in "${names[@]:0:$N}"; do
-		p=$(host_port "$n")
-		[ -n "$p" ] && ports+="${ports:+,}$p"
-	done
-	if [ -z "$ports" ]; then
-		echo "  N=$N: no warm sleepy container left for the direct runs: skipped (see errors.log)"
-		echo "== N=$N: direct runs skipped, no warm container" >>"$OUT/errors.log"
-		bench_stop
-		continue
-	fi
-	for rep in $(seq 1 "$(max "$REPEATS" "$B_REPEATS")"); do
-		if [ "$inA" = 1 ] && [ "$rep" -le "$REPEATS" ]; then
-			for c in $A_CS; do
-				load_run "$A_CSV" "direct,$N,$c,$rep" /run "$ports" "$c" "$T/run-a.json"
-				echo "  A direct    N=$N c=$c rep $rep: $(short "$LAST")"
-			done
-		fi
-		if [ "$inB" = 1 ] && [ "$rep" -le "$B_REPEATS" ]; then
-			for s in $B_SIZES; do
-				for c in $B_CS; do
-					load_run "$B_CSV" "direct,$s,$N,$c,$rep" /run "$ports" "$c" "$T/run-$s.json"
-					echo "  B direct    size=$s N=$N c=$c rep $rep: $(short "$LAST")"
-				done
-			done
-		fi
-	done
-	bench_stop
-done
 
 # --- C: data transfer through a 2-step sequence ------------------------
 
@@ -419,6 +342,86 @@ if has cold; then
 		done
 	done
 fi
+
+# --- A + B: one controller per backend count N (last: the longest part,
+# so a run cut short loses only its largest N) ---------------------------
+
+for N in $NS_AB; do
+	inA=0 inB=0
+	has A && [[ " $A_NS " == *" $N "* ]] && inA=1
+	has B && [[ " $B_NS " == *" $N "* ]] && inB=1
+	BENCH_USER_MEMORY=$((256 * N))m bench_start
+	create_action sleepy nodejs:20 "$SLEEPY"
+	# Warm the pool to N containers: rounds of 2N concurrent requests until
+	# it holds N (at most 5 rounds).
+	for i in 1 2 3 4 5; do
+		"$LOAD" -c "$((2 * N))" -n "$((4 * N))" -b "$T/body-a.json" -e '"timeout"' -p "$PATH_SLEEPY" \
+			-a "$GUEST_AUTH" "$PORT" >/dev/null 2>&1
+		settle
+		mapfile -t names < <(containers_of nodejs:20 sleepy)
+		[ "${#names[@]}" -ge "$N" ] && break
+	done
+	echo "N=$N: user_memory $((256 * N))m, ${#names[@]} warm sleepy container(s) after $i warm-up round(s)"
+	# Footprint under load: over all edgewhisk A runs at the largest N.
+	fp_before=$(fp_ticks) fp_s0=$(date +%s.%N)
+	for rep in $(seq 1 "$(max "$REPEATS" "$B_REPEATS")"); do
+		if [ "$inA" = 1 ] && [ "$rep" -le "$REPEATS" ]; then
+			for c in $A_CS; do
+				load_run "$A_CSV" "edgewhisk,$N,$c,$rep" "$PATH_SLEEPY" "$PORT" "$c" "$T/body-a.json" \
+					"$GUEST_AUTH"
+				echo "  A edgewhisk N=$N c=$c rep $rep: $(short "$LAST")"
+			done
+		fi
+		if [ "$inB" = 1 ] && [ "$rep" -le "$B_REPEATS" ]; then
+			for s in $B_SIZES; do
+				for c in $B_CS; do
+					load_run "$B_CSV" "edgewhisk,$s,$N,$c,$rep" "$PATH_SLEEPY" "$PORT" "$c" \
+						"$T/body-$s.json" "$GUEST_AUTH"
+					echo "  B edgewhisk size=$s N=$N c=$c rep $rep: $(short "$LAST")"
+				done
+			done
+		fi
+	done
+	if [ "$inA" = 1 ] && [ "$N" = "$MAX_A_N" ]; then
+		footprint_rows "A load N=$N (all c)" \
+			"$(awk -v a="$fp_s0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" "$fp_before"
+	fi
+	settle
+	n_after=$(containers_of nodejs:20 sleepy | wc -l)
+	[ "$n_after" -gt "${#names[@]}" ] && echo "  note: $((n_after - ${#names[@]})) container(s) started during the runs"
+	# Direct: the same requests on the N warm containers (one connection
+	# each, borrowed by the c clients). After all edgewhisk runs of this
+	# controller: /run calls the invoker did not send leave log sentinels
+	# that would confuse its log reader on later activations.
+	ports=""
+	for n in "${names[@]:0:$N}"; do
+		p=$(host_port "$n")
+		[ -n "$p" ] && ports+="${ports:+,}$p"
+	done
+	if [ -z "$ports" ]; then
+		echo "  N=$N: no warm sleepy container left for the direct runs: skipped (see errors.log)"
+		echo "== N=$N: direct runs skipped, no warm container" >>"$OUT/errors.log"
+		bench_stop
+		continue
+	fi
+	for rep in $(seq 1 "$(max "$REPEATS" "$B_REPEATS")"); do
+		if [ "$inA" = 1 ] && [ "$rep" -le "$REPEATS" ]; then
+			for c in $A_CS; do
+				load_run "$A_CSV" "direct,$N,$c,$rep" /run "$ports" "$c" "$T/run-a.json"
+				echo "  A direct    N=$N c=$c rep $rep: $(short "$LAST")"
+			done
+		fi
+		if [ "$inB" = 1 ] && [ "$rep" -le "$B_REPEATS" ]; then
+			for s in $B_SIZES; do
+				for c in $B_CS; do
+					load_run "$B_CSV" "direct,$s,$N,$c,$rep" /run "$ports" "$c" "$T/run-$s.json"
+					echo "  B direct    size=$s N=$N c=$c rep $rep: $(short "$LAST")"
+				done
+			done
+		fi
+	done
+	bench_stop
+done
 
 kill "$EVENTS_PID" 2>/dev/null
 wait "$EVENTS_PID" 2>/dev/null
