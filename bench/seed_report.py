@@ -537,6 +537,8 @@ def main():
     else:
         R.append("- no run had an error")
     R.append("")
+    if os.path.exists(os.path.join(out, "profile.md")):
+        R.append("Profiles of the tight cells (`bench/seed_profile.sh`): [profile.md](profile.md)\n")
     notes = os.path.join(out, "NOTES.md")
     if os.path.exists(notes):
         R.append(open(notes).read())
