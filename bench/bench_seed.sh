@@ -49,7 +49,9 @@ fi
 case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
 SLEEP_MS=30
 
-for tool in jq curl python3 gnuplot; do
+# Debian's python3.11 package (make deps) has no python3 command.
+PY=$(command -v python3 || command -v python3.11) || bench_die "python3 is missing (make deps)"
+for tool in jq curl gnuplot; do
 	command -v "$tool" >/dev/null 2>&1 || bench_die "$tool is missing (make deps)"
 done
 [ -x "$LOAD" ] || bench_die "$LOAD is missing: make $O/bench/seed_load (or make bench-seed)"
@@ -252,7 +254,7 @@ if has C; then
 	for i in 1 2 3; do invoke_time ParamPass '{"payload":""}' >/dev/null; done
 	if [ -n "$SEQ" ]; then
 		for i in 1 2 3; do invoke_time "$SEQ" '{"payload":""}' >/dev/null; done
-		python3 "$ROOT/bench/seed_transfer.py" --mode edgewhisk --port "$PORT" --auth "$GUEST_AUTH" \
+		"$PY" "$ROOT/bench/seed_transfer.py" --mode edgewhisk --port "$PORT" --auth "$GUEST_AUTH" \
 			--seq "$SEQ" --sizes "$C_SIZES" --runs "$C_RUNS" --out "$C_CSV" ||
 			C_NOTE+="edgewhisk run failed (see the log). "
 	fi
@@ -260,7 +262,7 @@ if has C; then
 	mapfile -t names < <(containers_of nodejs:20 ParamPass)
 	p=$(host_port "${names[0]:-none}")
 	if [ -n "$p" ]; then
-		python3 "$ROOT/bench/seed_transfer.py" --mode direct --port "$PORT" --auth "$GUEST_AUTH" \
+		"$PY" "$ROOT/bench/seed_transfer.py" --mode direct --port "$PORT" --auth "$GUEST_AUTH" \
 			--seq - --direct-port "$p" --sizes "$C_SIZES" --runs "$C_RUNS" --out "$C_CSV" ||
 			C_NOTE+="direct run failed. "
 	else
@@ -429,7 +431,7 @@ EVENTS_PID=''
 grep -E ' (create|die|oom|kill) ' "$T/events.raw" >"$OUT/docker_events.txt"
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 echo "seconds=$((SECONDS - START_S))" >>"$OUT/meta.txt"
-python3 "$ROOT/bench/seed_report.py" "$OUT" || bench_die "report failed"
+"$PY" "$ROOT/bench/seed_report.py" "$OUT" || bench_die "report failed"
 echo "report: ${OUT#"$ROOT"/}/REPORT.md ($((SECONDS - START_S)) s)"
 trap - EXIT
 T='' ew_cleanup

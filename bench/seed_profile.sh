@@ -23,6 +23,7 @@ shift
 PARTS=${*:-a b c}
 command -v perf >/dev/null 2>&1 || bench_die "perf is missing (apt-get install linux-perf)"
 [ -x "$LOAD" ] || bench_die "$LOAD is missing: make $O/bench/seed_load"
+PY=$(command -v python3 || command -v python3.11) || bench_die "python3 is missing (make deps)"
 mkdir -p "$OUT" || bench_die "cannot create $OUT"
 bench_setup profile
 P=$OUT/profile.md
@@ -132,7 +133,7 @@ if [[ " $PARTS " == *" c "* ]]; then
 		for mode in edgewhisk direct; do
 			rm -f "$T/c.csv"
 			b=$(snap)
-			python3 bench/seed_transfer.py --mode "$mode" --port "$PORT" --auth "$GUEST_AUTH" --seq seq \
+			"$PY" bench/seed_transfer.py --mode "$mode" --port "$PORT" --auth "$GUEST_AUTH" --seq seq \
 				--direct-port "$port" --sizes 1000000 --runs 30 --out "$T/c.csv" >/dev/null
 			a=$(snap)
 			med=$(cut -d, -f4 "$T/c.csv" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
