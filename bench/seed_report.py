@@ -86,11 +86,11 @@ def table(head, rows, align=None):
     return "\n".join(out) + "\n"
 
 
-def gnuplot(out, name, script):
+def gnuplot(out, name, script, key="top left"):
     p = os.path.join(out, name + ".gp")
     with open(p, "w") as fh:
         fh.write("set terminal pngcairo size 900,560 font ',10'\nset output '%s.png'\n" % name)
-        fh.write("set grid\nset key outside right top\n" + script)
+        fh.write("set grid\nset key %s\n" % key + script)
     r = subprocess.run(["gnuplot", name + ".gp"], cwd=out, capture_output=True, text=True)
     if r.returncode != 0:
         print("seed_report: gnuplot %s: %s" % (name, r.stderr.strip()[:400]), file=sys.stderr)
@@ -187,11 +187,13 @@ def main():
         plot += ", ".join("'a_rps.dat' index %d using 1:2 with linespoints title 'N=%d'" % (i, n)
                           for i, n in enumerate(a_ns))
         gnuplot(out, "a_throughput", "set title 'A: edgewhisk throughput, sleepy 30 ms, blocking'\n"
-                "set xlabel 'client concurrency'\nset ylabel 'req/s'\nset yrange [0:*]\n" + plot + "\n")
+                "set xlabel 'client concurrency'\nset ylabel 'req/s'\nset yrange [0:*]\n" + plot + "\n",
+                key="outside right top")
         plot = ", ".join("'a_rps.dat' index %d using 1:3 with linespoints title 'N=%d'" % (i, n)
                          for i, n in enumerate(a_ns))
         gnuplot(out, "a_latency", "set title 'A: edgewhisk per-request p50 latency'\n"
-                "set xlabel 'client concurrency'\nset ylabel 'p50 ms'\nset logscale y\nplot " + plot + "\n")
+                "set xlabel 'client concurrency'\nset ylabel 'p50 ms'\nset logscale y\nplot " + plot + "\n",
+                key="outside right top")
         gnuplot(out, "a_peak", "set title 'A: peak throughput over client concurrency vs backends N'\n"
                 "set xlabel 'backend concurrency N (max concurrent action containers)'\n"
                 "set ylabel 'req/s'\nset yrange [0:*]\nset xrange [0:%d]\n"
@@ -316,10 +318,11 @@ def main():
         with open(os.path.join(out, "c_pi.dat"), "w") as fh:
             fh.write("1 39\n100000 75\n256000 3800\n512000 3850\n1000000 3900\n")
         gnuplot(out, "c_transfer", "set title 'C: data transfer between 2 steps of a sequence (comTime; "
-                "0 B at 1 B)'\nset xlabel 'payload bytes'\nset ylabel 'ms'\nset logscale x\n"
-                "set logscale y\nplot 'c_transfer.dat' u 1:2:3:4 w yerrorlines lw 2 t 'edgewhisk median "
-                "(min..max)', 'c_transfer.dat' u 1:5:6:7 w yerrorlines t 'direct chain median (min..max)', "
-                "'c_pi.dat' u 1:2 w lp pt 7 dt 2 t '%s'\n" % PI)
+                "0 B at 1 B, 0 ms at 0.5 ms)'\nset xlabel 'payload bytes'\nset ylabel 'ms'\nset logscale x\n"
+                "set logscale y\nf(v) = v < 0.5 ? 0.5 : v\n"
+                "plot 'c_transfer.dat' u 1:(f($2)):(f($3)):(f($4)) w yerrorlines lw 2 t 'edgewhisk median "
+                "(min..max)', 'c_transfer.dat' u 1:(f($5)):(f($6)):(f($7)) w yerrorlines t 'direct chain median "
+                "(min..max)', 'c_pi.dat' u 1:2 w lp pt 7 dt 2 t '%s'\n" % PI)
         e0 = cres.get(("agg", 0))
         e1 = cres.get(("agg", 1000000))
         if e0 and e0[0] is not None:
