@@ -196,9 +196,9 @@ def main():
                 key="outside right top")
         gnuplot(out, "a_peak", "set title 'A: peak throughput over client concurrency vs backends N'\n"
                 "set xlabel 'backend concurrency N (max concurrent action containers)'\n"
-                "set ylabel 'req/s'\nset yrange [0:*]\nset xrange [0:%d]\n"
+                "set ylabel 'req/s'\nset yrange [0:*]\nset xrange [0:%d]\nset xtics 1\n"
                 "plot 'a_peak.dat' u 1:2 w lp lw 2 t 'edgewhisk', 'a_peak.dat' u 1:3 w lp t 'direct (same run)', "
-                "'a_peak.dat' u 1:4 w l dt 2 t 'N x 33.3 req/s', "
+                "'a_peak.dat' u 1:4 w l dt 2 t 'N x 33.3 req/s', 'a_peak.dat' u 1:($4*0.9) w l dt 3 t 'target 0.9 x N x 33.3', "
                 "'a_pi.dat' u 1:2 w p pt 7 ps 1.5 t '%s'\n" % (max(a_ns) + 1, PI))
         # targets
         e11 = a.get(("edgewhisk", "1", "1")) or next((a[k] for k in sorted(a) if k[0] == "edgewhisk"
