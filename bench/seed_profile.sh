@@ -4,7 +4,8 @@
 # are tight, written to OUT/profile.md (bench_seed keeps that file; its
 # REPORT.md links it). Needs perf (root), dockerd, make, make images.
 #   A  lc=1 overhead: bench/bench_api.sh --profile (stage timeline of
-#      sequential invocations from syscall tracepoints) on a noop action
+#      sequential invocations from syscall tracepoints) on a noop action,
+#      and edgewhisk - direct p50 of sleepy at 0, 2, 10 and 30 ms
 #   B  1 MB body at N=1, c=1: CPU per request of the controller and the
 #      invoker (schedstat) and perf --call-graph dwarf of both
 #   C  1 MB through a 2-step sequence: CPU per invocation of every process
@@ -27,6 +28,7 @@ PY=$(command -v python3 || command -v python3.11) || bench_die "python3 is missi
 mkdir -p "$OUT" || bench_die "cannot create $OUT"
 bench_setup profile
 P=$OUT/profile.md
+results=()
 {
 	echo "# Profiles of the tight cells (\`bench/seed_profile.sh\`)"
 	echo
@@ -57,6 +59,48 @@ if [[ " $PARTS " == *" a "* ]]; then
 		echo '```'
 		echo
 	} >>"$P"
+fi
+
+if [[ " $PARTS " == *" a "* ]]; then
+	echo "A: platform overhead vs the action's own duration (sleepy, N=1, c=1)"
+	BENCH_USER_MEMORY=256m bench_start
+	create_action sleepy nodejs:20 "$(cat bench/seed/sleepy.js)"
+	path="$API/sleepy?blocking=true&result=true"
+	printf '{"timeout":"0"}' >"$T/t.json"
+	"$LOAD" -c 1 -n 10 -b "$T/t.json" -e '"timeout"' -p "$path" -a "$GUEST_AUTH" "$PORT" >/dev/null
+	name=$(containers_of nodejs:20 sleepy | head -n 1)
+	port=$(host_port "$name")
+	{
+		echo "## A: edgewhisk - direct p50 vs the action's duration (sleepy, N=1, c=1, 150 calls each)"
+		echo
+		echo "If the overhead grows with the time the action sleeps, the extra is the cost of waking the"
+		echo "platform's idle threads (and, on a VM, idle vCPUs) at each hand-off, not work per request."
+		echo
+		echo '```'
+		for ms in 0 2 10 30; do
+			printf '{"timeout":"%s"}' "$ms" >"$T/t.json"
+			run_envelope sleepy "$T/t.json" "$T/t-run.json"
+			e=$("$LOAD" -c 1 -n 150 -w 3 -b "$T/t.json" -e '"timeout"' -p "$path" -a "$GUEST_AUTH" "$PORT")
+			e50=$(echo "$e" | tr ' ' '\n' | sed -n 's/^p50_ms=//p')
+			results+=("$ms $e50")
+		done
+		# Direct after every platform call (log sentinels, see bench/README.md).
+		for ms in 0 2 10 30; do
+			printf '{"timeout":"%s"}' "$ms" >"$T/t.json"
+			run_envelope sleepy "$T/t.json" "$T/t-run.json"
+			d=$("$LOAD" -s -c 1 -n 150 -w 3 -b "$T/t-run.json" -e '"timeout"' -p /run "$port")
+			d50=$(echo "$d" | tr ' ' '\n' | sed -n 's/^p50_ms=//p')
+			for r in "${results[@]}"; do
+				read -r rms e50 <<<"$r"
+				[ "$rms" = "$ms" ] && awk -v m="$ms" -v e="$e50" -v d="$d50" 'BEGIN {
+					printf "sleep %2s ms: edgewhisk p50 %7.3f ms, direct p50 %7.3f ms, overhead %.3f ms\n",
+						m, e, d, e - d }'
+			done
+		done
+		echo '```'
+		echo
+	} >>"$P"
+	bench_stop
 fi
 
 if [[ " $PARTS " == *" b "* ]]; then
