@@ -85,10 +85,16 @@ START_S=$SECONDS
 # the same instance label): churn, deaths and OOM kills show up here.
 "$DOCKER" events --filter "label=edgewhisk.instance=$EW_PREFIX-seed-$$" \
 	--format '{{.Time}} {{.Action}} {{.Actor.Attributes.name}} exit={{.Actor.Attributes.exitCode}}' \
-	>"$T/events.raw" 2>/dev/null &
+	>"$OUT/docker_events.txt" 2>/dev/null &
 EVENTS_PID=$!
+# On Ctrl-C/SIGTERM the CSVs written so far stay: bench/seed_report.py OUT
+# reports them, and meta.txt says the run was cut short.
 seed_cleanup() {
 	[ -z "${EVENTS_PID:-}" ] || kill "$EVENTS_PID" 2>/dev/null
+	if ! grep -q '^load_end=' "$OUT/meta.txt" 2>/dev/null; then
+		echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+		echo "seconds=$((SECONDS - START_S)) (interrupted)" >>"$OUT/meta.txt"
+	fi
 	ew_cleanup
 }
 trap seed_cleanup EXIT
@@ -428,7 +434,6 @@ done
 kill "$EVENTS_PID" 2>/dev/null
 wait "$EVENTS_PID" 2>/dev/null
 EVENTS_PID=''
-grep -E ' (create|die|oom|kill) ' "$T/events.raw" >"$OUT/docker_events.txt"
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 echo "seconds=$((SECONDS - START_S))" >>"$OUT/meta.txt"
 "$PY" "$ROOT/bench/seed_report.py" "$OUT" || bench_die "report failed"

@@ -418,6 +418,15 @@ def main():
     R.append("- load average (1/5/15 min) at start %s, at end %s; run took %s s" %
              (meta.get("load_start", "?"), meta.get("load_end", "?"), meta.get("seconds", "?")))
     R.append("- the machine is a shared 2-vCPU VM: other work ran beside the benchmark; see the load average")
+    if "interrupted" in meta.get("seconds", ""):
+        R.append("- **the run was cut short** (stopped after %s s); what it had measured is reported below"
+                 % meta["seconds"].split()[0])
+    for name, rows, key, col in (("A", A, "A_NS", "backends"), ("B", B, "B_NS", "backends")):
+        want = grid.get(key, "").split()
+        have = {r[col] for r in rows}
+        if rows and want and [n for n in want if n not in have]:
+            R.append("- **%s measured for N = %s only** (%s = `%s`)" % (name, " ".join(n for n in want if n in have),
+                                                                     key, grid[key]))
     cut = [k for k, v in DEFAULT_GRID.items() if grid.get(k) is not None and
            " ".join(grid[k].split()) != " ".join(v.split())]
     if cut:
@@ -530,7 +539,7 @@ def main():
             elif w[1] == "oom":
                 ooms += 1
         R.append("- containers created during the run: %d (per invoker: %s); OOM kills: %d "
-                 "(`docker_events.txt`: create/kill/die/oom of this run's containers; every controller "
+                 "(`docker_events.txt`: lifecycle events of this run's containers; every controller "
                  "stop kills its containers too)" % (creates, ", ".join("%s %d" % kv for kv in per.items()) or "-",
                                                      ooms))
     if os.path.exists(os.path.join(out, "errors.log")):
