@@ -13,15 +13,18 @@
 #      docker-proxy) against the direct chain, and the gap between step 1's
 #      end and step 2's start from the activation records
 #
-#   bench/seed_profile.sh OUT [a] [b] [c]     (default: all three)
+#   T  controller + invoker CPU per request under the A load (N=4, c=8)
+#      and perf --call-graph dwarf of both
+#
+#   bench/seed_profile.sh OUT [a] [t] [b] [c]     (default: all four)
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case $O in /*) OB=$O ;; *) OB=$EW_ROOT/$O ;; esac
 LOAD=$OB/bench/seed_load
-OUT=${1:?usage: bench/seed_profile.sh OUT [a] [b] [c]}
+OUT=${1:?usage: bench/seed_profile.sh OUT [a] [t] [b] [c]}
 shift
-PARTS=${*:-a b c}
+PARTS=${*:-a t b c}
 command -v perf >/dev/null 2>&1 || bench_die "perf is missing (apt-get install linux-perf)"
 [ -x "$LOAD" ] || bench_die "$LOAD is missing: make $O/bench/seed_load"
 PY=$(command -v python3 || command -v python3.11) || bench_die "python3 is missing (make deps)"
@@ -97,6 +100,46 @@ if [[ " $PARTS " == *" a "* ]]; then
 						m, e, d, e - d }'
 			done
 		done
+		echo '```'
+		echo
+	} >>"$P"
+	bench_stop
+fi
+
+if [[ " $PARTS " == *" t "* ]]; then
+	echo "T: controller + invoker CPU under the A load (N=4, c=8), perf --call-graph dwarf"
+	BENCH_USER_MEMORY=1024m bench_start
+	create_action sleepy nodejs:20 "$(cat bench/seed/sleepy.js)"
+	path="$API/sleepy?blocking=true&result=true"
+	printf '{"timeout":"30"}' >"$T/a.json"
+	"$LOAD" -c 8 -n 80 -b "$T/a.json" -e '"timeout"' -p "$path" -a "$GUEST_AUTH" "$PORT" >/dev/null
+	# shellcheck disable=SC2086 # pid list
+	c0=$(cpu_ns "$CTRL_PID") i0=$(cpu_ns $INV_PIDS)
+	perf record --call-graph dwarf,16384 -F 999 -p "$CTRL_PID,${INV_PIDS// /,}" -o "$T/t.data" \
+		-- sleep 6 >/dev/null 2>&1 &
+	pp=$!
+	sleep 0.3
+	line=$("$LOAD" -c 8 -n 600 -b "$T/a.json" -e '"timeout"' -p "$path" -a "$GUEST_AUTH" "$PORT")
+	wait "$pp"
+	# shellcheck disable=SC2086 # pid list
+	c1=$(cpu_ns "$CTRL_PID") i1=$(cpu_ns $INV_PIDS)
+	{
+		echo "## A load: where the controller's and the invoker's CPU goes (N=4, c=8, 600 calls)"
+		echo
+		echo '```'
+		echo "$line"
+		echo "CPU per request (with perf attached): controller $(((c1 - c0) / 600000)) us," \
+			"invoker $(((i1 - i0) / 600000)) us"
+		echo '```'
+		echo
+		echo "Samples per thread, then per function (callees included):"
+		echo
+		echo '```'
+		perf report -i "$T/t.data" --stdio --no-children --sort comm -g none 2>/dev/null |
+			grep -v '^#' | grep -v '^$' | head -n 8
+		echo
+		perf report -i "$T/t.data" --stdio --children --sort sym -g none 2>/dev/null |
+			grep -v '^#' | grep -v '^$' | grep -v '0x0000' | grep -v '\[k\]' | head -n 40
 		echo '```'
 		echo
 	} >>"$P"
