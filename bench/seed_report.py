@@ -477,6 +477,11 @@ def main():
                    "docker run 1.3-1.7 s" if k.startswith("nodejs") else "-"])
         if v["prewarm"][0] is not None:
             hr.append(["cold start %s, prewarmed stem cell (p50)" % k, "%s ms" % f(v["prewarm"][0]), "-", "-", "-"])
+    idle = {r["process"]: r for r in FP if r["what"] == "idle"}
+    if idle:
+        hr.append(["idle RSS after %s s: controller / invoker" % grid.get("IDLE_S", "?"),
+                   " / ".join("%s MiB" % f((num(idle[p]["rss_kb"]) or 0) / 1024, 1) for p in sorted(idle)),
+                   "-", "-", "-"])
     R.append(table(["", "edgewhisk (this machine)", "direct baseline (same run)", "ratio", PI], hr, align="lrrrr"))
     R.append("## Targets\n")
     for s, t in targets:
