@@ -7,6 +7,7 @@
 #   make bench-queue  queue throughput / wake-up benchmark against a mutex+condvar baseline
 #   make bench-invoker / bench-api   invoker and REST API against the warm container (dockerd)
 #   make bench-events  sequences vs single invocations, trigger -> rule -> action throughput
+#   make bench-seed [QUICK=1]  the seed's experiments: report + plots in bench/results/ (dockerd)
 #   make deps         install the Debian build dependencies (root)
 #   make lint         banned calls, each header compiles alone
 #   make fuzz         libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each (default 60)
@@ -83,6 +84,7 @@ FUZZ_TARGETS := route entity cfg act
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(O)/tests/fuzz/replay_%)
 BENCH_QUEUE := $(O)/bench/bench_queue
 BENCH_INVOKER := $(O)/bench/bench_invoker
+SEED_LOAD := $(O)/bench/seed_load
 
 # Runtime images and their action proxy (make images); keeps our default goal.
 include runtimes/images.mk
@@ -91,7 +93,7 @@ include runtimes/images.mk
 .SECONDARY:
 
 .PHONY: all test unit stress integration images bench bench-queue bench-invoker bench-api \
-	bench-events deps lint clean fuzz fuzz-build leakcheck analyze
+	bench-events bench-seed deps lint clean fuzz fuzz-build leakcheck analyze
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
 $(O)/%.o: %.c
@@ -140,6 +142,10 @@ $(BENCH_QUEUE): $(O)/bench/bench_queue.o $(O)/libcommon.a
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
 
 $(BENCH_INVOKER): $(O)/bench/bench_invoker.o $(O)/libinvoker.a $(O)/libcommon.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
+
+$(SEED_LOAD): $(O)/bench/seed_load.o $(O)/libinvoker.a $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
 
@@ -243,6 +249,11 @@ bench-api: all images
 bench-events: all images
 	$(Q)O=$(O) bench/bench_events.sh --csv $(O)/bench/events.csv $(BENCH_ARGS)
 
+# The seed's experiments (bench/README.md): full grid by default, QUICK=1 a
+# CI-sized subset; needs dockerd.
+bench-seed: all images $(SEED_LOAD)
+	$(Q)O=$(O) QUICK=$(QUICK) bench/bench_seed.sh $(BENCH_ARGS)
+
 # Build dependencies, plus what the runtime images are made of (busybox,
 # Node.js, Python) and the Docker engine that runs them.
 deps:
@@ -250,7 +261,7 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
 		libyaml-dev libsqlite3-dev curl file jq wrk docker.io busybox-static nodejs python3.11 \
-		clang libclang-rt-14-dev cppcheck clang-tidy valgrind
+		clang libclang-rt-14-dev cppcheck clang-tidy valgrind gnuplot-nox
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 lint:

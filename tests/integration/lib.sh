@@ -216,13 +216,16 @@ EOF
 # wait until /ping answers and /health reports the invoker up. Retries with
 # another port if the chosen one was taken meanwhile.
 ew_start_controller() {
-	local ctl="$EW_ROOT/$O/edgewhisk-controller" attempt i
-	if [ ! -x "$ctl" ] || [ ! -x "$EW_ROOT/$O/edgewhisk-invoker" ]; then
+	local bin="$EW_ROOT/$O" ctl attempt i
+	case $O in /*) bin=$O ;; esac
+	ctl="$bin/edgewhisk-controller"
+	if [ ! -x "$ctl" ] || [ ! -x "$bin/edgewhisk-invoker" ]; then
 		notok "controller and invoker are built ($O/edgewhisk-controller: run make)"
 		return 1
 	fi
-	INSTANCE="ewtest-$EW_NAME-$$"
-	STATE="/tmp/ewtest-$EW_NAME-state-$$"
+	# EW_PREFIX: benchmarks (bench/lib.sh) name their instances apart.
+	INSTANCE="${EW_PREFIX:-ewtest}-$EW_NAME-$$"
+	STATE="/tmp/${EW_PREFIX:-ewtest}-$EW_NAME-state-$$"
 	rm -rf "$STATE"
 	for attempt in 1 2 3; do
 		ew_pick_port || { notok "find a free port"; return 1; }
