@@ -14,6 +14,7 @@
 #include "queue.h"
 #include "store.h"
 #include "sup.h"
+#include "throttle.h"
 
 struct api;
 
@@ -23,6 +24,7 @@ struct api_deps {
 	struct dispatch *dispatch;
 	struct queue *queue;
 	struct sup *sup;             /* may be NULL (no supervised invokers) */
+	struct throttle *throttle;   /* per-namespace limits; may be NULL (none) */
 };
 
 /* Listen on http://api.address:api.port and serve. -EADDRINUSE etc. */

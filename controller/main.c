@@ -22,6 +22,7 @@
 #include "queue.h"
 #include "store.h"
 #include "sup.h"
+#include "throttle.h"
 
 #define QUEUE_META_HEADROOM (64u * 1024)
 
@@ -42,6 +43,29 @@ static void on_invoker_died(void *arg, uint32_t id, pid_t pid, int status)
 	if (failed)
 		log_warn("main", "invoker %u pid=%d died holding %u started activation(s): completed "
 				 "as whisk errors", id, (int)pid, failed);
+}
+
+/* After a crash: check the store, and record the activations the last
+ * controller accepted and never completed as failed. */
+static int recover(struct store *s)
+{
+	struct err e = { 0 };
+	int n;
+
+	if (store_check(s, &e) < 0) {
+		log_error("main", "store integrity check: %s", e.msg);
+		return -EIO;
+	}
+	log_info("main", "store integrity check: ok");
+	n = dispatch_recover(s, &e);
+	if (n < 0) {
+		log_error("main", "recover unfinished activations: %s", e.msg);
+		return n;
+	}
+	if (n > 0)
+		log_warn("main", "%d activation(s) accepted before the last stop never completed: "
+				 "recorded as failed (whisk error)", n);
+	return 0;
 }
 
 static int make_dir(const char *path, struct err *e)
@@ -77,6 +101,7 @@ int main(int argc, char **argv)
 	struct dispatch *d = NULL;
 	struct sup *sup = NULL;
 	struct api *api = NULL;
+	struct throttle *throttle = NULL;
 	struct queue_params qp;
 	struct err e = { 0 };
 	char db[CFG_PATH_MAX + 32], config_abs[PATH_MAX];
@@ -132,6 +157,8 @@ int main(int argc, char **argv)
 		log_error("main", "store: %s", e.msg);
 		return 1;
 	}
+	if (recover(store) < 0 || throttle_new(&cfg, &throttle, &e) < 0)
+		goto out;
 	queue_params_defaults(&qp);
 	qp.name = cfg.queue.name;
 	qp.slots = cfg.queue.slots;
@@ -157,7 +184,7 @@ int main(int argc, char **argv)
 	}
 	{
 		struct api_deps deps = { .cfg = &cfg, .store = store, .dispatch = d, .queue = q,
-					 .sup = sup };
+					 .sup = sup, .throttle = throttle };
 
 		if (api_start(&deps, &api, &e) < 0) {
 			log_error("main", "api: %s", e.msg);
@@ -175,6 +202,7 @@ out:
 	sup_stop(sup, 15000);
 	dispatch_free(d);
 	queue_close(q);
+	throttle_free(throttle);
 	store_close(store);
 	return status;
 }
