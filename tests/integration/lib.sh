@@ -7,6 +7,8 @@
 #   ew_setup NAME          counters, temp dir, traps; NAME prefixes the summary
 #   ew_need_docker         exit 77 (skip) when Docker is absent outside CI
 #   ew_start_controller    config + controller; sets PORT BASE INSTANCE STATE
+#                          (EW_INVOKERS, EW_STATE_DIR, EW_CONFIG_EXTRA adjust it)
+#   ew_wait_up             wait for /ping and every invoker up (after a restart)
 #   req METHOD PATH [curl args...]   sets CODE, BODY, $T/hdrs (auth: guest)
 #   ew_finish              prints "NAME: N passed, M failed", exits
 #
@@ -187,6 +189,7 @@ ew_pick_port() {
 }
 
 # ew_write_config FILE: the test configuration (keys: config/edgewhisk.yaml).
+# EW_CONFIG_EXTRA: more top-level sections appended (no key twice).
 ew_write_config() {
 	cat >"$1" <<EOF
 api:
@@ -201,6 +204,7 @@ invokers:
   user_memory: 512m
 containers:
   pause_grace: 0
+${EW_CONFIG_EXTRA:-}
 EOF
 }
 
@@ -214,7 +218,7 @@ ew_start_controller() {
 		return 1
 	fi
 	INSTANCE="ewtest-$EW_NAME-$$"
-	STATE="/tmp/ewtest-$EW_NAME-state-$$"
+	STATE=${EW_STATE_DIR:-"/tmp/ewtest-$EW_NAME-state-$$"}
 	rm -rf "$STATE"
 	for attempt in 1 2 3; do
 		ew_pick_port || { notok "find a free port"; return 1; }
@@ -249,6 +253,19 @@ ew_start_controller() {
 		sleep 0.1
 	done
 	notok "invoker comes up within 30 s" "$(tail -n 20 "$T/controller.log")"
+	return 1
+}
+
+# ew_wait_up [SECONDS]: /ping answers and /health reports every invoker up.
+ew_wait_up() {
+	local i
+	for i in $(seq 1 $((${1:-30} * 10))); do
+		if "${CURL[@]}" "$BASE/health" 2>/dev/null |
+			jq -e '(.invokers | length) > 0 and all(.invokers[]; .state == "up")' >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
 	return 1
 }
 
