@@ -189,7 +189,8 @@ ew_pick_port() {
 }
 
 # ew_write_config FILE: the test configuration (keys: config/edgewhisk.yaml).
-# EW_CONFIG_EXTRA: more top-level sections appended (no key twice).
+# EW_CONFIG_EXTRA: more top-level sections appended (no key twice);
+# EW_QUEUE_SLOTS: queue.slots.
 ew_write_config() {
 	cat >"$1" <<EOF
 api:
@@ -199,6 +200,7 @@ state_dir: $STATE
 log_level: ${EW_LOG_LEVEL:-info}
 queue:
   name: /$INSTANCE
+  slots: ${EW_QUEUE_SLOTS:-1024}
 invokers:
   count: ${EW_INVOKERS:-1}
   user_memory: 512m
