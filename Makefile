@@ -6,6 +6,7 @@
 #   make integration  real containers through the real Docker API (needs dockerd)
 #   make bench-queue  queue throughput / wake-up benchmark against a mutex+condvar baseline
 #   make bench-invoker / bench-api   invoker and REST API against the warm container (dockerd)
+#   make soak         bounded soak (SOAK_SECONDS=300 SOAK_RATE=20), latency/RSS/fd figures (dockerd)
 #   make deps         install the Debian build dependencies (root)
 #   make lint         banned calls, each header compiles alone
 CC ?= gcc
@@ -72,7 +73,7 @@ include runtimes/images.mk
 # Keep objects of pattern-built test binaries between runs.
 .SECONDARY:
 
-.PHONY: all test unit stress integration images bench bench-queue bench-invoker bench-api deps \
+.PHONY: all test unit stress integration soak images bench bench-queue bench-invoker bench-api deps \
 	lint clean
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
@@ -131,10 +132,19 @@ stress: $(STRESS)
 	$(Q)tests/run-tests.sh $(STRESS)
 
 # Real dockerd, real containers: needs the daemon running and `make images`.
+# test_faults_dockerd.sh restarts the shared dockerd: last, and only with
+# EW_TEST_DOCKERD_RESTART=1 (.ci/run sets it; it skips itself otherwise).
 integration: all images $(INTEGRATION_TESTS)
 	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS) \
 		tests/integration/test_api.sh tests/integration/test_npm.sh tests/integration/test_routing.sh \
-		tests/integration/test_supervision.sh
+		tests/integration/test_supervision.sh tests/integration/test_faults.sh \
+		tests/integration/test_resources.sh tests/integration/test_security.sh \
+		tests/integration/test_overload.sh tests/integration/test_faults_dockerd.sh
+
+# Bounded soak against real containers: SOAK_SECONDS (default 300) at
+# SOAK_RATE requests/s (default 20); prints latency, RSS and fd figures.
+soak: all images
+	$(Q)O=$(O) tests/soak/soak.sh
 
 
 bench: bench-queue bench-invoker bench-api
@@ -156,7 +166,7 @@ deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
-		libyaml-dev libsqlite3-dev curl file jq wrk docker.io busybox-static nodejs python3.11
+		libyaml-dev libsqlite3-dev sqlite3 curl file jq wrk docker.io busybox-static nodejs python3.11
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 lint:
