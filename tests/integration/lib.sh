@@ -260,8 +260,7 @@ ew_start_controller() {
 
 # ew_wait_up [SECONDS]: /ping answers and /health reports every invoker up.
 ew_wait_up() {
-	local i
-	for i in $(seq 1 $((${1:-30} * 10))); do
+	for _ in $(seq 1 $((${1:-30} * 10))); do
 		if "${CURL[@]}" "$BASE/health" 2>/dev/null |
 			jq -e '(.invokers | length) > 0 and all(.invokers[]; .state == "up")' >/dev/null 2>&1; then
 			return 0

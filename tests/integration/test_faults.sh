@@ -27,9 +27,8 @@ check "create sleepy" test "$CODE" = 200
 
 # fire N MS: N non-blocking invocations; their ids go to $T/ids.
 fire() {
-	local i
 	: >"$T/ids"
-	for i in $(seq 1 "$1"); do
+	for _ in $(seq 1 "$1"); do
 		reqj POST "/api/v1/namespaces/_/actions/sleepy" "{\"ms\":$2}"
 		if [ "$CODE" = 202 ]; then
 			printf '%s\n' "$BODY" | jq -r .activationId >>"$T/ids"
@@ -66,12 +65,12 @@ records() {
 
 invoker_pid() {
 	req GET "/health"
-	jq -r ".invokers[${1:-0}].pid" "$T/resp"
+	jq -r ".invokers[0].pid" "$T/resp"
 }
 
 wait_running() {
-	local want=$1 i
-	for i in $(seq 1 150); do
+	local want=$1
+	for _ in $(seq 1 150); do
 		req GET "/health"
 		[ "$(jq -r '.invokers[0].running' "$T/resp")" -ge "$want" ] 2>/dev/null && return 0
 		sleep 0.1

