@@ -166,7 +166,7 @@ done
 start=$(date +%s%N)
 req POST "/api/v1/namespaces/_/actions/sleepy"
 ms=$((($(date +%s%N) - start) / 1000000))
-check "the third concurrent call -> 429 in ${ms} ms" test "$CODE" = 429 -a "$ms" -lt 1000
+check "the third concurrent call -> 429 in ${ms} ms (not held until a slot frees)" test "$CODE" = 429 -a "$ms" -lt 3000
 check "with OpenWhisk's concurrency message" \
 	jqb '.error == "Too many concurrent requests in flight (count: 2, allowed: 2)." and (.code | length) > 0'
 as "$ALICE_AUTH" PUT "/api/v1/namespaces/_/actions/quick" -H 'Content-Type: application/json' \
@@ -185,7 +185,7 @@ check "alice's calls up to the per-minute limit succeed ($((oks + 1))/$PER_MINUT
 start=$(date +%s%N)
 as "$ALICE_AUTH" POST "/api/v1/namespaces/_/actions/quick?blocking=true"
 ms=$((($(date +%s%N) - start) / 1000000))
-check "the next one -> 429 in ${ms} ms" test "$CODE" = 429 -a "$ms" -lt 1000
+check "the next one -> 429 in ${ms} ms" test "$CODE" = 429 -a "$ms" -lt 3000
 check "with OpenWhisk's rate message" \
 	jqb ".error == \"Too many requests in the last minute (count: $((PER_MINUTE + 1)), allowed: $PER_MINUTE).\""
 ew_finish
