@@ -6,7 +6,8 @@
 #      started ones as whisk errors (statusCode 3), queued ones run by the
 #      restarted invoker.
 #   2. An action container killed from outside: that activation fails
-#      (not success) promptly, the container is gone, the next call works.
+#      (not success) promptly, the container is gone, the next call works;
+#      an idle warm container killed: the next call does not fail at all.
 #   3. SIGKILL the controller mid-load: the store passes SQLite's
 #      integrity check, every acknowledged activation has a record after the
 #      restart (completed, or failed with statusCode 3), the containers of
@@ -113,6 +114,17 @@ check "the pool removed the killed container" test "$gone" = 1
 req POST "/api/v1/namespaces/_/actions/sleepy?blocking=true&result=true" \
 	-H 'Content-Type: application/json' -d '{"ms":1}'
 check "the next call works (a new container)" eval 'test "$CODE" = 200 && jqb ".slept == 1"'
+# An idle warm container killed from outside: the next call must not fail
+# (nothing had reached the action; the invoker replaces the container).
+idle=$("$DOCKER" ps -q --filter "label=edgewhisk.instance=$INSTANCE" \
+	--filter ancestor=edgewhisk/action-nodejs:1)
+# shellcheck disable=SC2086 # one id per word
+"$DOCKER" kill $idle >/dev/null 2>&1
+req POST "/api/v1/namespaces/_/actions/sleepy?blocking=true&result=true" \
+	-H 'Content-Type: application/json' -d '{"ms":3}'
+check "an idle warm container killed from outside: the next call still succeeds ($CODE)" \
+	eval 'test "$CODE" = 200 && jqb ".slept == 3"'
+check "the invoker said it replaced the dead container" grep -q 'refuses connections: replaced' "$T/controller.log"
 
 # --- 1. SIGKILL an invoker holding non-blocking activations -------------
 # Two workers (user_memory 512m / 256m): 2 run, the rest wait in the queue.
