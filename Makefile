@@ -8,6 +8,7 @@
 #   make bench-invoker / bench-api   invoker and REST API against the warm container (dockerd)
 #   make bench-events  sequences vs single invocations, trigger -> rule -> action throughput
 #   make bench-seed [QUICK=1]  the seed's experiments: report + plots in bench/results/ (dockerd)
+#   make soak         bounded soak (SOAK_SECONDS=300 SOAK_RATE=20), latency/RSS/fd figures (dockerd)
 #   make deps         install the Debian build dependencies (root)
 #   make lint         banned calls, each header compiles alone
 #   make fuzz         libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each (default 60)
@@ -92,7 +93,7 @@ include runtimes/images.mk
 # Keep objects of pattern-built test binaries between runs.
 .SECONDARY:
 
-.PHONY: all test unit stress integration images bench bench-queue bench-invoker bench-api \
+.PHONY: all test unit stress integration soak images bench bench-queue bench-invoker bench-api \
 	bench-events bench-seed deps lint clean fuzz fuzz-build leakcheck analyze
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
@@ -160,11 +161,21 @@ stress: $(STRESS)
 	$(Q)tests/run-tests.sh $(STRESS)
 
 # Real dockerd, real containers: needs the daemon running and `make images`.
+# test_faults_dockerd.sh restarts the shared dockerd: last, and only with
+# EW_TEST_DOCKERD_RESTART=1 (.ci/run sets it; it skips itself otherwise).
 integration: all images $(INTEGRATION_TESTS)
 	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS) \
 		tests/integration/test_api.sh tests/integration/test_events.sh tests/integration/test_npm.sh \
 		tests/integration/test_readme.sh tests/integration/test_routing.sh \
-		tests/integration/test_supervision.sh tests/integration/test_malformed.sh
+		tests/integration/test_supervision.sh tests/integration/test_malformed.sh \
+		tests/integration/test_faults.sh tests/integration/test_resources.sh \
+		tests/integration/test_security.sh tests/integration/test_overload.sh \
+		tests/integration/test_faults_dockerd.sh
+
+# Bounded soak against real containers: SOAK_SECONDS (default 300) at
+# SOAK_RATE requests/s (default 20); prints latency, RSS and fd figures.
+soak: all images
+	$(Q)O=$(O) tests/soak/soak.sh
 
 
 # --- fuzzing: clang + libFuzzer (Debian's clang and libclang-rt-14-dev) ---
@@ -260,7 +271,7 @@ deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
-		libyaml-dev libsqlite3-dev curl file jq wrk docker.io busybox-static nodejs python3.11 \
+		libyaml-dev libsqlite3-dev sqlite3 curl file jq wrk docker.io busybox-static nodejs python3.11 \
 		clang libclang-rt-14-dev cppcheck clang-tidy valgrind gnuplot-nox
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok

@@ -253,6 +253,10 @@ containers:
 activations:
   max_count: 0
   max_age_hours: 0
+# The runs go far beyond a namespace's default rate: no throttles.
+limits:
+  invocations_per_minute: 0
+  concurrent_invocations: 0
 EOF
 }
 

@@ -107,6 +107,8 @@ void cfg_defaults(struct cfg *c)
 	c->limits.memory_mb = (struct cfg_limit){ 256, 128, 512 };
 	c->limits.logs_mb = (struct cfg_limit){ 10, 0, 10 };
 	c->limits.payload_bytes = (struct cfg_limit){ MIB, 0, MIB };
+	c->limits.invocations_per_minute = 60000;
+	c->limits.concurrent_invocations = 1000;
 }
 
 /* ---- small parsers shared by the loader and cfg_validate --------------- */
@@ -1211,6 +1213,8 @@ static const struct field limits_fields[] = {
 	F_MAP("memory", struct cfg, limits.memory_mb, limit_mb_fields),
 	F_MAP("logs", struct cfg, limits.logs_mb, limit_mb_fields),
 	F_MAP("payload", struct cfg, limits.payload_bytes, limit_bytes_fields),
+	F_VAL("invocations_per_minute", FT_UINT, struct cfg, limits.invocations_per_minute),
+	F_VAL("concurrent_invocations", FT_UINT, struct cfg, limits.concurrent_invocations),
 	F_END,
 };
 

@@ -75,6 +75,9 @@ struct cfg {
 		struct cfg_limit memory_mb;   /* 256 [128, 512] */
 		struct cfg_limit logs_mb;     /* 10 [0, 10] */
 		struct cfg_limit payload_bytes; /* 1 MiB [0, 1 MiB]; max <= queue.max_payload */
+		/* Per namespace (OpenWhisk's throttles; 0 = no limit). */
+		uint32_t invocations_per_minute; /* default 60000 */
+		uint32_t concurrent_invocations;   /* running + queued, default 1000 */
 	} limits;
 };
 

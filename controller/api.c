@@ -292,6 +292,13 @@ static void handle_limits(struct req *q)
 		return respond_method(q, "GET");
 	snprintf(size, sizeof(size), "%llu MB",
 		 (unsigned long long)(c->limits.payload_bytes.max >> 20));
+	/* 0 = unlimited: OpenWhisk has no such value, so the key is left out. */
+	if (c->limits.invocations_per_minute)
+		cJSON_AddNumberToObject(j, "invocationsPerMinute",
+					(double)c->limits.invocations_per_minute);
+	if (c->limits.concurrent_invocations)
+		cJSON_AddNumberToObject(j, "concurrentInvocations",
+					(double)c->limits.concurrent_invocations);
 	cJSON_AddNumberToObject(j, "maxActionMemory", (double)c->limits.memory_mb.max);
 	cJSON_AddNumberToObject(j, "minActionMemory", (double)c->limits.memory_mb.min);
 	cJSON_AddNumberToObject(j, "maxActionTimeout", (double)c->limits.timeout_ms.max);
@@ -586,6 +593,10 @@ static void handle_invoke(struct req *q)
 	char msg[160];
 	int rc;
 
+	/* Throttles first, as OpenWhisk's entitlement check does. */
+	rc = throttle_rate_admit(q->a->d.throttle, q->ns, now_ms(), &e);
+	if (rc < 0)
+		return respond_err(q, rc, &e);
 	if (route_query_bool(q->uri, "blocking", false, &blocking) < 0 ||
 	    route_query_bool(q->uri, "result", false, &result_only) < 0)
 		return respond_error(q, 400, "The values of blocking and result must be true or false.");

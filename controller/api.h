@@ -15,6 +15,7 @@
 #include "queue.h"
 #include "store.h"
 #include "sup.h"
+#include "throttle.h"
 
 struct api;
 
@@ -25,6 +26,7 @@ struct api_deps {
 	struct queue *queue;
 	struct sup *sup;             /* may be NULL (no supervised invokers) */
 	struct invoke *invoke;
+	struct throttle *throttle;   /* per-namespace limits; may be NULL (none) */
 };
 
 /* Listen on http://api.address:api.port and serve. -EADDRINUSE etc. */

@@ -27,6 +27,7 @@ struct flight {
 	cJSON *record;                /* built from an early result, waiting for its logs */
 	dispatch_done_fn done;
 	void *arg;
+	struct throttle *throttle;    /* holds one in-flight slot of info.ns */
 	struct flight *next;          /* hash chain */
 };
 
@@ -85,6 +86,8 @@ static struct flight *take(struct dispatch *d, const char *id)
 		if (strcmp(f->id, id) == 0) {
 			*pp = f->next;
 			d->inflight--;
+			throttle_concurrent_release(f->throttle, f->info.ns);
+			f->throttle = NULL;
 			return f;
 		}
 	}
@@ -129,6 +132,29 @@ static int flight_fill(struct flight *f, const struct dispatch_request *r)
 	return 0;
 }
 
+static int store_record_as(struct dispatch *d, struct flight *f, const cJSON *rec,
+			   uint64_t start_ms, uint64_t end_ms, struct err *e);
+static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,
+			 uint64_t start_ms, uint64_t end_ms);
+static void failed_result(struct act_result *res, char *text, size_t size, const char *msg);
+
+#define LOST_BY_CONTROLLER "The controller stopped before the activation completed; its outcome is unknown."
+
+/* The crash-recovery copy of an accepted activation (see dispatch_submit). */
+static int pending_put(struct dispatch *d, struct flight *f, struct err *e)
+{
+	_cleanup_json_ cJSON *rec = NULL;
+	struct act_result res;
+	char text[512];
+	int rc;
+
+	failed_result(&res, text, sizeof(text), LOST_BY_CONTROLLER);
+	rc = entity_activation_record(&f->info, &res, &rec, e);
+	if (rc < 0)
+		return rc;
+	return store_record_as(d, f, rec, res.start_ms, 0, e);
+}
+
 int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct err *e)
 {
 	struct flight *f = calloc(1, sizeof(*f));
@@ -141,6 +167,18 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 	if (!f || flight_fill(f, r) < 0) {
 		flight_free(f);
 		return err_set(e, -ENOMEM, "out of memory");
+	}
+	rc = throttle_concurrent_acquire(r->throttle, f->info.ns, e);
+	if (rc < 0) {
+		flight_free(f);
+		return rc;
+	}
+	f->throttle = r->throttle;
+	rc = pending_put(d, f, e);
+	if (rc < 0) {
+		throttle_concurrent_release(f->throttle, f->info.ns);
+		flight_free(f);
+		return rc;
 	}
 	if (r->wait_ms) {
 		f->expires_ms = now_ms() + r->wait_ms;
@@ -169,9 +207,17 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 			flight_free(take(d, f->id));
 		}
 	} else {
+		throttle_concurrent_release(f->throttle, f->info.ns);
 		flight_free(f);
 	}
 	pthread_mutex_unlock(&d->lock);
+	if (rc < 0) {
+		struct err de = { 0 };
+
+		/* Refused: no activation exists, so no record either. */
+		if (store_activation_drop_unfinished(d->store, r->info.ns, r->activation_id, &de) < 0)
+			log_warn("dispatch", "activation=%.32s: %s", r->activation_id, de.msg);
+	}
 	if (rc == -EMSGSIZE)
 		return err_set(e, rc, "Request larger than allowed: %zu > %u bytes.", len,
 			       queue_max_payload(d->q));
@@ -183,9 +229,6 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 		return err_set(e, rc, "queue the activation: %s", strerror(-rc));
 	return 0;
 }
-
-static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,
-			 uint64_t start_ms, uint64_t end_ms);
 
 /* Store the record and tell the waiter, if any. */
 static void complete(struct dispatch *d, struct flight *f, const struct act_result *res)
@@ -202,17 +245,20 @@ static void complete(struct dispatch *d, struct flight *f, const struct act_resu
 		f->done(f->arg, rec);
 }
 
-static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,
-			 uint64_t start_ms, uint64_t end_ms)
+/* end_ms 0 stores the record unfinished (pending_put). */
+static int store_record_as(struct dispatch *d, struct flight *f, const cJSON *rec,
+			   uint64_t start_ms, uint64_t end_ms, struct err *e)
 {
 	struct store_activation sa = { 0 };
-	struct err e = { 0 };
 	char name[600];
 	size_t len = 0;
 	char *doc;
 	const char *slash;
+	int rc;
 
 	doc = json_print(rec, &len);
+	if (!doc)
+		return err_set(e, -ENOMEM, "store activation=%s: out of memory", f->id);
 	/* The list's `name` filter is "action" or "pkg/action". */
 	slash = strchr(f->info.path, '/');
 	if (slash)
@@ -223,12 +269,22 @@ static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,
 	sa.ns = f->info.ns;
 	sa.name = name;
 	sa.start_ms = start_ms;
-	sa.end_ms = end_ms ? end_ms : start_ms;
+	sa.end_ms = end_ms;
 	sa.doc = doc;
 	sa.len = len;
-	if (doc && store_activation_put(d->store, &sa, &e) < 0)
-		log_error("dispatch", "store activation=%s: %s", f->id, e.msg);
+	rc = store_activation_put(d->store, &sa, e);
 	json_free(doc);
+	return rc;
+}
+
+static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,
+			 uint64_t start_ms, uint64_t end_ms)
+{
+	struct err e = { 0 };
+
+	/* A finished record never has end 0 (that would hide it). */
+	if (store_record_as(d, f, rec, start_ms, end_ms ? end_ms : start_ms ? start_ms : 1, &e) < 0)
+		log_error("dispatch", "store activation=%s: %s", f->id, e.msg);
 }
 
 /* An early result: answer the waiter now, keep the record for the logs. */
@@ -275,17 +331,25 @@ static void attach_logs(struct dispatch *d, struct flight *f, const struct act_r
 	store_record(d, f, f->record, start, end);
 }
 
+/* A whisk error (statusCode 3) saying msg (no quotes in it), ending now;
+ * res->result points into text. */
+static void failed_result(struct act_result *res, char *text, size_t size, const char *msg)
+{
+	int n = snprintf(text, size, "{\"error\":\"%s\"}", msg);
+
+	memset(res, 0, sizeof(*res));
+	res->status = ACT_WHISK_ERROR;
+	res->start_ms = res->end_ms = now_ms();
+	res->result = text;
+	res->result_len = n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
 static void complete_failed(struct dispatch *d, struct flight *f, const char *msg)
 {
-	struct act_result res = { .status = ACT_WHISK_ERROR };
+	struct act_result res;
 	char text[512];
-	int n;
 
-	n = snprintf(text, sizeof(text), "{\"error\":\"%s\"}", msg);
-	res.start_ms = res.end_ms = now_ms();
-	res.result = text;
-	res.result_len = n > 0 && (size_t)n < sizeof(text) ? (size_t)n : 0;
-	res.logs = NULL;
+	failed_result(&res, text, sizeof(text), msg);
 	complete(d, f, &res);
 }
 
@@ -448,6 +512,16 @@ uint32_t dispatch_reap(struct dispatch *d, pid_t pid)
 	if (st.leases)
 		log_info("dispatch", "reaped pid=%d: %u re-queued, %u failed", (int)pid, st.requeued, failed);
 	return failed;
+}
+
+int dispatch_recover(struct store *s, struct err *e)
+{
+	uint64_t n = 0;
+	int rc = store_activation_close_unfinished(s, &n, e);
+
+	if (rc < 0)
+		return rc;
+	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
 uint32_t dispatch_inflight(struct dispatch *d)

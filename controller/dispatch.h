@@ -19,6 +19,7 @@
 #include "json.h"
 #include "queue.h"
 #include "store.h"
+#include "throttle.h"
 
 struct dispatch;
 
@@ -40,6 +41,9 @@ struct dispatch_request {
 	uint32_t wait_ms;                  /* 0 = non-blocking */
 	dispatch_done_fn done;             /* with wait_ms > 0 */
 	void *arg;
+	/* Concurrent-invocation limit of info.ns: a slot is held from submit
+	 * to the final completion. NULL = none. */
+	struct throttle *throttle;
 };
 
 /* Start the completion thread. `q` and `s` outlive the dispatch. */
@@ -49,9 +53,15 @@ int dispatch_new(const struct cfg *c, struct queue *q, struct store *s, struct d
  * expired. */
 void dispatch_free(struct dispatch *d);
 
-/* Put an invocation on the queue. -EAGAIN: every ring is full (429);
- * -ENOSPC: no payload block free (503); -EMSGSIZE: payload over the queue's
- * maximum (413). Thread-safe, never blocks. */
+/* Put an invocation on the queue. Before it is queued, its record is
+ * stored unfinished, already saying it failed (whisk error, statusCode 3):
+ * if the controller dies before the activation completes, the next start
+ * (dispatch_recover) makes that record visible, so an acknowledged
+ * activation is never silently lost. -EAGAIN: the namespace's
+ * concurrent-invocation limit is reached or every ring is full (429);
+ * -ENOSPC: no payload block free, or the store's disk is full (503);
+ * -EMSGSIZE: payload over the queue's maximum (413); other store errors.
+ * Thread-safe; blocks only on the store's write. */
 int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct err *e)
 	__attribute__((warn_unused_result));
 
@@ -59,6 +69,11 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
  * started ones become whisk errors, unstarted ones go back on the queue.
  * Returns how many were failed. */
 uint32_t dispatch_reap(struct dispatch *d, pid_t pid);
+
+/* Start-up: turn the unfinished records a previous controller left
+ * (activations it accepted and never completed) into failed ones.
+ * Returns how many, or a negative errno. */
+int dispatch_recover(struct store *s, struct err *e) __attribute__((warn_unused_result));
 
 /* Activations submitted and not yet completed. */
 uint32_t dispatch_inflight(struct dispatch *d);

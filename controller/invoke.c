@@ -49,6 +49,7 @@ struct invoke {
 	struct store *store;
 	struct dispatch *dispatch;
 	struct queue *queue;
+	struct throttle *throttle;
 	pthread_mutex_t lock;         /* jobs and the running list */
 	pthread_cond_t cond;
 	struct job *head, *tail;
@@ -368,6 +369,7 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 	dr.info.memory_mb = memory;
 	dr.info.logs_mb = logs;
 	dr.info.concurrency = 1;
+	dr.throttle = iv->throttle;
 	dr.wait_ms = c->wait_ms;
 	dr.done = c->wait_ms ? c->done : NULL;
 	dr.arg = c->arg;
@@ -757,7 +759,7 @@ static void *worker_main(void *arg)
 }
 
 int invoke_new(const struct cfg *c, struct store *s, struct dispatch *d, struct queue *q,
-	       struct invoke **out, struct err *e)
+	       struct throttle *th, struct invoke **out, struct err *e)
 {
 	struct invoke *iv = calloc(1, sizeof(*iv));
 
@@ -767,6 +769,7 @@ int invoke_new(const struct cfg *c, struct store *s, struct dispatch *d, struct 
 	iv->store = s;
 	iv->dispatch = d;
 	iv->queue = q;
+	iv->throttle = th;
 	pthread_mutex_init(&iv->lock, NULL);
 	pthread_cond_init(&iv->cond, NULL);
 	if (pthread_create(&iv->thread, NULL, worker_main, iv) != 0) {

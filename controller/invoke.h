@@ -22,8 +22,11 @@
 
 struct invoke;
 
+/* th: the per-namespace concurrency limit every started action holds a
+ * slot of (NULL = none). */
 int invoke_new(const struct cfg *c, struct store *s, struct dispatch *d, struct queue *q,
-	       struct invoke **out, struct err *e) __attribute__((warn_unused_result));
+	       struct throttle *th, struct invoke **out, struct err *e)
+	__attribute__((warn_unused_result));
 /* Shutdown in three steps, because dispatch calls back into this module:
  * invoke_stop (no more steps start), dispatch_free (its pending callbacks
  * land here and are dropped), invoke_free (sequences still running are

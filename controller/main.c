@@ -23,6 +23,7 @@
 #include "queue.h"
 #include "store.h"
 #include "sup.h"
+#include "throttle.h"
 
 #define QUEUE_META_HEADROOM (64u * 1024)
 
@@ -43,6 +44,29 @@ static void on_invoker_died(void *arg, uint32_t id, pid_t pid, int status)
 	if (failed)
 		log_warn("main", "invoker %u pid=%d died holding %u started activation(s): completed "
 				 "as whisk errors", id, (int)pid, failed);
+}
+
+/* After a crash: check the store, and record the activations the last
+ * controller accepted and never completed as failed. */
+static int recover(struct store *s)
+{
+	struct err e = { 0 };
+	int n;
+
+	if (store_check(s, &e) < 0) {
+		log_error("main", "store integrity check: %s", e.msg);
+		return -EIO;
+	}
+	log_info("main", "store integrity check: ok");
+	n = dispatch_recover(s, &e);
+	if (n < 0) {
+		log_error("main", "recover unfinished activations: %s", e.msg);
+		return n;
+	}
+	if (n > 0)
+		log_warn("main", "%d activation(s) accepted before the last stop never completed: "
+				 "recorded as failed (whisk error)", n);
+	return 0;
 }
 
 static int make_dir(const char *path, struct err *e)
@@ -79,6 +103,7 @@ int main(int argc, char **argv)
 	struct invoke *iv = NULL;
 	struct sup *sup = NULL;
 	struct api *api = NULL;
+	struct throttle *throttle = NULL;
 	struct queue_params qp;
 	struct err e = { 0 };
 	char db[CFG_PATH_MAX + 32], config_abs[PATH_MAX];
@@ -134,6 +159,8 @@ int main(int argc, char **argv)
 		log_error("main", "store: %s", e.msg);
 		return 1;
 	}
+	if (recover(store) < 0 || throttle_new(&cfg, &throttle, &e) < 0)
+		goto out;
 	queue_params_defaults(&qp);
 	qp.name = cfg.queue.name;
 	qp.slots = cfg.queue.slots;
@@ -148,7 +175,7 @@ int main(int argc, char **argv)
 		log_error("main", "dispatch: %s", e.msg);
 		goto out;
 	}
-	if (invoke_new(&cfg, store, d, q, &iv, &e) < 0) {
+	if (invoke_new(&cfg, store, d, q, throttle, &iv, &e) < 0) {
 		log_error("main", "invoke: %s", e.msg);
 		goto out;
 	}
@@ -163,7 +190,7 @@ int main(int argc, char **argv)
 	}
 	{
 		struct api_deps deps = { .cfg = &cfg, .store = store, .dispatch = d, .queue = q,
-					 .sup = sup, .invoke = iv };
+					 .sup = sup, .invoke = iv, .throttle = throttle };
 
 		if (api_start(&deps, &api, &e) < 0) {
 			log_error("main", "api: %s", e.msg);
@@ -183,6 +210,7 @@ out:
 	dispatch_free(d);
 	invoke_free(iv);
 	queue_close(q);
+	throttle_free(throttle);
 	store_close(store);
 	return status;
 }

@@ -57,6 +57,8 @@ enum stmt_id {
 	ST_ACT_COUNT_NAME,
 	ST_ACT_PRUNE_AGE,
 	ST_ACT_PRUNE_COUNT,
+	ST_ACT_DROP_OPEN,
+	ST_ACT_CLOSE_OPEN,
 	ST_COUNT
 };
 
@@ -88,15 +90,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       " SET name = excluded.name, start = excluded.start,"
 		       " \"end\" = excluded.\"end\", doc = excluded.doc"
 		       " WHERE activations.namespace = excluded.namespace",
-	[ST_ACT_GET] = "SELECT doc FROM activations WHERE id = ?1 AND namespace = ?2",
+	/* Unfinished records (end NULL) are the crash-recovery copies of
+	 * accepted activations: never shown, as OpenWhisk shows none before
+	 * the activation ends. */
+	[ST_ACT_GET] = "SELECT doc FROM activations WHERE id = ?1 AND namespace = ?2"
+		       " AND \"end\" IS NOT NULL",
 	[ST_ACT_LIST] = "SELECT doc FROM activations WHERE namespace = ?1"
-			" AND start BETWEEN ?2 AND ?3 ORDER BY start DESC LIMIT ?4 OFFSET ?5",
+			" AND start BETWEEN ?2 AND ?3 AND \"end\" IS NOT NULL"
+			" ORDER BY start DESC LIMIT ?4 OFFSET ?5",
 	[ST_ACT_LIST_NAME] = "SELECT doc FROM activations WHERE namespace = ?1 AND name = ?6"
-			     " AND start BETWEEN ?2 AND ?3 ORDER BY start DESC LIMIT ?4 OFFSET ?5",
+			     " AND start BETWEEN ?2 AND ?3 AND \"end\" IS NOT NULL"
+			     " ORDER BY start DESC LIMIT ?4 OFFSET ?5",
 	[ST_ACT_COUNT] = "SELECT count(*) FROM activations WHERE namespace = ?1"
-			 " AND start BETWEEN ?2 AND ?3",
+			 " AND start BETWEEN ?2 AND ?3 AND \"end\" IS NOT NULL",
 	[ST_ACT_COUNT_NAME] = "SELECT count(*) FROM activations WHERE namespace = ?1"
-			      " AND name = ?6 AND start BETWEEN ?2 AND ?3",
+			      " AND name = ?6 AND start BETWEEN ?2 AND ?3 AND \"end\" IS NOT NULL",
 	/* Prunes walk the table in rowid (insertion) order, which follows
 	 * start closely, and delete at most a batch: no sort of the whole
 	 * table, no extra index to maintain on every insert, and no long
@@ -105,6 +113,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     " WHERE start < ?1 ORDER BY rowid LIMIT ?2)",
 	[ST_ACT_PRUNE_COUNT] = "DELETE FROM activations WHERE rowid IN (SELECT rowid FROM activations"
 			       " ORDER BY rowid DESC LIMIT ?2 OFFSET ?1)",
+	[ST_ACT_DROP_OPEN] = "DELETE FROM activations WHERE id = ?1 AND namespace = ?2"
+			     " AND \"end\" IS NULL",
+	/* The unfinished copy already holds the failed record: only its end
+	 * is missing. */
+	[ST_ACT_CLOSE_OPEN] = "UPDATE activations SET \"end\" = start WHERE \"end\" IS NULL",
 };
 
 struct store {
@@ -963,5 +976,50 @@ int store_activation_prune(struct store *s, uint64_t max_count, uint64_t max_age
 	store_unlock(s);
 	if (ret == 0)
 		*deleted = total;
+	return ret;
+}
+
+int store_activation_drop_unfinished(struct store *s, const char *ns, const char *id,
+				     struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if (!s || !ns || !id)
+		return err_set(e, -EINVAL, "drop activation: missing argument");
+	ret = store_lock(s, e);
+	if (ret < 0)
+		return ret;
+	st = s->st[ST_ACT_DROP_OPEN];
+	rc = bind_str(st, 1, id);
+	if (rc == SQLITE_OK)
+		rc = bind_str(st, 2, ns);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s->db, rc, e, "drop activation %s/%s", ns, id);
+	stmt_release(st);
+	store_unlock(s);
+	return ret;
+}
+
+int store_activation_close_unfinished(struct store *s, uint64_t *closed, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if (!s || !closed)
+		return err_set(e, -EINVAL, "close unfinished activations: missing argument");
+	ret = store_lock(s, e);
+	if (ret < 0)
+		return ret;
+	st = s->st[ST_ACT_CLOSE_OPEN];
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		*closed = (uint64_t)sqlite3_changes(s->db);
+	else
+		ret = store_fail(s->db, rc, e, "close unfinished activations");
+	stmt_release(st);
+	store_unlock(s);
 	return ret;
 }

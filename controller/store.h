@@ -96,7 +96,10 @@ struct store_activation {
 
 /* Insert or replace (a record may be written when accepted and again when
  * complete); end_ms 0 is stored as unfinished. -EEXIST (nothing written)
- * when the id is already used by another namespace. */
+ * when the id is already used by another namespace. An unfinished record
+ * is invisible to get, list and count: it is the copy kept so that an
+ * accepted activation survives a controller crash (see
+ * store_activation_close_unfinished). */
 int store_activation_put(struct store *s, const struct store_activation *a, struct err *e)
 	__attribute__((warn_unused_result));
 
@@ -125,6 +128,18 @@ int store_activation_count(struct store *s, const char *ns, const char *name, ui
 #define STORE_PRUNE_BATCH 256
 int store_activation_prune(struct store *s, uint64_t max_count, uint64_t max_age_ms,
 			   uint64_t now_ms, uint64_t *deleted, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* Delete the unfinished record `id` of `ns` (an activation accepted and
+ * then refused before it was queued); a finished record is left alone.
+ * 0 also when there is none. */
+int store_activation_drop_unfinished(struct store *s, const char *ns, const char *id,
+				     struct err *e) __attribute__((warn_unused_result));
+
+/* Start-up recovery: every unfinished record becomes finished (end =
+ * start) as written, so the failed record stored at accept time becomes
+ * visible. *closed gets how many. */
+int store_activation_close_unfinished(struct store *s, uint64_t *closed, struct err *e)
 	__attribute__((warn_unused_result));
 
 #endif

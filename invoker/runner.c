@@ -678,6 +678,18 @@ again:
 		rc = post(c, "/run", body, blen, left, r->cfg.max_result_bytes + 1024, &resp, &e);
 	}
 	free(body);
+	if (rc == -ECONNREFUSED && !res->has_init && !retried) {
+		/* A warm container that no longer listens (killed from outside,
+		 * or dockerd restarted under us): nothing reached the action, so
+		 * it has not started. Drop the container and run on a new one. */
+		log_warn("runner", "activation=%s: container=%s refuses connections: replaced",
+			 q->activation_id, c->name);
+		proxy_response_fini(&resp);
+		slot_release(w, a.slot, key, false);
+		c = NULL;
+		retried = true;
+		goto again;
+	}
 	if (rc == -ETIMEDOUT) {
 		outcome_errorf(&o, ACT_DEVELOPER_ERROR,
 			       "The action exceeded its time limit of %llu milliseconds.",

@@ -18,6 +18,13 @@ const readline = require('readline');
 const RESULT_FD = 3;
 const mainName = process.env.EW_ACTION_MAIN || 'main';
 const wantAck = !!process.env.__OW_WAIT_FOR_ACK;
+const actionFile = process.env.EW_ACTION_FILE;
+const actionDir = process.env.EW_ACTION_DIR || '/action';
+// The EW_ACTION_* names are for this launcher only: the action's
+// environment is what the spec lists (section 10), nothing more.
+for (const k of Object.keys(process.env)) {
+  if (k.startsWith('EW_ACTION_')) delete process.env[k];
+}
 
 function writeResult(obj) {
   let line;
@@ -83,8 +90,7 @@ async function loadZip(dir) {
 }
 
 async function load() {
-  const file = process.env.EW_ACTION_FILE;
-  const fn = file ? loadPlain(file) : await loadZip(process.env.EW_ACTION_DIR || '/action');
+  const fn = actionFile ? loadPlain(actionFile) : await loadZip(actionDir);
   if (typeof fn !== 'function') {
     throw new Error(`Action entrypoint '${mainName}' is not a function.`);
   }

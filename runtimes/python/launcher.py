@@ -18,6 +18,12 @@ import traceback
 
 MAIN_NAME = os.environ.get("EW_ACTION_MAIN") or "main"
 WANT_ACK = bool(os.environ.get("__OW_WAIT_FOR_ACK"))
+ACTION_FILE = os.environ.get("EW_ACTION_FILE")
+ACTION_DIR = os.environ.get("EW_ACTION_DIR") or "/action"
+# The EW_ACTION_* names are for this launcher only: the action's
+# environment is what the spec lists (section 10), nothing more.
+for _k in [k for k in os.environ if k.startswith("EW_ACTION_")]:
+    del os.environ[_k]
 out = os.fdopen(3, "wb")
 
 
@@ -33,8 +39,8 @@ def write_result(obj):
 
 
 def load():
-    file = os.environ.get("EW_ACTION_FILE")
-    adir = os.environ.get("EW_ACTION_DIR") or "/action"
+    file = ACTION_FILE
+    adir = ACTION_DIR
     if not file:
         file = os.path.join(adir, "__main__.py")
         if not os.path.exists(file):

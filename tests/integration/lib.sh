@@ -7,6 +7,8 @@
 #   ew_setup NAME          counters, temp dir, traps; NAME prefixes the summary
 #   ew_need_docker         exit 77 (skip) when Docker is absent outside CI
 #   ew_start_controller    config + controller; sets PORT BASE INSTANCE STATE
+#                          (EW_INVOKERS, EW_STATE_DIR, EW_CONFIG_EXTRA adjust it)
+#   ew_wait_up             wait for /ping and every invoker up (after a restart)
 #   req METHOD PATH [curl args...]   sets CODE, BODY, $T/hdrs (auth: guest)
 #   ew_finish              prints "NAME: N passed, M failed", exits
 #
@@ -195,6 +197,8 @@ ew_pick_port() {
 }
 
 # ew_write_config FILE: the test configuration (keys: config/edgewhisk.yaml).
+# EW_CONFIG_EXTRA: more top-level sections appended (no key twice);
+# EW_QUEUE_SLOTS: queue.slots.
 ew_write_config() {
 	cat >"$1" <<EOF
 api:
@@ -204,11 +208,13 @@ state_dir: $STATE
 log_level: ${EW_LOG_LEVEL:-info}
 queue:
   name: /$INSTANCE
+  slots: ${EW_QUEUE_SLOTS:-1024}
 invokers:
   count: ${EW_INVOKERS:-1}
   user_memory: 512m
 containers:
   pause_grace: ${EW_PAUSE_GRACE:-0}
+${EW_CONFIG_EXTRA:-}
 EOF
 }
 
@@ -225,7 +231,7 @@ ew_start_controller() {
 	fi
 	# EW_PREFIX: benchmarks (bench/lib.sh) name their instances apart.
 	INSTANCE="${EW_PREFIX:-ewtest}-$EW_NAME-$$"
-	STATE="/tmp/${EW_PREFIX:-ewtest}-$EW_NAME-state-$$"
+	STATE=${EW_STATE_DIR:-"/tmp/${EW_PREFIX:-ewtest}-$EW_NAME-state-$$"}
 	rm -rf "$STATE"
 	for attempt in 1 2 3; do
 		ew_pick_port || { notok "find a free port"; return 1; }
@@ -260,6 +266,18 @@ ew_start_controller() {
 		sleep 0.1
 	done
 	notok "invoker comes up within 30 s" "$(tail -n 20 "$T/controller.log")"
+	return 1
+}
+
+# ew_wait_up [SECONDS]: /ping answers and /health reports every invoker up.
+ew_wait_up() {
+	for _ in $(seq 1 $((${1:-30} * 10))); do
+		if "${CURL[@]}" "$BASE/health" 2>/dev/null |
+			jq -e '(.invokers | length) > 0 and all(.invokers[]; .state == "up")' >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
 	return 1
 }
 

@@ -110,6 +110,8 @@ static void test_defaults(void)
 	CHECK_INT_EQ(c.limits.payload_bytes.def, 1048576);
 	CHECK_INT_EQ(c.limits.payload_bytes.min, 0);
 	CHECK_INT_EQ(c.limits.payload_bytes.max, 1048576);
+	CHECK_INT_EQ(c.limits.invocations_per_minute, 60000);
+	CHECK_INT_EQ(c.limits.concurrent_invocations, 1000);
 	err_clear(&e);
 	CHECK_INT_EQ(cfg_validate(&c, &e), 0);
 	CHECK_STR_EQ(e.msg, "");
@@ -174,7 +176,9 @@ static void test_overrides(void)
 		     "limits:\n"
 		     "  timeout: {max: 600000}\n"
 		     "  memory: {max: 1g}\n"
-		     "  payload: {default: 2m, max: 4m}\n",
+		     "  payload: {default: 2m, max: 4m}\n"
+		     "  invocations_per_minute: 60\n"
+		     "  concurrent_invocations: 0\n",
 		     &e);
 	if (r != 0)
 		HARNESS_FAIL("load failed (%d): %s", r, e.msg);
@@ -198,6 +202,8 @@ static void test_overrides(void)
 	CHECK_INT_EQ(c->limits.memory_mb.max, 1024);
 	CHECK_INT_EQ(c->limits.payload_bytes.def, 2 << 20);
 	CHECK_INT_EQ(c->limits.payload_bytes.max, 4 << 20);
+	CHECK_INT_EQ(c->limits.invocations_per_minute, 60);
+	CHECK_INT_EQ(c->limits.concurrent_invocations, 0);
 	free(c);
 }
 

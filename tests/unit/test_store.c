@@ -81,7 +81,8 @@ static int put_ent(struct store *s, const char *ns, const char *coll, const char
 	return store_entity_put(s, ns, coll, name, doc, strlen(doc), updated, overwrite, e);
 }
 
-/* Doc "<name>@<start>", id 32 hex from `id`. */
+/* Doc "<name>@<start>", id 32 hex from `id`; end 0 stores end = start
+ * (finished: unfinished records are hidden, see test_unfinished). */
 static int put_act(struct store *s, const char *ns, unsigned id, const char *name,
 		   uint64_t start, uint64_t end, struct err *e)
 {
@@ -92,7 +93,7 @@ static int put_act(struct store *s, const char *ns, unsigned id, const char *nam
 	snprintf(doc, sizeof(doc), "%s@%llu%s", name, (unsigned long long)start,
 		 end ? "+end" : "");
 	a = (struct store_activation){ .id = ids, .ns = ns, .name = name, .start_ms = start,
-				       .end_ms = end, .doc = doc, .len = strlen(doc) };
+				       .end_ms = end ? end : start, .doc = doc, .len = strlen(doc) };
 	return store_activation_put(s, &a, e);
 }
 
@@ -687,7 +688,8 @@ static void test_integrity_check_finds_damage(void)
 
 		snprintf(id, sizeof(id), "%032x", i);
 		a = (struct store_activation){ .id = id, .ns = "guest", .name = "a",
-					       .start_ms = i, .doc = doc, .len = strlen(doc) };
+					       .start_ms = i, .end_ms = i, .doc = doc,
+					       .len = strlen(doc) };
 		CHECK_INT_EQ(store_activation_put(s, &a, &e), 0);
 	}
 	CHECK_INT_EQ(store_check(s, &e), 0);
@@ -752,7 +754,7 @@ static void disk_full_body(const char *dir, struct store **sp)
 	CHECK_INT_EQ(put_ent(*sp, "guest", "actions", "big", big, 2, false, &e), -ENOSPC);
 	CHECK_STR_EQ(e.msg, "put action guest/big: database or disk is full");
 	a = (struct store_activation){ .id = "0000000000000000000000000000000b", .ns = "guest",
-				       .name = "big", .start_ms = 2000, .doc = big,
+				       .name = "big", .start_ms = 2000, .end_ms = 2001, .doc = big,
 				       .len = strlen(big) };
 	err_clear(&e);
 	CHECK_INT_EQ(store_activation_put(*sp, &a, &e), -ENOSPC);
@@ -867,7 +869,8 @@ static void *worker_main(void *arg)
 
 		snprintf(id, sizeof(id), "%08x%024x", (unsigned)w->k, (unsigned)i);
 		a = (struct store_activation){ .id = id, .ns = "guest", .name = name,
-					       .start_ms = (uint64_t)i, .doc = want,
+					       .start_ms = (uint64_t)i, .end_ms = (uint64_t)i + 1,
+					       .doc = want,
 					       .len = strlen(want) };
 		rc = store_activation_put(w->s, &a, &e);
 		if (rc != 0)
@@ -913,7 +916,67 @@ static void test_threads(void)
 	store_close(s);
 }
 
-HARNESS_MAIN("store", TEST_CASE(test_entity_put_get_overwrite),
+/* Records written at accept time (end 0) are invisible until finished;
+ * dropping one leaves finished records alone; closing makes the rest
+ * visible as written, with end = start, and survives a reopen. */
+static void test_unfinished(void)
+{
+	struct store *s = open_fresh("open.db");
+	struct store_activation a = { .ns = "guest", .name = "a", .start_ms = 7000, .doc = "lost",
+				      .len = 4 };
+	struct err e = { 0 };
+	uint64_t n = 99;
+	char *doc = NULL;
+
+	REQUIRE(s);
+	a.id = "00000000000000000000000000000001";
+	CHECK_INT_EQ(store_activation_put(s, &a, &e), 0);
+	a.id = "00000000000000000000000000000002";
+	CHECK_INT_EQ(store_activation_put(s, &a, &e), 0);
+	a.id = "00000000000000000000000000000003";
+	CHECK_INT_EQ(store_activation_put(s, &a, &e), 0);
+	CHECK_INT_EQ(get_act(s, "guest", 1, &doc, &e), -ENOENT);
+	CHECK_INT_EQ(count_acts(s, "guest", NULL, 0, 0), 0);
+	CHECK_STR_EQ(list_acts(s, "guest", NULL, 0, 0, 0, 0), "");
+	CHECK_STR_EQ(list_acts(s, "guest", "a", 0, 0, 0, 0), "");
+	CHECK_INT_EQ(count_acts(s, "guest", "a", 0, 0), 0);
+
+	/* 1 completes normally: the final write replaces the open copy. */
+	CHECK_INT_EQ(put_act(s, "guest", 1, "a", 7000, 7010, &e), 0);
+	CHECK_INT_EQ(get_act(s, "guest", 1, &doc, &e), 0);
+	CHECK_STR_EQ(doc, "a@7000+end");
+	free(doc);
+	doc = NULL;
+	/* Dropping: a finished record stays, an open one goes, another
+	 * namespace's is untouched, a missing one is fine. */
+	CHECK_INT_EQ(store_activation_drop_unfinished(s, "guest", "00000000000000000000000000000001",
+						      &e), 0);
+	CHECK_INT_EQ(count_acts(s, "guest", NULL, 0, 0), 1);
+	CHECK_INT_EQ(store_activation_drop_unfinished(s, "alice", "00000000000000000000000000000002",
+						      &e), 0);
+	CHECK_INT_EQ(store_activation_drop_unfinished(s, "guest", "00000000000000000000000000000002",
+						      &e), 0);
+	CHECK_INT_EQ(store_activation_drop_unfinished(s, "guest", "0000000000000000000000000000000f",
+						      &e), 0);
+	CHECK_INT_EQ(store_activation_drop_unfinished(s, NULL, "x", &e), -EINVAL);
+
+	/* Recovery: 3 becomes visible as written. */
+	CHECK_INT_EQ(store_activation_close_unfinished(s, &n, &e), 0);
+	CHECK_INT_EQ(n, 1);
+	CHECK_INT_EQ(count_acts(s, "guest", NULL, 0, 0), 2);
+	CHECK_INT_EQ(get_act(s, "guest", 3, &doc, &e), 0);
+	CHECK_STR_EQ(doc, "lost");
+	free(doc);
+	doc = NULL;
+	CHECK_INT_EQ(get_act(s, "guest", 2, &doc, &e), -ENOENT);
+	CHECK_INT_EQ(store_activation_close_unfinished(s, &n, &e), 0);
+	CHECK_INT_EQ(n, 0);
+	CHECK_INT_EQ(store_activation_close_unfinished(s, NULL, &e), -EINVAL);
+	CHECK_INT_EQ(store_check(s, &e), 0);
+	store_close(s);
+}
+
+HARNESS_MAIN("store", TEST_CASE(test_unfinished), TEST_CASE(test_entity_put_get_overwrite),
 	     TEST_CASE(test_entity_name_in_other_collection), TEST_CASE(test_entity_delete),
 	     TEST_CASE(test_entity_list_order_paging), TEST_CASE(test_entity_namespaces_isolated),
 	     TEST_CASE(test_activation_put_get_replace), TEST_CASE(test_activation_list_filters),
