@@ -72,6 +72,16 @@ GET /api/v1/namespaces/guest/activations
 GET /api/v1/namespaces/guest/activations/$gid
 GET /api/v1/namespaces/guest/activations/$gid/result
 GET /api/v1/namespaces/guest/activations/$gid/logs
+GET /api/v1/namespaces/guest/triggers
+PUT /api/v1/namespaces/guest/triggers/t
+POST /api/v1/namespaces/guest/triggers/t
+DELETE /api/v1/namespaces/guest/triggers/t
+GET /api/v1/namespaces/guest/rules
+PUT /api/v1/namespaces/guest/rules/r
+POST /api/v1/namespaces/guest/rules/r
+GET /api/v1/namespaces/guest/packages
+PUT /api/v1/namespaces/guest/packages/p
+DELETE /api/v1/namespaces/guest/packages/p
 EOF
 
 # --- alice through "_" (her own namespace): guest's things do not exist ---
@@ -106,6 +116,33 @@ check "guest's action is intact, parameters included" \
 	jqb '.parameters == [{"key":"token","value":"guest-only"}]'
 req GET "/api/v1/namespaces/_/activations/$gid"
 check "guest still reads its activation" test "$CODE" = 200
+
+# --- events: guest's triggers, rules, packages stay guest's ---
+reqj PUT "/api/v1/namespaces/_/triggers/gt" '{}'
+reqj PUT "/api/v1/namespaces/_/rules/gr" '{"trigger":"gt","action":"secret"}'
+reqj PUT "/api/v1/namespaces/_/packages/gp" '{"parameters":[{"key":"k","value":"guest-only"}]}'
+check "guest creates a trigger, rule and private package" test "$CODE" = 200
+for path in triggers/gt rules/gr packages/gp; do
+	as "$ALICE_AUTH" GET "/api/v1/namespaces/_/$path"
+	check "alice: GET _/$path (guest's) -> 404" test "$CODE" = 404
+done
+as "$ALICE_AUTH" POST "/api/v1/namespaces/_/triggers/gt" -H 'Content-Type: application/json' --data-binary '{}'
+check "alice cannot fire guest's trigger -> 404" test "$CODE" = 404
+as "$ALICE_AUTH" PUT "/api/v1/namespaces/_/triggers/at" -H 'Content-Type: application/json' --data-binary '{}'
+as "$ALICE_AUTH" PUT "/api/v1/namespaces/_/rules/ar" -H 'Content-Type: application/json' \
+	--data-binary '{"trigger":"at","action":"/guest/secret"}'
+check "alice: rule to guest's action -> 400 does not exist" \
+	eval 'test "$CODE" = 400 && jqb ".error | test(\"does not exist\")"'
+as "$ALICE_AUTH" PUT "/api/v1/namespaces/_/actions/aseq" -H 'Content-Type: application/json' \
+	--data-binary '{"exec":{"kind":"sequence","components":["/guest/secret"]}}'
+check "alice: sequence of guest's action -> 400" test "$CODE" = 400
+as "$ALICE_AUTH" PUT "/api/v1/namespaces/_/packages/ab" -H 'Content-Type: application/json' \
+	--data-binary '{"binding":{"namespace":"guest","name":"gp"}}'
+check "alice: binding to guest's private package -> 400" test "$CODE" = 400
+as "$ALICE_AUTH" POST "/api/v1/namespaces/guest/actions/gp/x?blocking=true" -H 'Content-Type: application/json' --data-binary '{}'
+check "alice: invoke through guest's package path -> 403" test "$CODE" = 403
+NOAUTH=1 req GET "/api/v1/web/guest/default/secret.json"
+check "guest's action without web-export is not on the web -> 404" test "$CODE" = 404
 
 # --- keys are bound to their uuid ---
 as "$ALICE_UUID:$GUEST_KEY" GET "/api/v1/namespaces/_/actions"
