@@ -268,7 +268,9 @@ bench-seed: all images $(SEED_LOAD)
 # Build dependencies, plus what the runtime images are made of (busybox,
 # Node.js, Python) and the Docker engine that runs them.
 deps:
-	apt-get update -q
+	@# A mirror caught mid-sync fails one index now and then: retry, then let
+	@# the install say whether anything it needs is really missing.
+	for i in 1 2 3; do apt-get update -q && break; sleep 10; done; true
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
 		libyaml-dev libsqlite3-dev sqlite3 curl file jq wrk docker.io busybox-static nodejs python3.11 \
