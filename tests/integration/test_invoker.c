@@ -51,6 +51,26 @@ static size_t containers(void)
 	return n;
 }
 
+/* Containers of the instance that Docker reports running. */
+static size_t running_containers(void)
+{
+	char label[128], (*ids)[DOCKER_ID_MAX] = NULL;
+	size_t n = 0, running = 0;
+
+	snprintf(label, sizeof(label), "edgewhisk.instance=%s", instance);
+	if (docker_container_list(dk, label, &ids, &n, NULL) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct docker_inspect ins = { 0 };
+
+		if (docker_container_inspect(dk, ids[i], &ins, NULL) == 0 &&
+		    ins.state == DOCKER_STATE_RUNNING)
+			running++;
+	}
+	free(ids);
+	return running;
+}
+
 static void remove_all_containers(void)
 {
 	char label[128], (*ids)[DOCKER_ID_MAX] = NULL;
@@ -435,7 +455,8 @@ static void test_prewarm_used(void)
 	CHECK_INT_EQ(containers(), 0);            /* a clean stop removes its containers */
 	REQUIRE(write_config(1024, 1, 0) == 0);
 	invokers[0] = start_invoker(0);
-	for (int i = 0; i < 100 && containers() < 1; i++)
+	/* The stem cell is ready once it runs (a busy machine takes seconds). */
+	for (int i = 0; i < 300 && running_containers() < 1; i++)
 		usleep(50000);
 	CHECK_INT_EQ(containers(), 1);            /* the stem cell */
 	usleep(300000);
