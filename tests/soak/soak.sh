@@ -10,7 +10,7 @@
 #     ratio <= 4, or the last minute's p99 <= 250 ms);
 #   - RSS of the controller and each invoker after the first minute vs at
 #     the end (growth <= SOAK_RSS_GROWTH_KB, default 32768) and their open
-#     file descriptors (growth <= 8);
+#     file descriptors at rest, before and after the load (growth <= 8);
 #   - no container of the instance left after a clean stop.
 # Loopback only; stops by itself.
 set -uo pipefail
@@ -88,6 +88,13 @@ sampler() {
 		sleep 5
 	done
 }
+# File descriptors at rest: before the load (after the warm-up) and after
+# it (the client gone); during the load they count its connections.
+fds_at_rest() {
+	local p
+	for p in $PIDS; do echo "$p $(ls "/proc/$p/fd" 2>/dev/null | wc -l)"; done
+}
+fds_at_rest >"$T/fds0"
 sampler >"$T/samples" &
 SAMPLER=$!
 
@@ -95,6 +102,8 @@ node "$EW_ROOT/tests/soak/soak.js" "$BASE" "$GUEST_AUTH" "$SECONDS_TOTAL" "$RATE
 rc=$?
 kill "$SAMPLER" 2>/dev/null
 wait "$SAMPLER" 2>/dev/null
+sleep 2
+fds_at_rest >"$T/fds1"
 check "load generator ran (exit $rc)" test "$rc" = 0
 BODY=$(cat "$T/soak.json")
 printf '%s' "$BODY" | jq -r '"# sent \(.sent) in \(.elapsed_s) s (\(.achieved_rate)/s): \(.by_kind | tostring); non-blocking acknowledged \(.async_acknowledged), records ok \(.async_records_ok)"'
@@ -118,13 +127,15 @@ for p in $PIDS; do
 	last=$(awk -v p="$p" '$2 == p {l = $0} END {print l}' "$T/samples")
 	# shellcheck disable=SC2086 # fields
 	set -- $first
-	r0=${3:-0} f0=${4:-0}
+	r0=${3:-0}
 	# shellcheck disable=SC2086
 	set -- $last
-	r1=${3:-0} f1=${4:-0}
+	r1=${3:-0}
+	f0=$(awk -v p="$p" '$1 == p {print $2}' "$T/fds0")
+	f1=$(awk -v p="$p" '$1 == p {print $2}' "$T/fds1")
 	what=invoker
 	[ "$p" = "$CTRL_PID" ] && what=controller
-	echo "# $what pid $p: RSS $r0 KB -> $r1 KB ($((r1 - r0)) KB), fds $f0 -> $f1"
+	echo "# $what pid $p: RSS $r0 KB -> $r1 KB ($((r1 - r0)) KB), fds at rest $f0 -> $f1"
 	check "$what $p: RSS growth $((r1 - r0)) KB <= $RSS_GROWTH_KB KB" test $((r1 - r0)) -le "$RSS_GROWTH_KB"
 	check "$what $p: fds $f0 -> $f1 (growth <= 8)" test $((f1 - f0)) -le 8
 done
