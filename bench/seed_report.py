@@ -459,6 +459,9 @@ def main():
             "%s=`%s` (default `%s`)" % (k, grid[k], DEFAULT_GRID[k]) for k in cut))
     else:
         R.append("- full default grid")
+    if os.path.exists(os.path.join(out, "NOTES.md")):
+        R.append("- **read the notes at the end** (written by hand after the run: re-runs, corrections, "
+                 "where the time goes)")
     R.append("- baseline (\"direct\"): the same requests sent in the same run straight to warm runtime "
              "containers of the action (their `/run` on 127.0.0.1, the invoker's body format), N containers "
              "shared by the c clients; ratio = edgewhisk / direct")
