@@ -146,7 +146,8 @@ cpu_ticks() {
 cpu_ns() {
 	local p s=0 v
 	for p in "$@"; do
-		v=$(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }')
+		# %.0f: mawk's %d stops at 2^31 - 1 (2.1 s of CPU).
+		v=$(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }')
 		s=$((s + ${v:-0}))
 	done
 	echo "$s"
