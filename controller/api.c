@@ -5,20 +5,15 @@
 #include "api.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
-#include "act.h"
 #include "entity.h"
 #include "json.h"
 #include "log.h"
@@ -840,6 +835,7 @@ static void trigger_fire(struct req *q)
 			     *logs = cJSON_CreateArray(), *rec = NULL;
 	struct err e = { 0 };
 	const cJSON *rule;
+	uint64_t start;
 	char id[33], msg[160];
 	int rc;
 
@@ -901,10 +897,11 @@ static void trigger_fire(struct req *q)
 	}
 	/* Recorded even when no rule is active, so a fire is never lost
 	 * without a trace. */
+	start = now_ms();
 	rc = entity_trigger_record(id, q->ns, q->r.name, json_get_string(trigger, "version"), body,
-				   logs, now_ms(), &rec, &e);
+				   logs, start, &rec, &e);
 	if (rc == 0)
-		rc = invoke_store_record(a->d.invoke, q->ns, q->r.name, rec, &e);
+		rc = dispatch_store_record(a->d.store, q->ns, q->ns, q->r.name, rec, start, start, &e);
 	if (rc < 0)
 		return respond_err(q, rc, &e);
 	{

@@ -246,11 +246,11 @@ static void complete(struct dispatch *d, struct flight *f, const struct act_resu
 }
 
 /* end_ms 0 stores the record unfinished (pending_put). */
-static int store_record_as(struct dispatch *d, struct flight *f, const cJSON *rec,
-			   uint64_t start_ms, uint64_t end_ms, struct err *e)
+int dispatch_store_record(struct store *s, const char *ns, const char *path, const char *name,
+			  const cJSON *rec, uint64_t start_ms, uint64_t end_ms, struct err *e)
 {
 	struct store_activation sa = { 0 };
-	char name[600];
+	char list_name[600];
 	size_t len = 0;
 	char *doc;
 	const char *slash;
@@ -258,23 +258,30 @@ static int store_record_as(struct dispatch *d, struct flight *f, const cJSON *re
 
 	doc = json_print(rec, &len);
 	if (!doc)
-		return err_set(e, -ENOMEM, "store activation=%s: out of memory", f->id);
+		return err_set(e, -ENOMEM, "store activation: out of memory");
 	/* The list's `name` filter is "action" or "pkg/action". */
-	slash = strchr(f->info.path, '/');
+	slash = strchr(path, '/');
 	if (slash)
-		snprintf(name, sizeof(name), "%s/%s", slash + 1, f->info.name);
+		snprintf(list_name, sizeof(list_name), "%s/%s", slash + 1, name);
 	else
-		snprintf(name, sizeof(name), "%s", f->info.name);
-	sa.id = f->id;
-	sa.ns = f->info.ns;
-	sa.name = name;
+		snprintf(list_name, sizeof(list_name), "%s", name);
+	sa.id = json_get_string(rec, "activationId");
+	sa.ns = ns;
+	sa.name = list_name;
 	sa.start_ms = start_ms;
 	sa.end_ms = end_ms;
 	sa.doc = doc;
 	sa.len = len;
-	rc = store_activation_put(d->store, &sa, e);
+	rc = store_activation_put(s, &sa, e);
 	json_free(doc);
 	return rc;
+}
+
+static int store_record_as(struct dispatch *d, struct flight *f, const cJSON *rec,
+			   uint64_t start_ms, uint64_t end_ms, struct err *e)
+{
+	return dispatch_store_record(d->store, f->info.ns, f->info.path, f->info.name, rec, start_ms,
+				     end_ms, e);
 }
 
 static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,

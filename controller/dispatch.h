@@ -70,6 +70,14 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
  * Returns how many were failed. */
 uint32_t dispatch_reap(struct dispatch *d, pid_t pid);
 
+/* Write an activation record the controller built (its activationId is
+ * the key) under the list name of path "ns[/pkg]" + name ("action" or
+ * "pkg/action"). end_ms 0 stores it unfinished (hidden until recovered);
+ * a finished record without an end passes its start. Store errors. */
+int dispatch_store_record(struct store *s, const char *ns, const char *path, const char *name,
+			  const cJSON *rec, uint64_t start_ms, uint64_t end_ms, struct err *e)
+	__attribute__((warn_unused_result));
+
 /* Start-up: turn the unfinished records a previous controller left
  * (activations it accepted and never completed) into failed ones.
  * Returns how many, or a negative errno. */

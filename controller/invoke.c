@@ -328,7 +328,12 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 		code_path(iv, t->store_ns, t->full, updated, path, sizeof(path));
 		if (access(path, R_OK) != 0 &&
 		    (rc = code_file_write(path, json_get_string(exec, "code"), e)) < 0)
-			return rc == -ENOSPC ? rc : err_set(e, -EIO, "%s", e ? e->msg : "write code");
+		{
+			/* A full disk is 503; any other write failure is ours (500). */
+			if (rc != -ENOSPC && e)
+				e->code = -EIO;
+			return rc == -ENOSPC ? rc : -EIO;
+		}
 		cJSON_AddStringToObject(act, "codeFile", path);
 	}
 	if (init_env && cJSON_GetArraySize(init_env) > 0) {
@@ -442,39 +447,6 @@ static void running_remove(struct invoke *iv, struct seq *s)
 	pthread_mutex_unlock(&iv->lock);
 }
 
-int invoke_store_record(struct invoke *iv, const char *ns, const char *name, const cJSON *rec,
-			struct err *e)
-{
-	struct store_activation sa = { 0 };
-	uint64_t start = 0, end = 0;
-	size_t len = 0;
-	char *doc = json_print(rec, &len);
-	int rc;
-
-	if (!doc)
-		return err_set(e, -ENOMEM, "out of memory");
-	(void)json_get_u64(rec, "start", &start);
-	(void)json_get_u64(rec, "end", &end);
-	sa.id = json_get_string(rec, "activationId");
-	sa.ns = ns;
-	sa.name = name;
-	sa.start_ms = start;
-	sa.end_ms = end ? end : start;
-	sa.doc = doc;
-	sa.len = len;
-	rc = store_activation_put(iv->store, &sa, e);
-	json_free(doc);
-	return rc;
-}
-
-/* The list name of an entity at path "ns[/pkg]": "name" or "pkg/name". */
-static void list_name(const char *path, const char *name, char *buf, size_t size)
-{
-	const char *slash = strchr(path, '/');
-
-	snprintf(buf, size, "%s%s%s", slash ? slash + 1 : "", slash ? "/" : "", name);
-}
-
 /* A response for a step that could not run. */
 static cJSON *whisk_error(const char *msg)
 {
@@ -493,7 +465,6 @@ static void seq_finish(struct seq *s)
 	struct invoke *iv = s->iv;
 	_cleanup_json_ cJSON *rec = NULL;
 	struct err e = { 0 };
-	char name[2 * ROUTE_NAME_MAX + 2];
 	dispatch_done_fn done;
 	void *arg;
 
@@ -513,8 +484,11 @@ static void seq_finish(struct seq *s)
 	if (done)
 		done(arg, rec);
 	if (rec) {
-		list_name(s->path, s->name, name, sizeof(name));
-		if (invoke_store_record(iv, s->ns, name, rec, &e) < 0)
+		uint64_t end = s->start_ms;
+
+		(void)json_get_u64(rec, "end", &end);
+		if (dispatch_store_record(iv->store, s->ns, s->path, s->name, rec, s->start_ms, end,
+					  &e) < 0)
 			log_error("invoke", "sequence=%s: store: %s", s->id, e.msg);
 	}
 	seq_free(s);

@@ -87,9 +87,4 @@ int invoke_start(struct invoke *iv, const struct invoke_target *t, struct invoke
 void invoke_code_forget(struct invoke *iv, const char *store_ns, const char *full,
 			const cJSON *doc);
 
-/* Store a record the controller built (trigger, sequence). name is the
- * list's `name` ("action" or "pkg/action"). */
-int invoke_store_record(struct invoke *iv, const char *ns, const char *name, const cJSON *rec,
-			struct err *e) __attribute__((warn_unused_result));
-
 #endif
