@@ -36,8 +36,10 @@ NNG_LIBS ?= $(shell $(PKG_CONFIG) --libs nng 2>/dev/null || echo -lnng)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wundef -Wvla \
 	-Wmissing-prototypes -Wstrict-prototypes -Wcast-align
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fstack-protector-strong -MMD -MP \
-	-Icommon -Itests
+# Includes are path-qualified from the repository root ("common/queue.h"):
+# -I. is the only project include path, so a header's directory is in every
+# #include line and `make lint` can check who includes whom.
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fstack-protector-strong -MMD -MP -I.
 ifeq ($(SAN),1)
 BASE_CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 BASE_LDFLAGS := -fsanitize=address,undefined
@@ -45,7 +47,7 @@ else
 BASE_CFLAGS += -O2 -D_FORTIFY_SOURCE=2
 BASE_LDFLAGS :=
 endif
-ALL_CFLAGS = $(BASE_CFLAGS) -Iinvoker -Icontroller -Iruntimes/proxy $(NNG_CFLAGS) \
+ALL_CFLAGS = $(BASE_CFLAGS) $(NNG_CFLAGS) \
 	$(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson libcurl sqlite3) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 LIBS_COMMON := $(shell $(PKG_CONFIG) --libs yaml-0.1 libcjson) -lm -lpthread -lrt
@@ -59,13 +61,10 @@ else
 Q := @
 endif
 
-COMMON_SRC := common/err.c common/log.c common/cfg.c common/ring.c common/wake.c \
-	common/arena.c common/shm.c common/queue.c common/json.c common/act.c
+COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
 # Every invoker/*.c but main.c is a module of libinvoker.a.
-# The invoker checks action results with the proxy's JSON scanner (no tree).
-INVOKER_SRC := $(filter-out invoker/main.c,$(wildcard invoker/*.c)) runtimes/proxy/jscan.c \
-	runtimes/proxy/buf.c
+INVOKER_SRC := $(filter-out invoker/main.c,$(wildcard invoker/*.c))
 INVOKER_LIB_OBJ := $(INVOKER_SRC:%.c=$(O)/%.o)
 # Every controller/*.c but main.c is a module of libcontroller.a.
 CONTROLLER_SRC := $(filter-out controller/main.c,$(wildcard controller/*.c))
@@ -189,9 +188,12 @@ FUZZ_O := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -fno-omit-frame-pointer -MMD -MP \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
-	-Icommon -Icontroller -Itests $(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson)
+	-I. $(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson)
+# The controller modules the fuzz targets reach (all nng-free).
+FUZZ_CONTROLLER_SRC := controller/route.c controller/entity.c
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_O)/%.o,common/err.c common/log.c common/cfg.c \
-	common/json.c common/act.c controller/route.c controller/entity.c tests/fuzz/fuzz_util.c)
+	common/json.c common/act.c common/codec.c common/file.c common/jscan.c common/buf.c \
+	$(FUZZ_CONTROLLER_SRC) tests/fuzz/fuzz_util.c)
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_O)/fuzz_%)
 
 $(FUZZ_O)/%.o: %.c
@@ -235,12 +237,12 @@ leakcheck: images $(O)/tests/test_nng_uri_guard
 ANALYZE_TIDY_SRC ?= $(wildcard common/*.c controller/*.c)
 analyze:
 	$(Q)cppcheck --quiet --std=c11 --enable=warning,style,performance,portability \
-		--inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Icommon -Icontroller -Iinvoker \
+		--inline-suppr --error-exitcode=1 -D_GNU_SOURCE -I. \
 		--suppress=missingIncludeSystem --suppress=variableScope \
 		-i runtimes/proxy/proxy_test.c common controller invoker runtimes/proxy
 	@echo "analyze: cppcheck clean"
 	$(Q)printf '%s\n' $(ANALYZE_TIDY_SRC) | xargs -P"$$(nproc)" -I{} clang-tidy --quiet {} \
-		-- -std=c11 -D_GNU_SOURCE -Icommon -Icontroller -Itests \
+		-- -std=c11 -D_GNU_SOURCE -I. \
 		$(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson sqlite3) 2>/dev/null
 	@echo "analyze: clang-tidy clean ($(words $(ANALYZE_TIDY_SRC)) files)"
 
@@ -277,11 +279,32 @@ deps:
 		clang libclang-rt-14-dev cppcheck clang-tidy valgrind gnuplot-nox
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
+# Who may include whom (STYLE.md §1): common/ includes only common/; the
+# controller and the invoker include common/ and themselves, never each
+# other; the static action proxy includes only common/'s libc-only leaves.
+# Every project include names its directory (-I. is the only path).
+LINT_LEAVES := common/(buf|codec|cleanup|file|jscan|now)\.h
 lint:
 	$(Q)! grep -nE '\<($(BANNED))[[:space:]]*\(' --include='*.c' --include='*.h' -r \
 		common controller invoker runtimes tests bench || { echo "lint: banned call above"; exit 1; }
+	$(Q)! grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"[^/"]*"' --include='*.c' \
+		--include='*.h' -r common controller invoker runtimes tests bench \
+		|| { echo "lint: include without its directory above (use \"common/x.h\")"; exit 1; }
+	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(controller|invoker|runtimes|tests)/' \
+		-r common || { echo "lint: common/ includes a process's header above"; exit 1; }
+	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(invoker|runtimes|tests)/' -r controller \
+		|| { echo "lint: the controller includes another process's header above"; exit 1; }
+	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(controller|runtimes|tests)/' -r invoker \
+		|| { echo "lint: the invoker includes another process's header above"; exit 1; }
+	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"' -r runtimes/proxy --include='*.c' \
+		--include='*.h' | grep -vE '"(runtimes/proxy/[a-z_]+|$(LINT_LEAVES:\.h=)|tests/harness)\.h"' \
+		|| { echo "lint: the action proxy includes more than common/'s leaves above"; exit 1; }
+	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"' common/buf.* common/codec.* \
+		common/cleanup.h common/file.* common/jscan.* common/now.h \
+		| grep -vE '"$(LINT_LEAVES)"' \
+		|| { echo "lint: a libc-only leaf of common/ includes more above"; exit 1; }
 	$(Q)for h in common/*.h invoker/*.h controller/*.h runtimes/proxy/*.h; do \
-		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -x c -fsyntax-only -I. - || exit 1; \
+		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done; echo "lint: ok"
 
 clean:

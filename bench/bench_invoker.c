@@ -26,11 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "act.h"
-#include "docker.h"
-#include "json.h"
-#include "proxy.h"
-#include "queue.h"
+#include "common/act.h"
+#include "invoker/docker.h"
+#include "common/json.h"
+#include "invoker/proxy.h"
+#include "common/queue.h"
 
 #define BENCH_SOCK "/var/run/docker.sock"
 #define BENCH_DOCKER_CLI "/usr/bin/docker"

@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "queue.h"
+#include "common/err.h"
+#include "common/queue.h"
 
 #define BENCH_CACHELINE 64
 #define BENCH_MAX_PROCS 8

@@ -43,7 +43,7 @@
 
 #include <arpa/inet.h>
 
-#include "proxy.h"
+#include "invoker/proxy.h"
 
 #define MAX_PORTS 64
 #define MAX_CONC 256

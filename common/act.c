@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Activation payload framing (see act.h). */
-#include "act.h"
+#include "common/act.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "json.h"
+#include "common/err.h"
+#include "common/json.h"
 
 enum act_status {
 	ACT_SUCCESS = 0,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Size-class block arena with per-block owner words (see arena.h). */
-#include "arena.h"
+#include "common/arena.h"
 
 #include <errno.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * cfg_validate. Every rejection names file:line:col and the dotted key path.
  * Called once by each process's main before threads start; the only user of
  * libyaml (STYLE.md section 1). */
-#include "cfg.h"
+#include "common/cfg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include <yaml.h>
+
+#include "common/codec.h"
+#include "common/file.h"
 
 #define KIB UINT64_C(1024)
 #define MIB (UINT64_C(1024) * KIB)
@@ -189,11 +192,6 @@ static bool in_set(char ch, const char *set)
 	return ch != '\0' && strchr(set, ch) != NULL;
 }
 
-static bool is_hex(char ch)
-{
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-}
-
 /* 8-4-4-4-12 hex digits, as OpenWhisk's BasicAuthenticationAuthKey wants. */
 static bool uuid_ok(const char *s)
 {
@@ -202,7 +200,7 @@ static bool uuid_ok(const char *s)
 	for (size_t i = 0; i < 36; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (dash ? s[i] != '-' : !is_hex(s[i]))
+		if (dash ? s[i] != '-' : codec_hex_value((unsigned char)s[i]) < 0)
 			return false;
 	}
 	return true;
@@ -1372,73 +1370,15 @@ int cfg_load_string(struct cfg *c, const char *yaml, const char *name, struct er
 /* Read the whole file (at most CFG_FILE_MAX bytes) into a heap buffer. */
 static int file_read(const char *path, char **buf_out, size_t *len_out, struct err *e)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t cap = 0, len = 0;
-	int fd, r;
+	int r = file_read_all(path, CFG_FILE_MAX, buf_out, len_out);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
+	if (r == -EFBIG)
+		return err_set(e, r, "read %s: larger than %u bytes", path, CFG_FILE_MAX);
+	if (r == -EISDIR)
+		return err_set(e, r, "read %s: is a directory", path);
+	if (r < 0)
 		return err_set(e, r, "open %s: %s", path, strerror(-r));
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		err_set(e, r, "stat %s: %s", path, strerror(-r));
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		r = err_set(e, -EISDIR, "read %s: is a directory", path);
-		goto fail;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 4096;
-			char *nbuf;
-
-			/* One byte past the cap is enough to tell "too big". */
-			if (ncap > CFG_FILE_MAX + 1)
-				ncap = CFG_FILE_MAX + 1;
-
-			if (cap > CFG_FILE_MAX) {
-				r = err_set(e, -EFBIG, "read %s: larger than %u bytes", path,
-					    CFG_FILE_MAX);
-				goto fail;
-			}
-			nbuf = realloc(buf, ncap);
-			if (!nbuf) {
-				r = err_set(e, -ENOMEM, "read %s: out of memory", path);
-				goto fail;
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			err_set(e, r, "read %s: %s", path, strerror(-r));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > CFG_FILE_MAX) {
-		r = err_set(e, -EFBIG, "read %s: larger than %u bytes", path, CFG_FILE_MAX);
-		goto fail;
-	}
-	close(fd);
-	*buf_out = buf;
-	*len_out = len;
 	return 0;
-fail:
-	free(buf);
-	close(fd);
-	return r;
 }
 
 int cfg_load(struct cfg *c, const char *path, struct err *e)

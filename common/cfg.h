@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define CFG_MAX_KEYS 16      /* auth keys */
 #define CFG_MAX_CPUS 64      /* entries of invokers.cpus */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cJSON wrapper (see json.h). */
-#include "json.h"
+#include "common/json.h"
 
 #include <errno.h>
 #include <math.h>

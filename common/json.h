@@ -12,7 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Parse `len` bytes (no NUL needed). -EINVAL with "invalid JSON at byte N"
  * for malformed input, trailing garbage or nesting deeper than cJSON's

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Stderr line logger (see log.h). Formats into a stack buffer and writes the
  * line with one write(2): atomic under PIPE_BUF for pipes and journald. */
-#include "log.h"
+#include "common/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

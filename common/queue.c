@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The activation queue in shared memory (see queue.h for the design, the
  * routing policy and the crash semantics). */
-#include "queue.h"
+#include "common/queue.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -11,10 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "ring.h"
-#include "shm.h"
-#include "wake.h"
+#include "common/arena.h"
+#include "common/ring.h"
+#include "common/shm.h"
+#include "common/wake.h"
+#include "common/now.h"
 
 #define QUEUE_RING_CMP 0xffffu   /* ring id of the completion ring in ring_op.ring */
 #define QUEUE_STATE_LIVE 1u
@@ -97,14 +98,6 @@ struct queue_client {
 	char *scratch;                 /* inline payload being written */
 	bool scratch_busy;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static size_t align_up(size_t n, size_t a)
 {
@@ -799,14 +792,14 @@ static int wait_take(struct queue_client *c, struct wake *w, uint32_t timeout_ms
 		if (take(c, k) == 0)
 			return 0;
 	}
-	deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	deadline = now_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
 		wake_arm(w);
 		if (take(c, k) == 0) {
 			wake_disarm(w);
 			return 0;
 		}
-		now = mono_ns();
+		now = now_mono_ns();
 		if (now >= deadline) {
 			wake_disarm(w);
 			return -ETIMEDOUT;

@@ -57,7 +57,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define QUEUE_LAYOUT_VERSION 1u
 #define QUEUE_MAGIC 0x6577687153484d51ull /* "ewhqSHMQ" */

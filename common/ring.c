@@ -2,7 +2,7 @@
 /* Vyukov bounded MPMC ring in shared memory (see ring.h for the protocol and
  * the crash-repair contract). Acquire/release pairs are named at each
  * release store. */
-#include "ring.h"
+#include "common/ring.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* shm_open + mmap wrappers (see shm.h). */
-#include "shm.h"
+#include "common/shm.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Create `name` ("/edgewhisk-act-v1") of `bytes`, zero-filled, and map it
  * read-write. -EEXIST when it exists (the caller decides whether to retire

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Futex-backed armed flag (see wake.h for the protocol). */
-#include "wake.h"
+#include "common/wake.h"
 
 #include <errno.h>
 #include <limits.h>

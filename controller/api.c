@@ -2,7 +2,7 @@
 /* REST API handlers on nng's HTTP server (see api.h). One tree handler on
  * "/" takes every method and routes itself (route.c), so paths and
  * methods are decided in one place. */
-#include "api.h"
+#include "controller/api.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,11 +14,12 @@
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
-#include "entity.h"
-#include "json.h"
-#include "log.h"
-#include "route.h"
-#include "web.h"
+#include "controller/entity.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "controller/route.h"
+#include "controller/web.h"
+#include "common/now.h"
 
 #define MAX_BODY (64u * 1024 * 1024) /* nng refuses larger bodies itself */
 #define BLOCKING_WAIT_MAX_MS 60000
@@ -44,14 +45,6 @@ struct req {
 	const char *ns;              /* the caller's namespace */
 	int key;                     /* index of the caller's key */
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int api_status_of(int err)
 {
@@ -492,7 +485,7 @@ static void handle_action_put(struct req *q, const char *full, const char *docns
 			return respond_err(q, rc, &e);
 		err_clear(&e);
 	}
-	rc = entity_action_build(q->a->d.cfg, docns, q->r.name, body, old, now_ms(), &doc, &e);
+	rc = entity_action_build(q->a->d.cfg, docns, q->r.name, body, old, now_epoch_ms(), &doc, &e);
 	if (rc < 0)
 		return respond_err(q, rc, &e);
 	if (strcmp(json_get_string(json_get_object(doc, "exec"), "kind"), "sequence") == 0) {
@@ -506,7 +499,7 @@ static void handle_action_put(struct req *q, const char *full, const char *docns
 	text = json_print(doc, &len);
 	if (!text)
 		return respond_error(q, 500, "out of memory");
-	rc = store_entity_put(q->a->d.store, q->ns, "actions", full, text, len, now_ms(),
+	rc = store_entity_put(q->a->d.store, q->ns, "actions", full, text, len, now_epoch_ms(),
 			      overwrite, &e);
 	json_free(text);
 	if (rc == 0)
@@ -589,7 +582,7 @@ static void handle_invoke(struct req *q)
 	int rc;
 
 	/* Throttles first, as OpenWhisk's entitlement check does. */
-	rc = throttle_rate_admit(q->a->d.throttle, q->ns, now_ms(), &e);
+	rc = throttle_rate_admit(q->a->d.throttle, q->ns, now_epoch_ms(), &e);
 	if (rc < 0)
 		return respond_err(q, rc, &e);
 	if (route_query_bool(q->uri, "blocking", false, &blocking) < 0 ||
@@ -702,7 +695,7 @@ static int put_doc(struct req *q, const char *coll, const char *name, const cJSO
 		respond_error(q, 500, "out of memory");
 		return -ENOMEM;
 	}
-	rc = store_entity_put(q->a->d.store, q->ns, coll, name, text, len, now_ms(), overwrite, &e);
+	rc = store_entity_put(q->a->d.store, q->ns, coll, name, text, len, now_epoch_ms(), overwrite, &e);
 	json_free(text);
 	if (rc == -EEXIST) {
 		char other[32] = "";
@@ -730,7 +723,7 @@ static int save_doc(struct api *a, const char *ns, const char *coll, const char 
 	if (!text)
 		return err_set(e, -ENOMEM, "out of memory");
 	(void)json_get_u64(doc, "updated", &updated);
-	rc = store_entity_put(a->d.store, ns, coll, name, text, len, updated ? updated : now_ms(),
+	rc = store_entity_put(a->d.store, ns, coll, name, text, len, updated ? updated : now_epoch_ms(),
 			      true, e);
 	json_free(text);
 	return rc;
@@ -897,7 +890,7 @@ static void trigger_fire(struct req *q)
 	}
 	/* Recorded even when no rule is active, so a fire is never lost
 	 * without a trace. */
-	start = now_ms();
+	start = now_epoch_ms();
 	rc = entity_trigger_record(id, q->ns, q->r.name, json_get_string(trigger, "version"), body,
 				   logs, start, &rec, &e);
 	if (rc == 0)
@@ -931,7 +924,7 @@ static void handle_trigger(struct req *q)
 			old = NULL;
 			(void)load_entity(q, "triggers", q->r.name, &old, NULL);
 		}
-		rc = entity_trigger_build(q->ns, q->r.name, body, old, now_ms(), &doc, &e);
+		rc = entity_trigger_build(q->ns, q->r.name, body, old, now_epoch_ms(), &doc, &e);
 		if (rc < 0)
 			respond_err(q, rc, &e);
 		else if (put_doc(q, "triggers", q->r.name, doc, overwrite) == 0)
@@ -1019,7 +1012,7 @@ static void rule_put(struct req *q)
 
 	if (put_prelude(q, "rules", &overwrite, &body, &old) < 0)
 		return;
-	rc = entity_rule_build(q->ns, q->r.name, body, old, now_ms(), &doc, &e);
+	rc = entity_rule_build(q->ns, q->r.name, body, old, now_epoch_ms(), &doc, &e);
 	if (rc < 0)
 		return respond_err(q, rc, &e);
 	trig = json_get_object(doc, "trigger");
@@ -1204,7 +1197,7 @@ static void package_put(struct req *q)
 
 	if (put_prelude(q, "packages", &overwrite, &body, &old) < 0)
 		return;
-	rc = entity_package_build(q->ns, q->r.name, body, old, now_ms(), &doc, &e);
+	rc = entity_package_build(q->ns, q->r.name, body, old, now_epoch_ms(), &doc, &e);
 	if (rc < 0)
 		return respond_err(q, rc, &e);
 	if (entity_package_is_binding(doc)) {

@@ -8,14 +8,14 @@
 #ifndef EW_API_H
 #define EW_API_H
 
-#include "cfg.h"
-#include "dispatch.h"
-#include "err.h"
-#include "invoke.h"
-#include "queue.h"
-#include "store.h"
-#include "sup.h"
-#include "throttle.h"
+#include "common/cfg.h"
+#include "controller/dispatch.h"
+#include "common/err.h"
+#include "controller/invoke.h"
+#include "common/queue.h"
+#include "controller/store.h"
+#include "controller/sup.h"
+#include "controller/throttle.h"
 
 struct api;
 

@@ -2,7 +2,7 @@
 /* Activations in flight (see dispatch.h). One table of in-flight entries
  * under a mutex, keyed by activation id in a small open hash; the
  * completion thread owns the queue's completion side. */
-#include "dispatch.h"
+#include "controller/dispatch.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,8 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "act.h"
-#include "log.h"
+#include "common/act.h"
+#include "common/log.h"
+#include "common/now.h"
 
 #define POP_WAIT_MS 50
 #define PRUNE_EVERY_MS 60000
@@ -45,14 +46,6 @@ struct dispatch {
 	_Atomic bool stop;
 	uint64_t next_prune_ms;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 uint32_t dispatch_home(const char *path, const char *name)
 {
@@ -181,13 +174,13 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 		return rc;
 	}
 	if (r->wait_ms) {
-		f->expires_ms = now_ms() + r->wait_ms;
+		f->expires_ms = now_epoch_ms() + r->wait_ms;
 		f->done = r->done;
 		f->arg = r->arg;
 	}
 	m.home = r->home;
 	snprintf(m.id, sizeof(m.id), "%.32s", r->activation_id);
-	m.enqueue_ns = now_ms();
+	m.enqueue_ns = now_epoch_ms();
 	k = bucket(f->id);
 	pthread_mutex_lock(&d->lock);
 	len = r->meta_len + 1 + r->value_len;
@@ -346,7 +339,7 @@ static void failed_result(struct act_result *res, char *text, size_t size, const
 
 	memset(res, 0, sizeof(*res));
 	res->status = ACT_WHISK_ERROR;
-	res->start_ms = res->end_ms = now_ms();
+	res->start_ms = res->end_ms = now_epoch_ms();
 	res->result = text;
 	res->result_len = n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
@@ -450,7 +443,7 @@ static void *completion_main(void *arg)
 		} else if (rc != -ETIMEDOUT && rc != -EINTR) {
 			log_error("dispatch", "completion pop: %s", strerror(-rc));
 		}
-		now = now_ms();
+		now = now_epoch_ms();
 		expire_waiters(d, now);
 		prune(d, now);
 	}

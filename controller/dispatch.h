@@ -13,13 +13,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cfg.h"
-#include "entity.h"
-#include "err.h"
-#include "json.h"
-#include "queue.h"
-#include "store.h"
-#include "throttle.h"
+#include "common/cfg.h"
+#include "controller/entity.h"
+#include "common/err.h"
+#include "common/json.h"
+#include "common/queue.h"
+#include "controller/store.h"
+#include "controller/throttle.h"
 
 struct dispatch;
 

@@ -3,7 +3,7 @@
  * builds a new cJSON tree and never modifies its inputs, so a stored
  * document can be passed as `old` and freed by its owner afterwards. No
  * I/O except entity_activation_id's random bytes. Called by the API layer. */
-#include "entity.h"
+#include "controller/entity.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,8 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/codec.h"
 
 #define EXEC_MAX_BYTES (48ULL * 1024 * 1024)  /* spec §2: code max 48 MB */
 #define KV_MAX_BYTES (1024ULL * 1024)         /* parameters, annotations: 1 MB each */
@@ -1148,7 +1150,6 @@ static size_t urandom_fill(unsigned char *buf, size_t len)
 
 void entity_activation_id(char out[33])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
 	size_t got = 0;
 
@@ -1165,11 +1166,7 @@ void entity_activation_id(char out[33])
 	}
 	if (got < sizeof(b) && urandom_fill(b, sizeof(b)) < sizeof(b))
 		weak_random(b, sizeof(b));
-	for (size_t i = 0; i < sizeof(b); i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 15];
-	}
-	out[32] = '\0';
+	codec_hex_encode(b, sizeof(b), out);
 }
 
 /* ---- names ---------------------------------------------------------------- */

@@ -9,11 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "act.h"
-#include "cfg.h"
-#include "err.h"
-#include "json.h"
-#include "route.h"
+#include "common/act.h"
+#include "common/cfg.h"
+#include "common/err.h"
+#include "common/json.h"
+#include "controller/route.h"
 
 /* Build the action document to store from a PUT body.
  *  ns: the real namespace ("guest", or "guest/pkg" for an action in a

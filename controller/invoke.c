@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Invocations and sequences (see invoke.h). */
-#include "invoke.h"
+#include "controller/invoke.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
+#include "common/now.h"
+#include "common/file.h"
 
 #define COMPONENT_GRACE_MS 60000     /* a component may run its timeout + this */
 #define WORKER_TICK_MS 50
@@ -57,14 +59,6 @@ struct invoke {
 	pthread_t thread;
 	bool stop;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* --- resolution --- */
 
@@ -220,36 +214,10 @@ static void code_path(const struct invoke *iv, const char *ns, const char *full,
 
 static int code_file_write(const char *path, const char *code, struct err *e)
 {
-	static _Atomic unsigned counter;
-	char tmp[CFG_PATH_MAX + 96];
-	size_t len = strlen(code), off = 0;
-	int fd;
+	int rc = file_write_atomic(path, code, strlen(code), 0640);
 
-	snprintf(tmp, sizeof(tmp), "%s.%d.%u.tmp", path, (int)getpid(), atomic_fetch_add(&counter, 1));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return err_set(e, -errno, "write action code %s: %s", tmp, strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, code + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int rc = n < 0 ? -errno : -EIO;
-
-			close(fd);
-			unlink(tmp);
-			return err_set(e, rc, "write action code: %s", strerror(-rc));
-		}
-		off += (size_t)n;
-	}
-	/* Visible under its final name only when complete. */
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		int rc = -errno;
-
-		unlink(tmp);
+	if (rc < 0)
 		return err_set(e, rc, "write action code %s: %s", path, strerror(-rc));
-	}
 	return 0;
 }
 
@@ -349,7 +317,7 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 		snprintf(apikey, sizeof(apikey), "%s:%s", cfg->keys[c->key].uuid, cfg->keys[c->key].key);
 		cJSON_AddStringToObject(meta, "apiKey", apikey);
 	}
-	cJSON_AddNumberToObject(meta, "arrival", (double)now_ms());
+	cJSON_AddNumberToObject(meta, "arrival", (double)now_epoch_ms());
 
 	ptext = json_print(params, &plen);
 	mtext = ptext ? json_print(meta, &mlen) : NULL;
@@ -471,7 +439,7 @@ static void seq_finish(struct seq *s)
 	running_remove(iv, s);
 	if (!s->response)
 		s->response = whisk_error("The sequence did not run.");
-	if (entity_sequence_record(&s->info, s->ids, s->response, s->start_ms, now_ms(),
+	if (entity_sequence_record(&s->info, s->ids, s->response, s->start_ms, now_epoch_ms(),
 				   s->duration_ms, s->wait_ms, &rec, &e) < 0)
 		log_error("invoke", "sequence=%s: record: %s", s->id, e.msg);
 	pthread_mutex_lock(&iv->lock);
@@ -619,7 +587,7 @@ static int start_sequence(struct invoke *iv, const struct invoke_target *t,
 	s->info.memory_mb = memory;
 	s->info.logs_mb = 10;
 	(void)json_get_u64(json_get_object(t->action, "limits"), "logs", &s->info.logs_mb);
-	s->start_ms = now_ms();
+	s->start_ms = now_epoch_ms();
 	if (c->wait_ms) {
 		s->done = c->done;
 		s->arg = c->arg;
@@ -715,7 +683,7 @@ static void *worker_main(void *arg)
 			}
 			pthread_cond_timedwait(&iv->cond, &iv->lock, &ts);
 			pthread_mutex_unlock(&iv->lock);
-			expire(iv, now_ms());
+			expire(iv, now_epoch_ms());
 			pthread_mutex_lock(&iv->lock);
 			continue;
 		}

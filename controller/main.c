@@ -14,16 +14,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "api.h"
-#include "cfg.h"
-#include "dispatch.h"
-#include "invoke.h"
-#include "err.h"
-#include "log.h"
-#include "queue.h"
-#include "store.h"
-#include "sup.h"
-#include "throttle.h"
+#include "controller/api.h"
+#include "common/cfg.h"
+#include "controller/dispatch.h"
+#include "controller/invoke.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/queue.h"
+#include "controller/store.h"
+#include "controller/sup.h"
+#include "controller/throttle.h"
 
 #define QUEUE_META_HEADROOM (64u * 1024)
 

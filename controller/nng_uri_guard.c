@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nng_uri_guard.h"
+#include "controller/nng_uri_guard.h"
 
 /* The loop must stay a loop: the compiler may not turn it into a call to
  * the very function it implements. */

@@ -4,12 +4,14 @@
  * strings with fixed stack buffers: no malloc, no I/O, so every input is
  * bounded by ROUTE_NAME_MAX and the fuzzer can throw anything at it.
  * Called by controller/api.c for each request. */
-#include "route.h"
+#include "controller/route.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "common/codec.h"
 
 #define MSG_NAME "The name of the entity contains illegal characters."
 #define MSG_PKG_DEFAULT "The package name 'default' is reserved."
@@ -19,7 +21,7 @@
 #define ROUTE_SEGS_MAX 7         /* api v1 namespaces ns actions pkg name */
 #define ACTIVATION_ID_LEN 32
 #define AUTH_TOKEN_MAX 512       /* base64 chars; uuid:key needs 136 */
-#define AUTH_DECODED_MAX (AUTH_TOKEN_MAX / 4 * 3)
+#define AUTH_DECODED_MAX CODEC_B64_DECODED_MAX(AUTH_TOKEN_MAX)
 
 /* ---- names ------------------------------------------------------------- */
 
@@ -54,42 +56,6 @@ bool route_name_is_valid(const char *name)
 	return name_is_valid_n(name, strnlen(name, ROUTE_NAME_MAX));
 }
 
-/* ---- percent-decoding -------------------------------------------------- */
-
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode one byte of [*p, end) into *out and advance *p. Returns 1 for a
- * byte, 0 at the end, -1 for a '%' not followed by two hex digits. `plus`
- * maps '+' to a space (query strings; in a path '+' is itself). */
-static int decode_next(const char **p, const char *end, bool plus, unsigned char *out)
-{
-	const char *s = *p;
-	int hi, lo;
-
-	if (s >= end)
-		return 0;
-	if (*s != '%') {
-		*out = (plus && *s == '+') ? ' ' : (unsigned char)*s;
-		*p = s + 1;
-		return 1;
-	}
-	if (end - s < 3 || (hi = hex_value((unsigned char)s[1])) < 0 ||
-	    (lo = hex_value((unsigned char)s[2])) < 0)
-		return -1;
-	*out = (unsigned char)(hi << 4 | lo);
-	*p = s + 3;
-	return 1;
-}
-
 /* ---- path -------------------------------------------------------------- */
 
 /* One decoded path segment. `len` is the full decoded length even when it
@@ -120,7 +86,7 @@ static int seg_decode(struct seg *s, const char *raw, const char *end)
 	int r;
 
 	s->len = 0;
-	while ((r = decode_next(&raw, end, false, &c)) == 1) {
+	while ((r = codec_pct_next(&raw, end, false, &c)) == 1) {
 		if (s->len < sizeof(s->buf) - 1)
 			s->buf[s->len] = (char)c;
 		s->len++;
@@ -414,7 +380,7 @@ static bool query_key_eq(const char *p, const char *end, const char *key)
 	unsigned char c;
 	int r;
 
-	while ((r = decode_next(&p, end, true, &c)) == 1) {
+	while ((r = codec_pct_next(&p, end, true, &c)) == 1) {
 		if (*key == '\0' || (unsigned char)*key != c)
 			return false;
 		key++;
@@ -440,7 +406,7 @@ int route_query_get(const char *uri, const char *key, char *buf, size_t size)
 			unsigned char c;
 			int r;
 
-			while ((r = decode_next(&v, pair_end, true, &c)) == 1) {
+			while ((r = codec_pct_next(&v, pair_end, true, &c)) == 1) {
 				if (c == '\0')
 					return -EINVAL;
 				if (len + 1 >= size) {
@@ -513,58 +479,6 @@ int route_query_bool(const char *uri, const char *key, bool def, bool *out)
 
 /* ---- auth -------------------------------------------------------------- */
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict RFC 4648 base64: length a multiple of 4, '=' only as the last one
- * or two chars, and zero pad bits (so each text has one encoding). */
-static int b64_decode(const char *s, size_t len, unsigned char *out, size_t size,
-		      size_t *out_len)
-{
-	size_t n = 0;
-
-	if (len == 0 || len % 4 != 0 || len / 4 * 3 > size)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-		size_t pad = 0;
-		bool last = i + 4 == len;
-
-		for (size_t j = 0; j < 4; j++) {
-			unsigned char c = (unsigned char)s[i + j];
-
-			if (c == '=' && last && j >= 2) {
-				v[j] = 0;
-				pad++;
-				continue;
-			}
-			if (pad > 0 || (v[j] = b64_value(c)) < 0)
-				return -1;   /* data after '=', or not base64 */
-		}
-		if ((pad == 2 && (v[1] & 0x0f)) || (pad == 1 && (v[2] & 0x03)))
-			return -1;
-		out[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (pad < 2)
-			out[n++] = (unsigned char)((v[1] & 0x0f) << 4 | v[2] >> 2);
-		if (pad < 1)
-			out[n++] = (unsigned char)((v[2] & 0x03) << 6 | v[3]);
-	}
-	*out_len = n;
-	return 0;
-}
-
 /* Compare a presented secret to the configured one touching every byte of
  * the configured key whatever matches: only the presented length (not
  * secret) shapes the timing. */
@@ -612,7 +526,7 @@ int route_auth(const struct cfg *c, const char *authorization)
 		s++;
 	if (*s != '\0' || tok_len > AUTH_TOKEN_MAX)
 		return -EACCES;
-	if (b64_decode(tok, tok_len, dec, sizeof(dec), &dec_len) < 0)
+	if (codec_b64_decode(tok, tok_len, (char *)dec, &dec_len, CODEC_B64_STRICT) < 0)
 		goto out;
 	colon = memchr(dec, ':', dec_len);
 	if (!colon || memchr(dec, '\0', dec_len))

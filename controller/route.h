@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cfg.h"
-#include "err.h"
+#include "common/cfg.h"
+#include "common/err.h"
 
 #define ROUTE_NAME_MAX 257       /* 256 chars + NUL (OpenWhisk's limit) */
 

@@ -4,7 +4,7 @@
  * prepared once at open and only reset per call (an activation put runs on
  * every invocation). Schema version in PRAGMA user_version. Callers: the
  * REST API threads and the dispatch completion thread. */
-#include "store.h"
+#include "controller/store.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -2,7 +2,7 @@
 /* Invoker supervision (see sup.h). A thread polls waitpid(WNOHANG) every
  * 50 ms rather than handling SIGCHLD: no signal handler races with the HTTP
  * threads, and 50 ms is well inside the time a client waits anyway. */
-#include "sup.h"
+#include "controller/sup.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
+#include "common/now.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 10000
@@ -37,14 +38,6 @@ struct sup {
 	_Atomic bool stop;
 	struct slot *slots;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int spawn(struct sup *s, uint32_t id, pid_t *pid_out)
 {
@@ -79,11 +72,11 @@ static void start_one(struct sup *s, uint32_t id)
 
 	if (rc < 0) {
 		log_error("sup", "start invoker %u: %s", id, strerror(-rc));
-		sl->restart_at_ms = mono_ms() + sl->backoff_ms;
+		sl->restart_at_ms = now_mono_ms() + sl->backoff_ms;
 		return;
 	}
 	sl->st.pid = pid;
-	sl->st.up_since_ms = mono_ms();
+	sl->st.up_since_ms = now_mono_ms();
 	log_info("sup", "invoker %u started pid=%d cpu=%u", id, (int)pid, cfg_invoker_cpu(s->cfg.cfg, id));
 }
 
@@ -107,7 +100,7 @@ static void *sup_main(void *arg)
 					pthread_mutex_unlock(&s->lock);
 					continue;
 				}
-				up = mono_ms() - sl->st.up_since_ms;
+				up = now_mono_ms() - sl->st.up_since_ms;
 				sl->st.pid = 0;
 				sl->st.up_since_ms = 0;
 				sl->st.last_status = status;
@@ -115,7 +108,7 @@ static void *sup_main(void *arg)
 				sl->backoff_ms = up >= STABLE_MS ? BACKOFF_MIN_MS
 					       : sl->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
 					       : sl->backoff_ms * 2;
-				sl->restart_at_ms = mono_ms() + sl->backoff_ms;
+				sl->restart_at_ms = now_mono_ms() + sl->backoff_ms;
 				pthread_mutex_unlock(&s->lock);
 				if (WIFSIGNALED(status))
 					log_warn("sup", "invoker %u pid=%d killed by signal %d; restart in %llu ms",
@@ -129,7 +122,7 @@ static void *sup_main(void *arg)
 					s->cfg.died(s->cfg.arg, i, pid, status);
 			}
 		}
-		now = mono_ms();
+		now = now_mono_ms();
 		for (uint32_t i = 0; i < s->cfg.count; i++) {
 			struct slot *sl = &s->slots[i];
 
@@ -209,7 +202,7 @@ void sup_stop(struct sup *s, uint32_t timeout_ms)
 	for (uint32_t i = 0; i < s->cfg.count; i++)
 		if (s->slots[i].st.pid > 0)
 			kill(s->slots[i].st.pid, SIGTERM);
-	until = mono_ms() + timeout_ms;
+	until = now_mono_ms() + timeout_ms;
 	for (;;) {
 		bool left = false;
 
@@ -226,7 +219,7 @@ void sup_stop(struct sup *s, uint32_t timeout_ms)
 		}
 		if (!left)
 			break;
-		if (mono_ms() >= until) {
+		if (now_mono_ms() >= until) {
 			for (uint32_t i = 0; i < s->cfg.count; i++) {
 				struct slot *sl = &s->slots[i];
 

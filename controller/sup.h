@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cfg.h"
-#include "err.h"
+#include "common/cfg.h"
+#include "common/err.h"
 
 struct sup;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Per-namespace throttles (see throttle.h). At most CFG_MAX_KEYS namespaces:
  * a linear scan of a small array under one mutex beats any hash. */
-#include "throttle.h"
+#include "controller/throttle.h"
 
 #include <errno.h>
 #include <pthread.h>

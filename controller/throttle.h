@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-#include "cfg.h"
-#include "err.h"
+#include "common/cfg.h"
+#include "common/err.h"
 
 struct throttle;
 

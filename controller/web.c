@@ -3,7 +3,7 @@
  * HTTP response. Pure functions over cJSON trees; api.c owns the transport.
  * Messages are OpenWhisk's (WebActions.scala / Messages.scala) so clients
  * that match on them keep working. */
-#include "web.h"
+#include "controller/web.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "common/codec.h"
 
 #define MSG_RESERVED "Request defines parameters that are not allowed (e.g., reserved properties)."
 #define MSG_MALFORMED "The request content was malformed."
@@ -65,61 +67,22 @@ static enum media media_of(const char *ct)
 	return MEDIA_BINARY;
 }
 
-static const char b64_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const unsigned char *in, size_t len)
-{
-	char *out = malloc(len / 3 * 4 + 5), *o = out;
-
-	for (size_t i = 0; out && i < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0) |
-			     (i + 2 < len ? in[i + 2] : 0);
-
-		/* k = 2, 3 exist only when input byte k - 1 does. */
-		for (int k = 0; k < 4; k++)
-			*o++ = k < 2 || i + (size_t)k - 1 < len ? b64_alpha[v >> (18 - 6 * k) & 63]
-								: '=';
-	}
-	if (out)
-		*o = '\0';
-	return out;
-}
-
 /* Standard alphabet, padding optional (as java.util.Base64's decoder, which
  * upstream uses); anything else, whitespace included, is -EINVAL. */
 static int b64_decode(const char *in, size_t len, char **out, size_t *out_len)
 {
-	size_t pad = 0, n = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	char *buf;
+	char *buf = malloc(CODEC_B64_DECODED_MAX(len) + 1);
+	int rc;
 
-	while (pad < 2 && len > 0 && in[len - 1] == '=') {
-		len--;
-		pad++;
-	}
-	if (len % 4 == 1 || (pad && (len + pad) % 4 != 0))
-		return -EINVAL;
-	buf = malloc(len / 4 * 3 + 3);
 	if (!buf)
 		return -ENOMEM;
-	for (size_t i = 0; i < len; i++) {
-		const char *p = in[i] ? strchr(b64_alpha, in[i]) : NULL;
-
-		if (!p) {
-			free(buf);
-			return -EINVAL;
-		}
-		acc = acc << 6 | (uint32_t)(p - b64_alpha);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (char)(acc >> bits);
-		}
+	rc = codec_b64_decode(in, len, buf, out_len, CODEC_B64_PAD_OPTIONAL);
+	if (rc < 0) {
+		free(buf);
+		return rc;
 	}
-	buf[n] = '\0';
+	buf[*out_len] = '\0';
 	*out = buf;
-	*out_len = n;
 	return 0;
 }
 
@@ -129,35 +92,22 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-static int hexval(char c)
-{
-	int l = tolower((unsigned char)c);
-
-	return isdigit(l) ? l - '0' : l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
-}
-
 /* application/x-www-form-urlencoded decoding of s[0..len). %00 is refused:
  * parameters are C strings. -EINVAL, -ENOMEM. */
 static int pct_decode(const char *s, size_t len, char **out)
 {
 	char *buf = malloc(len + 1), *o = buf;
+	const char *end = s + len;
+	unsigned char c;
+	int r;
 
 	if (!buf)
 		return -ENOMEM;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%') {
-			int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-			int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-
-			if (lo < 0 || (hi | lo) == 0) {
-				free(buf);
-				return -EINVAL;
-			}
-			*o++ = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			*o++ = s[i] == '+' ? ' ' : s[i];
-		}
+	while ((r = codec_pct_next(&s, end, true, &c)) == 1 && c != '\0')
+		*o++ = (char)c;
+	if (r != 0) {
+		free(buf);
+		return -EINVAL;
 	}
 	*o = '\0';
 	*out = buf;
@@ -217,7 +167,7 @@ static cJSON *body_string(const struct web_request *r)
 {
 	const unsigned char *b = (const unsigned char *)r->body;
 	char *s = media_of(r->content_type) != MEDIA_BINARY ? strndup(r->body, r->body_len)
-							    : b64_encode(b, r->body_len);
+							    : codec_b64_encode(b, r->body_len, NULL);
 	cJSON *j = s ? cJSON_CreateString(s) : NULL;
 
 	free(s);

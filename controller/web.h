@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
-#include "json.h"
+#include "common/err.h"
+#include "common/json.h"
 
 enum web_ext { WEB_HTTP = 0, WEB_JSON, WEB_HTML, WEB_SVG, WEB_TEXT };
 

@@ -5,7 +5,7 @@
  * open. Bodies are buffered up to DOCKER_RESP_MAX; logs stream through the
  * demuxer instead. The only file that knows libcurl. Not thread-safe: one
  * struct docker per thread. */
-#include "docker.h"
+#include "invoker/docker.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -18,8 +18,9 @@
 
 #include <curl/curl.h>
 
-#include "json.h"
-#include "log.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/cleanup.h"
 
 #define DOCKER_BASE_URL "http://localhost/" DOCKER_API_VERSION
 #define DOCKER_RESP_MAX ((size_t)8 << 20)
@@ -75,12 +76,6 @@ struct request {
 	long timeout_ms;
 	bool logs;              /* stream a 2xx body through the log demuxer */
 };
-
-static void freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(freep)))
 
 static void curl_freep(char **p)
 {

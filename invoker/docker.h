@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define DOCKER_API_VERSION "v1.41"
 #define DOCKER_ID_MAX 65        /* 64 hex + NUL */

@@ -4,7 +4,7 @@
  * `offset` that were read but not consumed stay there, so nothing is read
  * twice and the bytes after the sentinels wait for the next activation.
  * Called by the invoker after every activation, one collector per reader. */
-#include "logs.h"
+#include "invoker/logs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,8 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/now.h"
 
 /* One pread; the buffer grows only while a single line needs it. */
 #define LOGS_CHUNK ((size_t)64 * 1024)
@@ -459,14 +461,6 @@ static int reader_open(struct logs_reader *r, const char *path, struct err *e)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* RFC 3339 with nanoseconds, like Docker's times. */
 static void time_now(char *buf, size_t len)
 {
@@ -528,7 +522,7 @@ int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
 	c.lines = cJSON_CreateArray();
 	if (!c.lines)
 		return err_set(e, -ENOMEM, "collect logs of %s: out of memory", path);
-	start_ns = last_ns = mono_ns();
+	start_ns = last_ns = now_mono_ns();
 	/* Without waiting, read "what is there now": a file growing as fast
 	 * as we read must not keep us here. */
 	if (!wait_sentinels)
@@ -585,7 +579,7 @@ int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
 			}
 			if (!wait_sentinels)
 				break;
-			now_ns = mono_ns();
+			now_ns = now_mono_ns();
 			if (now_ns - last_ns >= (uint64_t)idle_ms * 1000000u ||
 			    now_ns - start_ns >= (uint64_t)total_ms * 1000000u) {
 				gave_up = true;
@@ -600,7 +594,7 @@ int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
 			goto fail;
 		at_eof = short_read || r->offset + r->partial_len >= end_pos;
 		if (got > 0 && wait_sentinels) {
-			last_ns = mono_ns();
+			last_ns = now_mono_ns();
 			poll_ns = LOGS_POLL_MIN_NS;
 			/* A file that never stops growing ends here too. */
 			if (last_ns - start_ns >= (uint64_t)total_ms * 1000000u) {

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "json.h"
+#include "common/err.h"
+#include "common/json.h"
 
 #define LOGS_SENTINEL "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 

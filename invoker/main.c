@@ -18,12 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "act.h"
-#include "cfg.h"
-#include "err.h"
-#include "log.h"
-#include "queue.h"
-#include "runner.h"
+#include "common/act.h"
+#include "common/cfg.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/queue.h"
+#include "invoker/runner.h"
 
 #define POP_TIMEOUT_MS 250
 #define TICK_MS 50

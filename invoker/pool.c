@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Container pool policy (see pool.h). Linear scans: a board's pool holds a
  * few dozen containers at most, and POOL_MAX_CONTAINERS bounds it. */
-#include "pool.h"
+#include "invoker/pool.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * per-connection buffer with poll() against one deadline and parsed
  * incrementally. The parser is pure and bounded: it is fed untrusted bytes
  * (and fuzzed), so every length is checked before it is used. */
-#include "proxy.h"
+#include "invoker/proxy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +20,9 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/codec.h"
+#include "common/now.h"
 
 /* ------------------------------------------------------------------ */
 /* Parser                                                              */
@@ -139,16 +142,6 @@ static bool has_ctl(const char *s, size_t n)
 			return true;
 	}
 	return false;
-}
-
-static int hex_value(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (unsigned char)ascii_lower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
 }
 
 /* Calls fn(token, len, arg) for each comma-separated, OWS-trimmed,
@@ -382,7 +375,7 @@ static int parse_chunk_size(struct proxy_parser *p, const char *s, size_t n)
 	size_t i = 0, val = 0;
 	int d;
 
-	while (i < n && (d = hex_value((unsigned char)s[i])) >= 0) {
+	while (i < n && (d = codec_hex_value((unsigned char)s[i])) >= 0) {
 		if (val > (SIZE_MAX >> 4))
 			return parser_fail(p, "chunk size too large");
 		val = (val << 4) | (size_t)d;
@@ -563,20 +556,12 @@ static const char head_end[] = "\r\n\r\n";
 #define PROXY_HEAD_BUF \
 	(sizeof(head_pre) + PROXY_PATH_MAX + sizeof(head_mid) + 20 + sizeof(head_end))
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* poll() one fd until an event or the deadline (EINTR retried here only).
  * Returns the revents (> 0), -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, uint64_t deadline_us)
 {
 	for (;;) {
-		uint64_t now = now_us(), left_ms;
+		uint64_t now = now_mono_us(), left_ms;
 		struct pollfd pfd = { .fd = fd, .events = events };
 		int n;
 
@@ -648,7 +633,7 @@ fail:
 
 static uint64_t deadline_after_ms(uint32_t ms)
 {
-	return now_us() + (uint64_t)ms * 1000u;
+	return now_mono_us() + (uint64_t)ms * 1000u;
 }
 
 int proxy_conn_open(uint16_t port, uint32_t timeout_ms, struct proxy_conn **out, struct err *e)
@@ -896,11 +881,11 @@ int proxy_post(struct proxy_conn *c, const char *path, const char *body, size_t 
 					       retried ? " (reconnecting a stale connection)" : "");
 		}
 		proxy_parser_init(&p, max_body);
-		t0 = now_us();
+		t0 = now_mono_us();
 		rc = conn_exchange(c, req, deadline_us, &p, &x);
 		if (rc == 0) {
 			proxy_parser_take(&p, resp);
-			resp->elapsed_us = now_us() - t0;
+			resp->elapsed_us = now_mono_us() - t0;
 			if (x.close_after)
 				conn_drop(c);
 			else

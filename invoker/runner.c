@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Activation execution (see runner.h). The pool lock is held only for pool
  * bookkeeping, never across a Docker or HTTP call. */
-#include "runner.h"
+#include "invoker/runner.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -13,11 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "docker.h"
-#include "jscan.h"
-#include "log.h"
-#include "logs.h"
-#include "proxy.h"
+#include "invoker/docker.h"
+#include "common/jscan.h"
+#include "common/log.h"
+#include "invoker/logs.h"
+#include "invoker/proxy.h"
+#include "common/now.h"
+#include "common/file.h"
 
 #define RUNNER_PORT 8080
 #define READY_RETRY_MS 5          /* /init retry while the proxy starts */
@@ -47,22 +49,6 @@ struct runner_worker {
 	struct runner *r;
 	struct docker *d;
 };
-
-static uint64_t epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(uint32_t ms)
 {
@@ -183,7 +169,7 @@ static void slot_release(struct runner_worker *w, uint32_t slot, const char *key
 	struct runner *r = w->r;
 
 	pthread_mutex_lock(&r->lock);
-	pool_release(&r->pool, slot, key, keep, mono_ms());
+	pool_release(&r->pool, slot, key, keep, now_mono_ms());
 	pthread_cond_broadcast(&r->freed);
 	pthread_mutex_unlock(&r->lock);
 	if (!keep)
@@ -291,26 +277,16 @@ static int post(struct ctr *c, const char *path, const char *body, size_t len, u
 	return rc;
 }
 
+/* Action code larger than this is not action code (the store's limit is
+ * far below it). */
+#define CODE_FILE_MAX (256u << 20)
+
 /* The whole of a code file, NUL-terminated (malloc'd), or NULL. */
 static char *read_code_file(const char *path)
 {
-	FILE *f = fopen(path, "rbe");
 	char *buf = NULL;
-	long size;
 
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)size + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[size] = '\0';
-		}
-	}
-	fclose(f);
-	return buf;
+	return file_read_all(path, CODE_FILE_MAX, &buf, NULL) == 0 ? buf : NULL;
 }
 
 static char *init_body(const struct act_request *q, uint64_t deadline_ms, size_t *len)
@@ -403,7 +379,7 @@ static void do_init(struct runner_worker *w, struct ctr *c, const struct act_req
 		    uint64_t deadline_ms, struct outcome *o)
 {
 	struct proxy_response resp = { 0 };
-	uint64_t start = mono_ms(), limit = start + q->timeout_ms, next_check = start + 50;
+	uint64_t start = now_mono_ms(), limit = start + q->timeout_ms, next_check = start + 50;
 	struct err e = { 0 };
 	size_t len = 0;
 	char *body = init_body(q, deadline_ms, &len), *msg;
@@ -416,7 +392,7 @@ static void do_init(struct runner_worker *w, struct ctr *c, const struct act_req
 		return;
 	}
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = now_mono_ms();
 
 		if (now >= limit) {
 			outcome_errorf(o, ACT_DEVELOPER_ERROR,
@@ -439,10 +415,10 @@ static void do_init(struct runner_worker *w, struct ctr *c, const struct act_req
 		}
 		/* Refused or reset: the proxy is not up yet, or the container
 		 * died. Look every 50 ms, retry meanwhile. */
-		if (mono_ms() >= next_check) {
+		if (now_mono_ms() >= next_check) {
 			struct docker_inspect ins;
 
-			next_check = mono_ms() + 50;
+			next_check = now_mono_ms() + 50;
 			if (docker_container_inspect(w->d, c->id, &ins, NULL) == 0 &&
 			    ins.state != DOCKER_STATE_RUNNING) {
 				container_died(w, c, o, true);
@@ -569,7 +545,7 @@ void runner_run(struct runner_worker *w, const struct act_request *q, struct act
 	struct ctr *c = NULL;
 	struct err e = { 0 };
 	char key[POOL_KEY_MAX];
-	uint64_t t0 = epoch_ms(), run_start, deadline_ms, init_start = 0;
+	uint64_t t0 = now_epoch_ms(), run_start, deadline_ms, init_start = 0;
 	bool retried = false;
 	size_t blen = 0;
 	char *body;
@@ -584,7 +560,7 @@ void runner_run(struct runner_worker *w, const struct act_request *q, struct act
 again:
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		pool_acquire(&r->pool, key, q->kind, (uint32_t)q->memory_mb, mono_ms(), &a);
+		pool_acquire(&r->pool, key, q->kind, (uint32_t)q->memory_mb, now_mono_ms(), &a);
 		if (a.evict_count) {
 			pthread_mutex_unlock(&r->lock);
 			for (uint32_t i = 0; i < a.evict_count; i++)
@@ -597,7 +573,7 @@ again:
 			break;
 		/* Memory is held by running activations: wait for one to end,
 		 * but not past the action's own time limit. */
-		if (epoch_ms() - t0 >= q->timeout_ms) {
+		if (now_epoch_ms() - t0 >= q->timeout_ms) {
 			pthread_mutex_unlock(&r->lock);
 			outcome_error(&o, ACT_WHISK_ERROR,
 				      "Failed to provision resources to run the action: the invoker's "
@@ -628,7 +604,7 @@ again:
 		pthread_mutex_lock(&r->lock);
 		if (rc == 0)
 			r->pool.c[a.slot].runner = c;
-		pool_created(&r->pool, a.slot, rc == 0, mono_ms());
+		pool_created(&r->pool, a.slot, rc == 0, now_mono_ms());
 		pthread_cond_broadcast(&r->freed);
 		pthread_mutex_unlock(&r->lock);
 		if (rc < 0) {
@@ -652,15 +628,15 @@ again:
 		}
 	}
 	snprintf(res->container, sizeof(res->container), "%s", c->name);
-	deadline_ms = epoch_ms() + q->timeout_ms;
+	deadline_ms = now_epoch_ms() + q->timeout_ms;
 	if (!r->pool.c[a.slot].initialised) {
 		uint64_t t_init;
 
-		init_start = epoch_ms();
-		t_init = mono_ms();
+		init_start = now_epoch_ms();
+		t_init = now_mono_ms();
 		do_init(w, c, q, deadline_ms, &o);
 		res->has_init = true;
-		res->init_ms = mono_ms() - t_init;
+		res->init_ms = now_mono_ms() - t_init;
 		if (!o.keep)
 			goto ended;
 	}
@@ -670,7 +646,7 @@ again:
 		o.keep = false;
 		goto ended;
 	}
-	run_start = epoch_ms();
+	run_start = now_epoch_ms();
 	{
 		uint64_t used = res->has_init ? res->init_ms : 0;
 		uint32_t left = (uint32_t)(q->timeout_ms > used ? q->timeout_ms - used : 1);
@@ -708,7 +684,7 @@ again:
 	res->start_ms = res->has_init ? init_start : run_start;
 	res->wait_ms = res->start_ms > q->arrival_ms && q->arrival_ms ? res->start_ms - q->arrival_ms : 0;
 ended:
-	res->end_ms = epoch_ms();
+	res->end_ms = now_epoch_ms();
 	if (!res->start_ms) {
 		res->start_ms = init_start ? init_start : res->end_ms;
 		res->wait_ms = q->arrival_ms && res->start_ms > q->arrival_ms ? res->start_ms - q->arrival_ms : 0;
@@ -729,7 +705,7 @@ ended:
 	slot_release(w, a.slot, key, o.keep);
 done:
 	if (!res->end_ms)
-		res->start_ms = res->end_ms = epoch_ms();
+		res->start_ms = res->end_ms = now_epoch_ms();
 	if (!o.result)
 		outcome_error(&o, ACT_WHISK_ERROR, "internal error");
 	res->status = o.status;
@@ -748,7 +724,7 @@ void runner_tick(struct runner_worker *w)
 	struct err e = { 0 };
 
 	pthread_mutex_lock(&r->lock);
-	pool_tick(&r->pool, mono_ms(), &t);
+	pool_tick(&r->pool, now_mono_ms(), &t);
 	pthread_mutex_unlock(&r->lock);
 	for (uint32_t i = 0; i < t.pause_count; i++) {
 		struct ctr *c = r->pool.c[t.pause[i]].runner;
@@ -786,7 +762,7 @@ void runner_tick(struct runner_worker *w)
 		pthread_mutex_lock(&r->lock);
 		if (rc == 0)
 			r->pool.c[slot].runner = c;
-		pool_created(&r->pool, slot, rc == 0, mono_ms());
+		pool_created(&r->pool, slot, rc == 0, now_mono_ms());
 		pthread_cond_broadcast(&r->freed);
 		pthread_mutex_unlock(&r->lock);
 	}

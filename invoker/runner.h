@@ -14,9 +14,9 @@
 
 #include <stdint.h>
 
-#include "act.h"
-#include "err.h"
-#include "pool.h"
+#include "common/act.h"
+#include "common/err.h"
+#include "invoker/pool.h"
 
 struct runner_config {
 	const char *instance;        /* label edgewhisk.instance (the queue name) */

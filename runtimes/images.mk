@@ -17,18 +17,21 @@ rt_saved_goal := $(.DEFAULT_GOAL)
 
 RT_WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wundef -Wvla \
 	-Wmissing-prototypes -Wstrict-prototypes -Wcast-align
+# Includes are path-qualified from the repository root (common/... too).
 RT_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(RT_WARN) -fstack-protector-strong \
-	-D_FORTIFY_SOURCE=2
+	-D_FORTIFY_SOURCE=2 -I.
 # Static, so the proxy runs in any image (even one without a libc); set
 # RT_PROXY_LDFLAGS= for a dynamic build (build-images.sh then copies its libs).
 RT_PROXY_LDFLAGS ?= -static
+# The libc-only leaf modules of common/ it shares with the invoker and the
+# controller: JSON scanning, buffers, codecs, the clock.
+RT_COMMON_SRC := common/jscan.c common/buf.c common/codec.c
 RT_PROXY_SRC := runtimes/proxy/ewproxy.c runtimes/proxy/httpd.c runtimes/proxy/child.c \
-	runtimes/proxy/jscan.c runtimes/proxy/b64.c runtimes/proxy/buf.c
-RT_PROXY_HDR := $(wildcard runtimes/proxy/*.h)
+	$(RT_COMMON_SRC)
+RT_PROXY_HDR := $(wildcard runtimes/proxy/*.h) $(RT_COMMON_SRC:.c=.h) common/now.h
 RT_PROXY := $(O)/runtimes/ewproxy
 RT_UNIT := $(O)/runtimes/proxy_test
-RT_UNIT_SRC := runtimes/proxy/proxy_test.c runtimes/proxy/jscan.c runtimes/proxy/b64.c \
-	runtimes/proxy/buf.c
+RT_UNIT_SRC := runtimes/proxy/proxy_test.c $(RT_COMMON_SRC)
 
 .PHONY: images ewproxy runtimes-unit test-runtimes
 
@@ -43,7 +46,7 @@ $(RT_PROXY): $(RT_PROXY_SRC) $(RT_PROXY_HDR) runtimes/images.mk
 
 $(RT_UNIT): $(RT_UNIT_SRC) $(RT_PROXY_HDR) tests/harness.h runtimes/images.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(RT_CFLAGS) -Itests $(CFLAGS) $(RT_UNIT_SRC) -o $@ $(LDFLAGS)
+	$(CC) $(RT_CFLAGS) $(CFLAGS) $(RT_UNIT_SRC) -o $@ $(LDFLAGS)
 
 runtimes-unit: $(RT_UNIT)
 	$(RT_UNIT)

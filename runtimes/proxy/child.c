@@ -4,7 +4,7 @@
  * numbers, chdir, and fall back to /bin/sh on ENOEXEC; the proxy is tiny and
  * single-threaded, so fork is cheap and only async-signal-safe calls run
  * between fork and exec. */
-#include "child.h"
+#include "runtimes/proxy/child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/now.h"
 
 #define CHILD_READ_CHUNK (64 * 1024)
 
@@ -129,18 +131,11 @@ fail:
 	return err;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int child_exchange(int *wfd, const char *data, size_t len, bool close_after, int rfd,
 		   struct buf *acc, child_sink_fn sink, void *ctx, int timeout_ms)
 {
 	size_t off = 0;
-	long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
+	long deadline = timeout_ms >= 0 ? (long)now_mono_ms() + timeout_ms : 0;
 
 	if (*wfd < 0)
 		off = len;
@@ -156,7 +151,7 @@ int child_exchange(int *wfd, const char *data, size_t len, bool close_after, int
 			p[n++] = (struct pollfd){ .fd = *wfd, .events = POLLOUT };
 		p[n++] = (struct pollfd){ .fd = rfd, .events = POLLIN };
 		if (timeout_ms >= 0) {
-			long left = deadline - now_ms();
+			long left = deadline - (long)now_mono_ms();
 			if (left <= 0)
 				return -ETIMEDOUT;
 			wait_ms = (int)left;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 enum child_pipes {
 	CHILD_PIPE_STDIN = 1,   /* child's stdin is a pipe from us (else /dev/null-ish: inherited) */

@@ -25,11 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "b64.h"
-#include "buf.h"
-#include "child.h"
-#include "httpd.h"
-#include "jscan.h"
+#include "common/codec.h"
+#include "common/buf.h"
+#include "runtimes/proxy/child.h"
+#include "runtimes/proxy/httpd.h"
+#include "common/jscan.h"
 
 extern char **environ;
 
@@ -396,7 +396,7 @@ static int parse_init(struct proxy *px, struct httpd_req *req, struct init_req *
 	}
 	if (ir->code && ir->binary) {
 		size_t n;
-		if (b64_decode(ir->code, ir->code_len, ir->code, &n) < 0) {
+		if (codec_b64_decode(ir->code, ir->code_len, ir->code, &n, CODEC_B64_LENIENT) < 0) {
 			reply_error(resp, 502, "The action code is marked binary but is not valid base64.");
 			return -EINVAL;
 		}

@@ -3,7 +3,7 @@
  * into a small connection buffer (HTTPD_HEADER_MAX); a Content-Length body is
  * received straight into its own exactly-sized buffer so a 64 MB /init is held
  * once, and freed as soon as its response is sent. */
-#include "httpd.h"
+#include "runtimes/proxy/httpd.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,7 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "jscan.h"
+#include "common/jscan.h"
 
 #define HTTPD_HEADER_MAX (64 * 1024)
 #define HTTPD_READ_CHUNK (64 * 1024)

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 struct httpd_req {
 	const char *method;  /* "POST", ... NUL-terminated, borrowed */

@@ -5,13 +5,13 @@
  * invoker parses requests. A crashed or compromised invoker must not take
  * the controller down, so both decoders and the record builder get
  * arbitrary payloads. */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdlib.h>
 
-#include "act.h"
-#include "entity.h"
-#include "json.h"
+#include "common/act.h"
+#include "controller/entity.h"
+#include "common/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,11 +3,11 @@
  * the file into the same buffer path). Any YAML is loaded over the
  * defaults; an accepted configuration must pass cfg_validate again and
  * give sane derived values, a rejected one must say why. */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdlib.h>
 
-#include "cfg.h"
+#include "common/cfg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

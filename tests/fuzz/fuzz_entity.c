@@ -10,14 +10,14 @@
  * derived views (summary, without code, image) must not fail on it. The
  * same bytes are also read as a stored document (list summaries of actions
  * and activation records), since the store hands those back as text. */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "cfg.h"
-#include "entity.h"
-#include "json.h"
+#include "common/cfg.h"
+#include "controller/entity.h"
+#include "common/json.h"
 
 static const char old_doc[] =
 	"{\"exec\":{\"kind\":\"nodejs:default\",\"code\":\"function main(a){return a}\"},"

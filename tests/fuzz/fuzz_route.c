@@ -5,14 +5,14 @@
  * header (route_auth against the default guest key). The input is used
  * whole as the URI and as the header value; invariants of a successful
  * parse are checked, not just "no crash". */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfg.h"
-#include "route.h"
+#include "common/cfg.h"
+#include "controller/route.h"
 
 static const char *const query_keys[] = {
 	"limit", "skip", "count", "docs", "since", "upto", "name", "blocking", "result",

@@ -4,7 +4,7 @@
  * corpus and every past crasher as regression tests. Arguments are files
  * or directories (one level). Prints "N passed, 0 failed" (a failing input
  * aborts, which tests/run-tests.sh counts as a failure). */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <dirent.h>
 #include <errno.h>

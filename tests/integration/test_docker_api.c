@@ -9,7 +9,7 @@
  * it is used as is), EW_DOCKER_SOCKET (default /var/run/docker.sock),
  * EW_DOCKER_CLI, EW_BUSYBOX. Exit 77 (skip) only when the socket is missing
  * and CI is not "true". Only loopback addresses are ever contacted. */
-#include "docker.h"
+#include "invoker/docker.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "json.h"
+#include "tests/harness.h"
+#include "common/json.h"
 
 #define TEST_LABEL "edgewhisk.test=docker_api"
 #define DEFAULT_IMAGE "edgewhisk/test-busybox:1"

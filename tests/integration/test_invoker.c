@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "act.h"
-#include "docker.h"
-#include "harness.h"
-#include "queue.h"
+#include "common/act.h"
+#include "invoker/docker.h"
+#include "tests/harness.h"
+#include "common/queue.h"
 
 #define SOCK "/var/run/docker.sock"
 #define INVOKER_BIN "build/edgewhisk-invoker"

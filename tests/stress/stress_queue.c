@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "queue.h"
+#include "tests/harness.h"
+#include "common/queue.h"
 
 #define MAX_PROCS 8
 

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* arena: layout checks, class choice and fallback, exhaustion, owners and
  * reclaim, concurrent allocation. */
-#include "arena.h"
+#include "common/arena.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static struct arena *arena_new(const uint32_t *sizes, const uint32_t *counts, uint32_t n)
 {

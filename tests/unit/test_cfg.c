@@ -2,7 +2,7 @@
 /* Unit tests for common/cfg: defaults, the example config, every error class
  * with its file:line:col: key prefix, size parsing and invoker placement.
  * Runs from the repo root (reads config/edgewhisk.yaml). */
-#include "cfg.h"
+#include "common/cfg.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 #define EXAMPLE "config/edgewhisk.yaml"
 #define GUEST_UUID "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"

@@ -5,7 +5,7 @@
  * client against a scripted fake daemon on a unix socket (request lines,
  * the create body, status -> errno, messages, size cap, connection reuse).
  * Runs from the repo root (reads tests/unit/data/docker/). */
-#include "docker.h"
+#include "invoker/docker.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,8 +18,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "json.h"
+#include "tests/harness.h"
+#include "common/json.h"
 
 #define DATA "tests/unit/data/docker/"
 #define RUN_ID "88ecf768d4dcbca5c58ef88c94eeceb9e136095892442c1b27e9f5ebcbe2bba3"

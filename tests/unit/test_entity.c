@@ -2,13 +2,13 @@
 /* entity: action documents (validation, defaults, merge on update, the
  * server's annotations), invoke parameters and activation records, checked
  * as exact JSON text against the shapes of spec/openwhisk-compat.md. */
-#include "entity.h"
+#include "controller/entity.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 #define NOW 1700000000000ULL
 #define DEF_LIMITS "{\"timeout\":60000,\"memory\":256,\"logs\":10,\"concurrency\":1}"

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* err and log: message formatting, wrapping, truncation, NULL safety, the
  * log line shape and level filtering. */
-#include "err.h"
-#include "log.h"
+#include "common/err.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static void test_err_set_and_wrap(void)
 {

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* json helpers and the activation payload framing. */
-#include "act.h"
-#include "json.h"
+#include "common/act.h"
+#include "common/json.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static void test_json_parse_and_getters(void)
 {

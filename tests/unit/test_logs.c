@@ -3,7 +3,7 @@
  * split at the sentinel pair across warm reuse, waiting for a late
  * sentinel, giving up, the byte limit, Docker's partial records, garbage,
  * records split across reads, truncated and rotated files, line format. */
-#include "logs.h"
+#include "invoker/logs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 #define SENT LOGS_SENTINEL
 #define MSG_FAILURE "There was an issue while collecting your logs. Data might be missing."

@@ -5,7 +5,7 @@
  * libnng 1.5.2's decoder -- with the handler seeing the URI untouched.
  * Without the guard these requests corrupt the heap (caught under
  * valgrind, and as glibc aborts in the controller). */
-#include "nng_uri_guard.h"
+#include "controller/nng_uri_guard.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,7 +16,7 @@
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static void test_strncpy_semantics(void)
 {

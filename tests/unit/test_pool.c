@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* pool: warm reuse by action key, prewarm use by kind and memory, memory
  * budget with LRU eviction, pause and idle removal, failure removal. */
-#include "pool.h"
+#include "invoker/pool.h"
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static struct pool pool;
 

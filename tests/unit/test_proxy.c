@@ -3,7 +3,7 @@
  * and mutated input compared whole vs. piecewise) and the client against an
  * in-process HTTP server thread on 127.0.0.1 (keep-alive reuse, stale
  * connections, peer death, timeout, refusal, 2 MiB bodies, truncation). */
-#include "proxy.h"
+#include "invoker/proxy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 #define LIVE_TIMEOUT_MS 5000
 #define MIB (1024 * 1024)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* queue: header validation, payload paths (inline and arena), routing and
  * stealing, completions, timeouts, and reaping a SIGKILLed invoker. */
-#include "queue.h"
+#include "common/queue.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "harness.h"
-#include "shm.h"
+#include "common/arena.h"
+#include "tests/harness.h"
+#include "common/shm.h"
 
 static char qname[64];
 

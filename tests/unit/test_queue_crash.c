@@ -8,7 +8,7 @@
 
 #include <sys/wait.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static char qname[64];
 

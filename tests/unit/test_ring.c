@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ring: FIFO order, full/empty, cursor wrap-around, MPMC threads, and the
  * crash-repair primitives. */
-#include "ring.h"
+#include "common/ring.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static struct ring *ring_new(uint32_t cap, uint32_t data)
 {

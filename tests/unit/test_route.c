@@ -3,12 +3,12 @@
  * name rule and messages, activation ids, unknown paths, query parameters,
  * Basic auth against the default guest key, and a random-input loop that
  * must never crash (run under ASan in `make test SAN=1`). */
-#include "route.h"
+#include "controller/route.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 #define NS "/api/v1/namespaces/"
 #define ID "c7bb1339cb4f40e3a6ccead6c99f804e"

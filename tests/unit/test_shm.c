@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* shm: exclusive create, attach sees the same bytes, size check, unlink. */
-#include "shm.h"
+#include "common/shm.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static void test_create_attach_unlink(void)
 {

@@ -5,7 +5,7 @@
  * corrupt and garbage files, a newer schema, a full disk (real tmpfs),
  * re-entry from a row callback, and 4 threads at once. Real SQLite files in
  * a temp dir under /tmp, removed at exit. */
-#include "store.h"
+#include "controller/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 
 #include <sqlite3.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static char root[64];
 

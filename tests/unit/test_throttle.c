@@ -3,14 +3,14 @@
  * counted, OpenWhisk's messages), in-flight slots (acquire/release pairs,
  * never below zero), namespaces shared by several keys, 0 = no limit, and
  * concurrent acquire/release from several threads. */
-#include "throttle.h"
+#include "controller/throttle.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static struct cfg *two_ns(uint32_t per_minute, uint32_t concurrent)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* wake: timeouts, no lost wake-up, cross-process wake through shared
  * memory, and a sleeping waiter uses no CPU. */
-#include "wake.h"
+#include "common/wake.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 static long ms_since(const struct timespec *a)
 {

@@ -4,12 +4,12 @@
  * extension (success and error shapes, .http status/headers/body rules,
  * application and developer errors), checked as exact text and bytes; a
  * random-input loop must never crash (ASan in `make test SAN=1`). */
-#include "web.h"
+#include "controller/web.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-#include "harness.h"
+#include "tests/harness.h"
 
 #define CODE "0123456789abcdef0123456789abcdef"
 #define MSG_RESERVED "Request defines parameters that are not allowed (e.g., reserved properties)."

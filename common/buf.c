@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Growable byte buffer (see buf.h). Doubling growth; the NUL slot is always
  * allocated so data[len] is valid. */
-#include "buf.h"
+#include "common/buf.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -2,29 +2,20 @@
 /* Non-recursive JSON validator and object walker (see jscan.h). The value
  * scanner keeps an explicit stack of open containers in a fixed array, which
  * bounds both stack use and work per byte. */
-#include "jscan.h"
+#include "common/jscan.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "common/codec.h"
+
 static size_t skip_ws(const char *s, size_t len, size_t p)
 {
 	while (p < len && (s[p] == ' ' || s[p] == '\t' || s[p] == '\n' || s[p] == '\r'))
 		p++;
 	return p;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Does any byte of the word equal '"' or '\\', or fall below 0x20? (The
@@ -67,7 +58,7 @@ static size_t scan_string(const char *s, size_t len, size_t p)
 				if (p + 5 >= len)
 					return 0;
 				for (int i = 2; i < 6; i++)
-					if (hexval(s[p + i]) < 0)
+					if (codec_hex_value((unsigned char)s[p + i]) < 0)
 						return 0;
 				p += 6;
 				continue;
@@ -348,7 +339,7 @@ static int read_u4(const char *p, size_t avail, uint32_t *out)
 	if (avail < 4)
 		return -EINVAL;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
+		int h = codec_hex_value((unsigned char)p[i]);
 		if (h < 0)
 			return -EINVAL;
 		v = (v << 4) | (uint32_t)h;
