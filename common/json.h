@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/cleanup.h"
 #include "common/err.h"
 
 /* Parse `len` bytes (no NUL needed). -EINVAL with "invalid JSON at byte N"

@@ -10,6 +10,7 @@
 
 #include "common/cfg.h"
 #include "controller/dispatch.h"
+#include "controller/events.h"
 #include "common/err.h"
 #include "controller/invoke.h"
 #include "common/queue.h"
@@ -27,6 +28,7 @@ struct api_deps {
 	struct sup *sup;             /* may be NULL (no supervised invokers) */
 	struct invoke *invoke;
 	struct throttle *throttle;   /* per-namespace limits; may be NULL (none) */
+	struct events *events;       /* triggers and rules */
 };
 
 /* Listen on http://api.address:api.port and serve. -EADDRINUSE etc. */
@@ -35,9 +37,5 @@ int api_start(const struct api_deps *deps, struct api **out, struct err *e)
 
 /* Stop listening; requests in progress finish or are dropped. */
 void api_stop(struct api *a);
-
-/* errno -> HTTP status, the one table (400, 401, 403, 404, 409, 413, 429,
- * 503, else 500). */
-int api_status_of(int err);
 
 #endif

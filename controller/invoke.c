@@ -73,15 +73,7 @@ void invoke_target_fini(struct invoke_target *t)
 static int load_doc(struct invoke *iv, const char *ns, const char *coll, const char *name,
 		    cJSON **out, struct err *e)
 {
-	char *doc = NULL;
-	size_t len = 0;
-	int rc = store_entity_get(iv->store, ns, coll, name, &doc, &len, e);
-
-	if (rc < 0)
-		return rc;
-	rc = json_parse(doc, len, out, e);
-	free(doc);
-	return rc;
+	return store_entity_load(iv->store, ns, coll, name, out, e);
 }
 
 static int not_found(struct err *e)
@@ -102,7 +94,7 @@ int invoke_resolve(struct invoke *iv, const char *caller_ns, const char *ns, con
 		if (rc < 0)
 			return rc == -ENOENT ? not_found(e) : rc;
 		if (strcmp(ns, caller_ns) != 0 && !json_get_bool(package, "publish", false))
-			return err_set(e, -EACCES, "The package /%s/%s is not shared.", ns, pkg);
+			return err_set(e, -EPERM, "The package /%s/%s is not shared.", ns, pkg);
 		if (entity_package_is_binding(package)) {
 			const cJSON *b = json_get_object(package, "binding");
 
@@ -112,7 +104,7 @@ int invoke_resolve(struct invoke *iv, const char *caller_ns, const char *ns, con
 			if (rc < 0)
 				return rc == -ENOENT ? not_found(e) : rc;
 			if (strcmp(real_ns, caller_ns) != 0 && !json_get_bool(bound, "publish", false))
-				return err_set(e, -EACCES, "The package /%s/%s is not shared.", real_ns,
+				return err_set(e, -EPERM, "The package /%s/%s is not shared.", real_ns,
 					       real_pkg);
 		}
 	} else if (strcmp(ns, caller_ns) != 0) {
@@ -170,7 +162,7 @@ static int walk_sequence(struct invoke *iv, const char *caller_ns, const char *s
 		if (self_fqn && strcmp(it->valuestring, self_fqn) == 0)
 			return err_set(e, -EINVAL, "Sequence may not refer to itself.");
 		rc = resolve_fqn(iv, caller_ns, it->valuestring, &t, e);
-		if (rc == -ENOENT || rc == -EACCES)
+		if (rc == -ENOENT || rc == -EPERM)
 			return err_set(e, -EINVAL, "Sequence component does not exist.");
 		if (rc < 0)
 			return rc;
@@ -555,7 +547,7 @@ static int start_sequence(struct invoke *iv, const struct invoke_target *t,
 			break;
 		rc = cJSON_IsString(it) ? resolve_fqn(iv, c->caller_ns, it->valuestring, &s->comps[i], e)
 					: -ENOENT;
-		if (rc == -ENOENT || rc == -EACCES)
+		if (rc == -ENOENT || rc == -EPERM)
 			rc = err_set(e, -EINVAL, "Sequence component does not exist.");
 		if (rc == 0) {
 			(void)json_get_u64(json_get_object(s->comps[i].action, "limits"), "memory", &m);
@@ -764,4 +756,16 @@ void invoke_free(struct invoke *iv)
 	pthread_cond_destroy(&iv->cond);
 	pthread_mutex_destroy(&iv->lock);
 	free(iv);
+}
+
+int invoke_action(struct invoke *iv, const char *caller_ns, const char *ns, const char *pkg,
+		  const char *name, struct invoke_call *c, struct err *e)
+{
+	struct invoke_target t = { 0 };
+	int rc = invoke_resolve(iv, caller_ns, ns, pkg, name, &t, e);
+
+	if (rc == 0)
+		rc = invoke_start(iv, &t, c, e);
+	invoke_target_fini(&t);
+	return rc;
 }

@@ -49,7 +49,8 @@ void invoke_target_fini(struct invoke_target *t);
  * is a binding resolves to the bound package's action; parameters inherit
  * action < binding < package. Another namespace's entities resolve only
  * through a published package. -ENOENT ("The requested resource does not
- * exist."), -EACCES (not published), -EIO/-ENOMEM from the store. */
+ * exist."), -EPERM (not published: "The package /ns/p is not shared."),
+ * -EIO/-ENOMEM from the store. */
 int invoke_resolve(struct invoke *iv, const char *caller_ns, const char *ns, const char *pkg,
 		   const char *name, struct invoke_target *t, struct err *e)
 	__attribute__((warn_unused_result));
@@ -82,6 +83,13 @@ struct invoke_call {
  * -EAGAIN (queue full, 429), -ENOSPC, -EMSGSIZE, -ENOMEM. */
 int invoke_start(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
 		 struct err *e) __attribute__((warn_unused_result));
+
+/* Resolve ns/[pkg/]name for the caller (invoke_resolve) and start it
+ * (invoke_start): the one call for a caller that needs nothing of the
+ * action document in between. Errors of either. */
+int invoke_action(struct invoke *iv, const char *caller_ns, const char *ns, const char *pkg,
+		  const char *name, struct invoke_call *c, struct err *e)
+	__attribute__((warn_unused_result));
 
 /* Drop the code file of an action revision (after an update or delete). */
 void invoke_code_forget(struct invoke *iv, const char *store_ns, const char *full,

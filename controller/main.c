@@ -101,6 +101,7 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct dispatch *d = NULL;
 	struct invoke *iv = NULL;
+	struct events *ev = NULL;
 	struct sup *sup = NULL;
 	struct api *api = NULL;
 	struct throttle *throttle = NULL;
@@ -179,6 +180,10 @@ int main(int argc, char **argv)
 		log_error("main", "invoke: %s", e.msg);
 		goto out;
 	}
+	if (events_new(store, iv, &ev, &e) < 0) {
+		log_error("main", "events: %s", e.msg);
+		goto out;
+	}
 	if (invokers) {
 		struct sup_config sc = { .cfg = &cfg, .config_path = config_abs, .count = qp.invokers,
 					 .died = on_invoker_died, .arg = d };
@@ -190,7 +195,8 @@ int main(int argc, char **argv)
 	}
 	{
 		struct api_deps deps = { .cfg = &cfg, .store = store, .dispatch = d, .queue = q,
-					 .sup = sup, .invoke = iv, .throttle = throttle };
+					 .sup = sup, .invoke = iv, .throttle = throttle,
+					 .events = ev };
 
 		if (api_start(&deps, &api, &e) < 0) {
 			log_error("main", "api: %s", e.msg);
@@ -206,6 +212,7 @@ int main(int argc, char **argv)
 out:
 	api_stop(api);
 	sup_stop(sup, 15000);
+	events_free(ev);
 	invoke_stop(iv);
 	dispatch_free(d);
 	invoke_free(iv);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/json.h"
 
 struct store;
 
@@ -82,6 +83,23 @@ int store_entity_list(struct store *s, const char *ns, const char *coll, uint32_
 	__attribute__((warn_unused_result));
 int store_entity_count(struct store *s, const char *ns, const char *coll, uint64_t *n,
 		       struct err *e) __attribute__((warn_unused_result));
+
+/* --- entities as parsed documents (controller/store_json.c) --- */
+
+/* store_entity_get, then parse: *out is the document (caller frees with
+ * json_delete), written only on success. The store's errors, and
+ * json_parse's (-EINVAL, "stored <coll> <ns>/<name> is unreadable: ...")
+ * for a document that does not parse. */
+int store_entity_load(struct store *s, const char *ns, const char *coll, const char *name,
+		      cJSON **out, struct err *e) __attribute__((warn_unused_result));
+
+/* Print and store a document (store_entity_put). updated_ms 0 = the
+ * document's own "updated", else now. -EEXIST carries OpenWhisk's 409
+ * message: "resource already exists", or "Resource by this name exists but
+ * is not in this collection." when another collection has the name. */
+int store_entity_save(struct store *s, const char *ns, const char *coll, const char *name,
+		      const cJSON *doc, uint64_t updated_ms, bool overwrite, struct err *e)
+	__attribute__((warn_unused_result));
 
 /* --- activations --- */
 

@@ -246,6 +246,10 @@ put_action apperr "$(code_doc nodejs:20 "$NODE_APPERR" '{limits: {memory: 128}}'
 req POST "$NS/actions/apperr?blocking=true"
 apperr_id=$(printf '%s' "$BODY" | jq -r '.activationId // empty' 2>/dev/null)
 check "application error -> 502 with the record (no top-level code)" eval 'test "$CODE" = 502 && jqb ".response.status == \"application error\" and .response.success == false and .response.result == {\"error\":\"boom\"} and (has(\"code\") | not)" && [ "$(header x-openwhisk-activation-id)" = "$apperr_id" ]'
+status_line() {
+	head -n 1 "$T/hdrs" | tr -d '\r'
+}
+check "a 502 goes out with its reason phrase" eval '[ "$(status_line)" = "HTTP/1.1 502 Bad Gateway" ]'
 req POST "$NS/actions/apperr?blocking=true&result=true"
 check "application error with result=true -> 502 {error}" eval 'test "$CODE" = 502 && jqb ". == {\"error\":\"boom\"}"'
 
@@ -288,6 +292,7 @@ expect_error "invoke with a non-object body -> 400" 400 "malformed"
 head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' 'a' >"$T/big.json"
 req POST "$NS/actions/hello?blocking=true" -H 'Content-Type: application/json' --data-binary "@$T/big.json"
 expect_error "invoke payload 1 MiB + 1 -> 413" 413 "Request larger than allowed: 1048577 > 1048576 bytes."
+check "a 413 goes out with its reason phrase" eval '[ "$(status_line)" = "HTTP/1.1 413 Content Too Large" ]'
 # Exactly the limit: 200 (the action's code does not travel in the queue
 # slot, and the slot has room for the metadata). The action answers the size.
 put_action sizer "$(code_doc nodejs:20 "$NODE_SIZE" '{limits: {memory: 128}}')"

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Triggers and rules as operations (spec §5): store a trigger, fire it
+ * (every active rule's action started non-blocking with the trigger's
+ * parameters under the payload, and a trigger record listing what each
+ * rule did), store a rule and link it into its trigger's `rules` map,
+ * activate / deactivate it, read it with the status its trigger holds,
+ * delete it. The rule <-> trigger links of a namespace change together
+ * under one lock, so a fire never sees half a change. nng-free: the REST
+ * handlers (rest_triggers.c, rest_rules.c) and any other event source call
+ * these. Errors are a negative errno with OpenWhisk's message in *e: the
+ * caller maps the errno to a status (rest_status_of). */
+#ifndef EW_EVENTS_H
+#define EW_EVENTS_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "common/json.h"
+#include "controller/invoke.h"
+#include "controller/store.h"
+
+struct events;
+
+/* s and iv outlive the events. -ENOMEM. */
+int events_new(struct store *s, struct invoke *iv, struct events **out, struct err *e)
+	__attribute__((warn_unused_result));
+void events_free(struct events *ev);
+
+/* PUT a trigger (entity_trigger_build; an overwrite keeps the stored rules
+ * map, read under the lock). *out is the stored document (caller frees).
+ * Build errors (-EINVAL, -E2BIG), -EEXIST (409 message), store errors. */
+int events_trigger_put(struct events *ev, const char *ns, const char *name, const cJSON *body,
+		       bool overwrite, cJSON **out, struct err *e) __attribute__((warn_unused_result));
+
+/* Fire trigger `name` of ns as the caller with key index `key` (-1 none):
+ * payload (an object or NULL) overlays the trigger's parameters. Always
+ * records the fire (also with no active rule) under a new id, written to
+ * id. -ENOENT ("The requested resource does not exist."), -EINVAL (a
+ * `final` parameter overridden), store errors (record not written). A rule
+ * whose action cannot start does not fail the fire: its log line says why
+ * (statusCode 1 for the caller's errors, 3 for the platform's). */
+int events_trigger_fire(struct events *ev, const char *ns, int key, const char *name,
+			const cJSON *payload, char id[33], struct err *e)
+	__attribute__((warn_unused_result));
+
+/* PUT a rule: the trigger must exist in ns (-EINVAL "trigger /ns/t does
+ * not exist") and the action must resolve for ns (-EINVAL "action /p/a
+ * does not exist"); stored, then linked active into the trigger (a rule
+ * moved to another trigger leaves the old one). *out: the stored rule. */
+int events_rule_put(struct events *ev, const char *ns, const char *name, const cJSON *body,
+		    bool overwrite, cJSON **out, struct err *e) __attribute__((warn_unused_result));
+
+/* Set a rule "active" or "inactive" (else -EINVAL with OpenWhisk's
+ * message). -ENOENT: no such rule ("The requested resource does not
+ * exist."), or its trigger is gone ("Only rules with existing triggers can
+ * be activated"). *out: the rule with its new status. */
+int events_rule_set_status(struct events *ev, const char *ns, const char *name,
+			   const char *status, cJSON **out, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* The rule with "status" as its trigger says (inactive when the trigger
+ * is gone). -ENOENT, store errors. */
+int events_rule_get(struct events *ev, const char *ns, const char *name, cJSON **out,
+		    struct err *e) __attribute__((warn_unused_result));
+
+/* Delete a rule and unlink it from its trigger; *out is the deleted rule,
+ * "status": "inactive". -ENOENT, store errors. */
+int events_rule_delete(struct events *ev, const char *ns, const char *name, cJSON **out,
+		       struct err *e) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Web actions (spec §7; see rest.h): /api/v1/web/{ns}/{pkg|default}/{name}
+ * [.ext][/path]. Answered without credentials unless the action's
+ * require-whisk-auth annotation asks for them; the request becomes the
+ * action's arguments and its result the HTTP response (web.c, pure). The
+ * action document decides authorization, so it is resolved first and
+ * started second. */
+#include "controller/rest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/entity.h"
+#include "controller/web.h"
+
+#define WEB_WAIT_MS 60000
+
+/* Request headers cannot be enumerated through every adapter (nng 1.5
+ * cannot), so __ow_headers carries these. */
+static const char *const web_header_names[] = {
+	"accept", "accept-encoding", "accept-language", "cache-control", "content-length",
+	"content-type", "cookie", "host", "if-none-match", "if-modified-since", "origin", "referer",
+	"user-agent", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
+	"x-request-id",
+};
+#define WEB_HEADERS (sizeof(web_header_names) / sizeof(web_header_names[0]))
+
+struct web_waiter {
+	struct rest_reply reply;
+	enum web_ext ext;
+	bool head;
+	char id[33];
+};
+
+static const char *header(const struct rest_req *q, const char *name)
+{
+	return q->header ? q->header(q->header_ctx, name) : NULL;
+}
+
+static void web_done(void *arg, const cJSON *record)
+{
+	struct web_waiter *w = arg;
+	struct web_response wr = { 0 };
+	const cJSON *resp = json_get_object(record, "response");
+	struct rest_header *hdrs = NULL;
+	struct rest_response r = { 0 };
+	uint64_t sc = 3;
+	char code[33];
+
+	entity_activation_id(code);
+	if (!record) {
+		_cleanup_json_ cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "error", "Response not yet ready.");
+		cJSON_AddStringToObject(j, "code", code);
+		rest_reply_json(&w->reply, 202, j, w->id);
+		free(w);
+		return;
+	}
+	(void)json_get_u64(resp, "statusCode", &sc);
+	if (web_respond(w->ext, cJSON_GetObjectItemCaseSensitive(resp, "result"), (int)sc, code,
+			&wr) < 0 ||
+	    (wr.header_count && !(hdrs = calloc(wr.header_count, sizeof(*hdrs))))) {
+		w->reply.send(w->reply.ctx, NULL);
+	} else {
+		r.status = (uint16_t)wr.status;
+		r.content_type = wr.content_type;
+		r.body = wr.body;
+		r.body_len = wr.body_len;
+		r.activation_id = w->id;
+		r.head = w->head;
+		for (size_t i = 0; i < wr.header_count; i++) {
+			hdrs[i].name = wr.headers[i].name;
+			hdrs[i].value = wr.headers[i].value;
+		}
+		r.headers = hdrs;
+		r.header_count = wr.header_count;
+		w->reply.send(w->reply.ctx, &r);
+	}
+	free(hdrs);
+	web_response_fini(&wr);
+	free(w);
+}
+
+/* Web actions answer without credentials unless require-whisk-auth says
+ * otherwise; false when the request was answered (401). */
+static bool web_authorized(struct rest_req *q, const cJSON *action, const char **user)
+{
+	const struct cfg *c = q->env->cfg;
+	const cJSON *it, *v = NULL;
+
+	cJSON_ArrayForEach(it, json_get_array(action, "annotations")) {
+		const char *k = json_get_string(it, "key");
+
+		if (k && strcmp(k, "require-whisk-auth") == 0)
+			v = cJSON_GetObjectItemCaseSensitive(it, "value");
+	}
+	*user = NULL;
+	if (!v || cJSON_IsFalse(v) || cJSON_IsNull(v))
+		return true;
+	if (cJSON_IsTrue(v)) {
+		int k = route_auth(c, header(q, "Authorization"));
+
+		if (k >= 0) {
+			*user = c->keys[k].namespace;
+			return true;
+		}
+	} else if (cJSON_IsString(v) || cJSON_IsNumber(v)) {
+		const char *given = header(q, "X-Require-Whisk-Auth");
+		char want[64];
+
+		if (cJSON_IsString(v))
+			snprintf(want, sizeof(want), "%s", v->valuestring);
+		else
+			snprintf(want, sizeof(want), "%.0f", v->valuedouble);
+		if (given && strcmp(given, want) == 0)
+			return true;
+	}
+	rest_reply_error(q, 401, "The resource requires authentication, which was not supplied with "
+				 "the request");
+	return false;
+}
+
+/* The action's arguments from the request; answers and returns <0. */
+static int web_args(struct rest_req *q, const cJSON *action, const char *user, cJSON **args)
+{
+	struct web_header hdrs[WEB_HEADERS];
+	struct web_request wreq = { .user = user };
+	const char *query = strchr(q->uri, '?');
+	struct err e = { 0 };
+	char path[2048];
+	int rc;
+
+	for (size_t i = 0; i < WEB_HEADERS; i++) {
+		hdrs[wreq.header_count].name = web_header_names[i];
+		hdrs[wreq.header_count].value = header(q, web_header_names[i]);
+		if (hdrs[wreq.header_count].value)
+			wreq.header_count++;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)q->r.web_path_len, q->r.web_path);
+	wreq.method = q->method;
+	wreq.headers = hdrs;
+	wreq.query = query ? query + 1 : "";
+	wreq.body = q->body;
+	wreq.body_len = q->body_len;
+	wreq.content_type = header(q, "Content-Type");
+	wreq.path = path;
+	wreq.raw_http = entity_annotation_true(action, "raw-http");
+	rc = web_params(NULL, &wreq, args, &e);
+	if (rc < 0)
+		rest_reply_err(q, rc, &e);
+	return rc;
+}
+
+void rest_web(struct rest_req *q)
+{
+	const struct rest_env *env = q->env;
+	struct invoke_target t = { 0 };
+	struct invoke_call call = { .caller_ns = q->r.ns, .key = -1, .wait_ms = WEB_WAIT_MS };
+	_cleanup_json_ cJSON *args = NULL;
+	struct web_waiter *w = NULL;
+	struct err e = { 0 };
+	const char *user = NULL;
+	int rc;
+
+	if (q->body_len > env->cfg->limits.payload_bytes.max)
+		return rest_reply_error(q, 413, "Request larger than allowed.");
+	rc = invoke_resolve(env->invoke, q->r.ns, q->r.ns, q->r.package, q->r.name, &t, &e);
+	if (rc == -ENOENT || rc == -EPERM)
+		return rest_reply_not_found(q);
+	if (rc < 0)
+		return rest_reply_err(q, rc, &e);
+	if (!entity_annotation_true(t.action, "web-export")) {
+		rest_reply_not_found(q);
+		goto out;
+	}
+	if (!web_authorized(q, t.action, &user) || web_args(q, t.action, user, &args) < 0)
+		goto out;
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		rest_reply_error(q, 500, "out of memory");
+		goto out;
+	}
+	if (web_ext_parse(q->r.ext, &w->ext) < 0)
+		w->ext = WEB_HTTP;
+	w->reply = q->reply;
+	w->head = rest_is(q, "HEAD");
+	entity_activation_id(call.id);
+	snprintf(w->id, sizeof(w->id), "%s", call.id);
+	call.args = args;
+	call.done = web_done;
+	call.arg = w;
+	rc = invoke_start(env->invoke, &t, &call, &e);
+	if (rc < 0) {
+		free(w);
+		rest_reply_err(q, rc, &e);
+	}
+out:
+	invoke_target_fini(&t);
+}
