@@ -460,34 +460,26 @@ static int bench_action_init(struct bench_action *a, const struct bench_kind *k,
 {
 	static const char placeholder[] = "00000000000000000000000000000000";
 	static const char key[] = "\"activationId\":\"";
-	_cleanup_json_ cJSON *meta = cJSON_CreateObject();
-	cJSON *act, *lim;
+	struct act_request r = {
+		.activation_id = placeholder,
+		.namespace = "guest",
+		.path = "guest",
+		.version = "0.0.1",
+		.kind = k->kind,
+		.image = k->image,
+		.code = k->code,
+		.timeout_ms = BENCH_ACT_TIMEOUT_MS,
+		.memory_mb = BENCH_MEMORY_MB,
+		.logs_mb = 1,
+		.arrival_ms = bench_epoch_ms(),
+	};
 	char *at;
 
 	memset(a, 0, sizeof(*a));
 	a->k = k;
 	snprintf(a->name, sizeof(a->name), "%s", name);
-	if (!meta)
-		return -ENOMEM;
-	cJSON_AddStringToObject(meta, "activationId", placeholder);
-	cJSON_AddStringToObject(meta, "namespace", "guest");
-	act = cJSON_AddObjectToObject(meta, "action");
-	if (!act)
-		return -ENOMEM;
-	cJSON_AddStringToObject(act, "path", "guest");
-	cJSON_AddStringToObject(act, "name", a->name);
-	cJSON_AddStringToObject(act, "version", "0.0.1");
-	cJSON_AddStringToObject(act, "kind", k->kind);
-	cJSON_AddStringToObject(act, "image", k->image);
-	cJSON_AddStringToObject(act, "code", k->code);
-	lim = cJSON_AddObjectToObject(act, "limits");
-	if (!lim)
-		return -ENOMEM;
-	cJSON_AddNumberToObject(lim, "timeout", BENCH_ACT_TIMEOUT_MS);
-	cJSON_AddNumberToObject(lim, "memory", BENCH_MEMORY_MB);
-	cJSON_AddNumberToObject(lim, "logs", 1);
-	cJSON_AddNumberToObject(meta, "arrival", (double)bench_epoch_ms());
-	a->payload = act_payload_join(meta, "{}", 2, &a->len);
+	r.name = a->name;
+	a->payload = act_request_encode(&r, "{}", 2, &a->len);
 	if (!a->payload)
 		return -ENOMEM;
 	at = memmem(a->payload, a->len, key, sizeof(key) - 1);

@@ -7,6 +7,105 @@
 #include <stdlib.h>
 #include <string.h>
 
+int act_budget_of(uint64_t max_value_bytes, struct act_budget *b)
+{
+	uint64_t result;
+
+	if (max_value_bytes + ACT_META_HEADROOM > UINT32_MAX)
+		return -EINVAL;
+	b->queue_payload = (uint32_t)(max_value_bytes + ACT_META_HEADROOM);
+	/* Tiny limits (tests) keep half for the completion's metadata. */
+	result = max_value_bytes > 2 * ACT_RESULT_META_RESERVE ? max_value_bytes - ACT_RESULT_META_RESERVE
+							     : max_value_bytes / 2;
+	b->result_max = (uint32_t)(result > ACT_RESULT_MAX ? ACT_RESULT_MAX : result);
+	return 0;
+}
+
+size_t act_payload_len(size_t meta_len, size_t value_len)
+{
+	return meta_len + 1 + value_len;
+}
+
+void act_payload_write(char *dst, const char *meta, size_t meta_len, const char *value,
+		       size_t value_len)
+{
+	memcpy(dst, meta, meta_len);
+	dst[meta_len] = '\n';
+	if (value_len)
+		memcpy(dst + meta_len + 1, value, value_len);
+}
+
+char *act_request_meta_encode(const struct act_request *r, size_t *len_out)
+{
+	_cleanup_json_ cJSON *meta = cJSON_CreateObject();
+	cJSON *act, *lim;
+
+	/* Keys in the order act.h documents them. */
+	if (!meta || !cJSON_AddStringToObject(meta, "activationId", r->activation_id) ||
+	    (r->transaction_id && !cJSON_AddStringToObject(meta, "transactionId", r->transaction_id)) ||
+	    !cJSON_AddStringToObject(meta, "namespace", r->namespace) ||
+	    !(act = cJSON_AddObjectToObject(meta, "action")))
+		return NULL;
+	if (!cJSON_AddStringToObject(act, "path", r->path) ||
+	    !cJSON_AddStringToObject(act, "name", r->name) ||
+	    !cJSON_AddStringToObject(act, "version", r->version) ||
+	    (r->rev && !cJSON_AddStringToObject(act, "rev", r->rev)) ||
+	    !cJSON_AddStringToObject(act, "kind", r->kind) ||
+	    !cJSON_AddStringToObject(act, "image", r->image) ||
+	    (r->main && !cJSON_AddStringToObject(act, "main", r->main)) ||
+	    !cJSON_AddBoolToObject(act, "binary", r->binary) ||
+	    (r->code_file && !cJSON_AddStringToObject(act, "codeFile", r->code_file)) ||
+	    (!r->code_file && r->code && !cJSON_AddStringToObject(act, "code", r->code)) ||
+	    (r->env && !cJSON_AddItemToObject(act, "env", cJSON_Duplicate(r->env, true))) ||
+	    !(lim = cJSON_AddObjectToObject(act, "limits")))
+		return NULL;
+	if (!cJSON_AddNumberToObject(lim, "timeout", (double)r->timeout_ms) ||
+	    !cJSON_AddNumberToObject(lim, "memory", (double)r->memory_mb) ||
+	    !cJSON_AddNumberToObject(lim, "logs", (double)r->logs_mb) ||
+	    (r->api_key && !cJSON_AddStringToObject(meta, "apiKey", r->api_key)) ||
+	    (r->arrival_ms && !cJSON_AddNumberToObject(meta, "arrival", (double)r->arrival_ms)))
+		return NULL;
+	return json_print(meta, len_out);
+}
+
+char *act_request_encode(const struct act_request *r, const char *value, size_t value_len,
+			 size_t *len_out)
+{
+	size_t mlen = 0, len;
+	char *m = act_request_meta_encode(r, &mlen), *out;
+
+	if (!m)
+		return NULL;
+	len = act_payload_len(mlen, value_len);
+	out = malloc(len + 1);
+	if (out) {
+		act_payload_write(out, m, mlen, value, value_len);
+		out[len] = '\0';
+		*len_out = len;
+	}
+	json_free(m);
+	return out;
+}
+
+/* meta printed, '\n', value: a malloc'd payload (NUL after it). */
+static char *payload_join(const cJSON *meta, const char *value, size_t value_len, size_t *len_out)
+{
+	size_t mlen = 0, len;
+	char *m = json_print(meta, &mlen), *out;
+
+	if (!m)
+		return NULL;
+	len = act_payload_len(mlen, value_len);
+	out = malloc(len + 1);
+	if (out) {
+		act_payload_write(out, m, mlen, value, value_len);
+		out[len] = '\0';
+		*len_out = len;
+	}
+	json_free(m);
+	return out;
+}
+
 int act_payload_split(const char *payload, size_t len, size_t *meta_len, const char **value,
 		      size_t *value_len)
 {
@@ -18,26 +117,6 @@ int act_payload_split(const char *payload, size_t len, size_t *meta_len, const c
 	*value = nl + 1;
 	*value_len = len - *meta_len - 1;
 	return 0;
-}
-
-char *act_payload_join(const cJSON *meta, const char *value, size_t value_len, size_t *len_out)
-{
-	size_t mlen = 0;
-	char *m = json_print(meta, &mlen), *out;
-
-	if (!m)
-		return NULL;
-	out = malloc(mlen + 1 + value_len + 1);
-	if (out) {
-		memcpy(out, m, mlen);
-		out[mlen] = '\n';
-		if (value_len)
-			memcpy(out + mlen + 1, value, value_len);
-		out[mlen + 1 + value_len] = '\0';
-		*len_out = mlen + 1 + value_len;
-	}
-	json_free(m);
-	return out;
 }
 
 static int need_string(const cJSON *obj, const char *key, const char *where, const char **out,
@@ -142,7 +221,7 @@ char *act_result_encode(const struct act_result *r, size_t *len_out)
 	if (!logs)
 		return NULL;
 	cJSON_AddItemToObject(meta, "logs", logs);
-	out = act_payload_join(meta, r->result, r->result_len, len_out);
+	out = payload_join(meta, r->result, r->result_len, len_out);
 	return out;
 }
 
@@ -183,4 +262,75 @@ void act_result_fini(struct act_result *r)
 {
 	json_delete(r->logs);
 	r->logs = NULL;
+}
+
+/* The first k log lines of `logs`, plus a notice that the rest was cut. */
+static cJSON *logs_head(const cJSON *logs, int k)
+{
+	cJSON *out = cJSON_CreateArray();
+	int i = 0;
+	const cJSON *l;
+
+	cJSON_ArrayForEach(l, logs) {
+		if (i++ >= k || !out)
+			break;
+		cJSON_AddItemToArray(out, cJSON_Duplicate(l, 0));
+	}
+	if (out)
+		cJSON_AddItemToArray(out, cJSON_CreateString(
+			"Logs were cut to fit the activation record into the queue payload limit."));
+	return out;
+}
+
+char *act_result_encode_within(struct act_result *r, size_t max, size_t *len_out, int *rc)
+{
+	size_t len = 0;
+	char *p = act_result_encode(r, &len);
+	bool searched = false;
+
+	if (p && len > max && r->logs) {
+		searched = true;
+		cJSON *all = r->logs, *best = NULL;
+		int lo = 0, hi = cJSON_GetArraySize(all) - 1;
+
+		free(p);
+		p = NULL;
+		/* Binary search over the count of first lines kept. */
+		while (lo <= hi) {
+			int mid = lo + (hi - lo) / 2;
+			cJSON *head = logs_head(all, mid);
+			size_t l = 0;
+			char *q;
+
+			r->logs = head;
+			q = head ? act_result_encode(r, &l) : NULL;
+			if (q && l <= max) {
+				free(p);
+				json_delete(best);
+				p = q;
+				len = l;
+				best = head;
+				lo = mid + 1;
+			} else {
+				free(q);
+				json_delete(head);
+				hi = mid - 1;
+			}
+		}
+		json_delete(all);
+		r->logs = best;
+	}
+	if (!p) {
+		/* Not even the first line fits (or memory ran out on the way). */
+		*rc = searched ? -EMSGSIZE : -ENOMEM;
+		return NULL;
+	}
+	if (len > max) {
+		free(p);
+		*rc = -EMSGSIZE;
+		return NULL;
+	}
+	*rc = 0;
+	*len_out = len;
+	return p;
 }

@@ -28,6 +28,45 @@ static bool word_special(uint64_t w)
 	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs;
 }
 
+size_t jscan_copy_compact(const char *s, size_t len, char *dst)
+{
+	size_t p = 0, o = 0;
+
+	while (p < len) {
+		char c = s[p];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			p++;
+			continue;
+		}
+		dst[o++] = c;
+		p++;
+		if (c != '"')
+			continue;
+		/* A string, through its closing quote, as it is. */
+		while (p < len) {
+			uint64_t w;
+
+			if (p + 8 <= len) {
+				memcpy(&w, s + p, 8);
+				if (!word_special(w)) {
+					memcpy(dst + o, &w, 8);
+					o += 8;
+					p += 8;
+					continue;
+				}
+			}
+			c = s[p++];
+			dst[o++] = c;
+			if (c == '\\' && p < len)
+				dst[o++] = s[p++];
+			else if (c == '"')
+				break;
+		}
+	}
+	return o;
+}
+
 /* s[p] is '"'; returns the index just past the closing quote, or 0 on error
  * (0 can never be a valid end because a string takes at least 2 bytes). */
 static size_t scan_string(const char *s, size_t len, size_t p)

@@ -20,6 +20,12 @@
  * or nesting deeper than JSCAN_MAX_DEPTH (*pos is then unchanged). */
 int jscan_skip_value(const char *s, size_t len, size_t *pos) __attribute__((warn_unused_result));
 
+/* Copy the JSON text s[0..len) — which must be valid (jscan_skip_value) —
+ * into dst (len bytes suffice) without the whitespace outside strings: the
+ * compact form cJSON would print, without building a tree. Returns the
+ * bytes written. Strings are copied eight bytes a step. */
+size_t jscan_copy_compact(const char *s, size_t len, char *dst);
+
 /* True when s[0..len) is exactly one JSON object or array, with optional
  * surrounding whitespace. */
 bool jscan_is_object_or_array(const char *s, size_t len);

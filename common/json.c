@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/jscan.h"
+
 bool json_utf8_is_valid(const char *buf, size_t len, size_t *bad_at)
 {
 	const unsigned char *s = (const unsigned char *)buf;
@@ -165,4 +167,36 @@ void json_delete(cJSON *item)
 {
 	if (item)
 		cJSON_Delete(item);
+}
+
+bool json_is_value(const char *text, size_t len)
+{
+	size_t pos = 0;
+
+	if (!text || jscan_skip_value(text, len, &pos) < 0)
+		return false;
+	while (pos < len && (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' ||
+			     text[pos] == '\r'))
+		pos++;
+	return pos == len;
+}
+
+cJSON *json_raw_new(const char *text, size_t len)
+{
+	cJSON *item = cJSON_CreateRaw("");
+	char *copy;
+
+	if (!item)
+		return NULL;
+	/* cJSON_CreateRaw copies with strlen: give it our own copy instead
+	 * (cJSON frees valuestring with the hooks cJSON_malloc uses). */
+	copy = cJSON_malloc(len + 1);
+	if (!copy) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	copy[jscan_copy_compact(text, len, copy)] = '\0';
+	cJSON_free(item->valuestring);
+	item->valuestring = copy;
+	return item;
 }

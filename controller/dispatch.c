@@ -25,7 +25,7 @@ struct flight {
 	struct entity_activation_info info;
 	char *strings;                /* one block holding info's strings */
 	uint64_t expires_ms;          /* 0 = nobody waits */
-	cJSON *record;                /* built from an early result, waiting for its logs */
+	struct entity_record early;   /* from an early result, waiting for its logs */
 	dispatch_done_fn done;
 	void *arg;
 	struct throttle *throttle;    /* holds one in-flight slot of info.ns */
@@ -91,7 +91,7 @@ static void flight_free(struct flight *f)
 {
 	if (!f)
 		return;
-	json_delete(f->record);
+	entity_record_fini(&f->early);
 	free(f->strings);
 	free(f);
 }
@@ -125,10 +125,9 @@ static int flight_fill(struct flight *f, const struct dispatch_request *r)
 	return 0;
 }
 
-static int store_record_as(struct dispatch *d, struct flight *f, const cJSON *rec,
-			   uint64_t start_ms, uint64_t end_ms, struct err *e);
-static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,
-			 uint64_t start_ms, uint64_t end_ms);
+static int store_record_as(struct dispatch *d, struct flight *f, const struct entity_record *r,
+			   uint64_t end_ms, struct err *e);
+static void store_record(struct dispatch *d, struct flight *f, const struct entity_record *r);
 static void failed_result(struct act_result *res, char *text, size_t size, const char *msg);
 
 #define LOST_BY_CONTROLLER "The controller stopped before the activation completed; its outcome is unknown."
@@ -136,16 +135,18 @@ static void failed_result(struct act_result *res, char *text, size_t size, const
 /* The crash-recovery copy of an accepted activation (see dispatch_submit). */
 static int pending_put(struct dispatch *d, struct flight *f, struct err *e)
 {
-	_cleanup_json_ cJSON *rec = NULL;
+	struct entity_record r;
 	struct act_result res;
 	char text[512];
 	int rc;
 
 	failed_result(&res, text, sizeof(text), LOST_BY_CONTROLLER);
-	rc = entity_activation_record(&f->info, &res, &rec, e);
+	rc = entity_record_print(&f->info, &res, &r, e);
 	if (rc < 0)
 		return rc;
-	return store_record_as(d, f, rec, res.start_ms, 0, e);
+	rc = store_record_as(d, f, &r, 0, e);
+	entity_record_fini(&r);
+	return rc;
 }
 
 int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct err *e)
@@ -180,16 +181,14 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 	}
 	m.home = r->home;
 	snprintf(m.id, sizeof(m.id), "%.32s", r->activation_id);
-	m.enqueue_ns = now_epoch_ms();
+	m.enqueue_ns = now_mono_ns();
 	k = bucket(f->id);
 	pthread_mutex_lock(&d->lock);
-	len = r->meta_len + 1 + r->value_len;
+	len = act_payload_len(r->meta_len, r->value_len);
 	rc = len > UINT32_MAX ? -EMSGSIZE : queue_buf_alloc(d->push, (uint32_t)len, &b);
 	if (rc == 0) {
-		/* act_payload_join's framing, without an intermediate copy. */
-		memcpy(b.data, r->meta, r->meta_len);
-		((char *)b.data)[r->meta_len] = '\n';
-		memcpy((char *)b.data + r->meta_len + 1, r->value, r->value_len);
+		/* Framed straight into the queue block, no intermediate copy. */
+		act_payload_write(b.data, r->meta, r->meta_len, r->value, r->value_len);
 		/* In the table before the push: the completion may come at once. */
 		f->next = d->table[k];
 		d->table[k] = f;
@@ -223,112 +222,128 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 	return 0;
 }
 
+static void tell(dispatch_done_fn done, void *arg, const struct entity_record *r)
+{
+	struct dispatch_outcome o = {
+		.record = r->text,
+		.record_len = r->len,
+		.result = r->text + r->result_at,
+		.result_len = r->result_len,
+		.status_code = r->status_code,
+	};
+
+	done(arg, &o);
+}
+
 /* Store the record and tell the waiter, if any. */
 static void complete(struct dispatch *d, struct flight *f, const struct act_result *res)
 {
-	_cleanup_json_ cJSON *rec = NULL;
+	struct entity_record r;
 	struct err e = { 0 };
 
-	if (entity_activation_record(&f->info, res, &rec, &e) < 0) {
+	if (entity_record_print(&f->info, res, &r, &e) < 0) {
 		log_error("dispatch", "activation=%s: record: %s", f->id, e.msg);
 		return;
 	}
-	store_record(d, f, rec, res->start_ms, res->end_ms);
+	store_record(d, f, &r);
 	if (f->done)
-		f->done(f->arg, rec);
+		tell(f->done, f->arg, &r);
+	entity_record_fini(&r);
 }
 
-/* end_ms 0 stores the record unfinished (pending_put). */
-int dispatch_store_record(struct store *s, const char *ns, const char *path, const char *name,
-			  const cJSON *rec, uint64_t start_ms, uint64_t end_ms, struct err *e)
+int dispatch_store_record_text(struct store *s, const char *ns, const char *path,
+			       const char *name, const char *id, const char *text, size_t len,
+			       uint64_t start_ms, uint64_t end_ms, struct err *e)
 {
 	struct store_activation sa = { 0 };
 	char list_name[600];
-	size_t len = 0;
-	char *doc;
 	const char *slash;
-	int rc;
 
-	doc = json_print(rec, &len);
-	if (!doc)
-		return err_set(e, -ENOMEM, "store activation: out of memory");
 	/* The list's `name` filter is "action" or "pkg/action". */
 	slash = strchr(path, '/');
 	if (slash)
 		snprintf(list_name, sizeof(list_name), "%s/%s", slash + 1, name);
 	else
 		snprintf(list_name, sizeof(list_name), "%s", name);
-	sa.id = json_get_string(rec, "activationId");
+	sa.id = id;
 	sa.ns = ns;
 	sa.name = list_name;
 	sa.start_ms = start_ms;
 	sa.end_ms = end_ms;
-	sa.doc = doc;
+	sa.doc = text;
 	sa.len = len;
-	rc = store_activation_put(s, &sa, e);
+	return store_activation_put(s, &sa, e);
+}
+
+/* end_ms 0 stores the record unfinished (pending_put). */
+int dispatch_store_record(struct store *s, const char *ns, const char *path, const char *name,
+			  const cJSON *rec, uint64_t start_ms, uint64_t end_ms, struct err *e)
+{
+	size_t len = 0;
+	char *doc = json_print(rec, &len);
+	int rc;
+
+	if (!doc)
+		return err_set(e, -ENOMEM, "store activation: out of memory");
+	rc = dispatch_store_record_text(s, ns, path, name, json_get_string(rec, "activationId"), doc,
+					len, start_ms, end_ms, e);
 	json_free(doc);
 	return rc;
 }
 
-static int store_record_as(struct dispatch *d, struct flight *f, const cJSON *rec,
-			   uint64_t start_ms, uint64_t end_ms, struct err *e)
+static int store_record_as(struct dispatch *d, struct flight *f, const struct entity_record *r,
+			   uint64_t end_ms, struct err *e)
 {
-	return dispatch_store_record(d->store, f->info.ns, f->info.path, f->info.name, rec, start_ms,
-				     end_ms, e);
+	return dispatch_store_record_text(d->store, f->info.ns, f->info.path, f->info.name, f->id,
+					  r->text, r->len, r->start_ms, end_ms, e);
 }
 
-static void store_record(struct dispatch *d, struct flight *f, const cJSON *rec,
-			 uint64_t start_ms, uint64_t end_ms)
+static void store_record(struct dispatch *d, struct flight *f, const struct entity_record *r)
 {
 	struct err e = { 0 };
 
 	/* A finished record never has end 0 (that would hide it). */
-	if (store_record_as(d, f, rec, start_ms, end_ms ? end_ms : start_ms ? start_ms : 1, &e) < 0)
+	if (store_record_as(d, f, r, r->end_ms ? r->end_ms : r->start_ms ? r->start_ms : 1, &e) < 0)
 		log_error("dispatch", "store activation=%s: %s", f->id, e.msg);
 }
 
 /* An early result: answer the waiter now, keep the record for the logs. */
 static void early_result(struct dispatch *d, const char *id, const struct act_result *res)
 {
-	_cleanup_json_ cJSON *rec = NULL;
-	dispatch_done_fn done = NULL;
 	struct flight *f;
 	struct err e = { 0 };
-	void *arg = NULL;
 
 	pthread_mutex_lock(&d->lock);
 	for (f = d->table[bucket(id)]; f && strcmp(f->id, id) != 0; f = f->next)
 		;
-	if (f && !f->record) {
-		if (entity_activation_record(&f->info, res, &rec, &e) == 0) {
-			f->record = rec;
-			rec = NULL;
-			done = f->done;
-			arg = f->arg;
+	if (f && !f->early.text) {
+		if (entity_record_print(&f->info, res, &f->early, &e) == 0) {
+			dispatch_done_fn done = f->done;
+
 			f->done = NULL;
 			f->expires_ms = 0;
+			/* Answering outside the lock would race with expiry; the
+			 * callback only hands the response on, it does not block. */
+			if (done)
+				tell(done, f->arg, &f->early);
 		} else {
 			log_error("dispatch", "activation=%s: record: %s", id, e.msg);
 		}
 	}
-	/* Answer outside the lock would race with expiry; the callback only
-	 * hands the response to nng, it does not block. */
-	if (done)
-		done(arg, f->record);
 	pthread_mutex_unlock(&d->lock);
 }
 
 /* The logs of an activation answered early: complete and store its record. */
 static void attach_logs(struct dispatch *d, struct flight *f, const struct act_result *res)
 {
-	cJSON *logs = res->logs ? cJSON_Duplicate(res->logs, 1) : cJSON_CreateArray();
-	uint64_t start = 0, end = 0;
+	_cleanup_json_ cJSON *empty = NULL;
+	struct err e = { 0 };
 
-	if (logs)
-		cJSON_ReplaceItemInObjectCaseSensitive(f->record, "logs", logs);
-	(void)json_get_u64(f->record, "start", &start);
-	(void)json_get_u64(f->record, "end", &end);
-	store_record(d, f, f->record, start, end);
+	if (!res->logs)
+		empty = cJSON_CreateArray();
+	if (entity_record_set_logs(&f->early, res->logs ? res->logs : empty, &e) < 0)
+		log_error("dispatch", "activation=%s: logs: %s", f->id, e.msg);
+	store_record(d, f, &f->early);
 }
 
 /* A whisk error (statusCode 3) saying msg (no quotes in it), ending now;
@@ -374,7 +389,7 @@ static void on_completion(struct dispatch *d, const struct queue_item *it)
 		log_error("dispatch", "activation=%s: %s", f->id, e.msg);
 		complete_failed(d, f, "The invoker sent an unreadable result.");
 	} else if (res.logs_only) {
-		if (f->record)
+		if (f->early.text)
 			attach_logs(d, f, &res);
 		else
 			complete_failed(d, f, "The invoker sent logs without a result.");
@@ -492,7 +507,7 @@ uint32_t dispatch_reap(struct dispatch *d, pid_t pid)
 		pthread_mutex_unlock(&d->lock);
 		if (!f)
 			continue;
-		if (f->record) {
+		if (f->early.text) {
 			/* Its result was delivered; only the logs went missing. */
 			struct act_result res = { 0 };
 

@@ -23,10 +23,20 @@
 
 struct dispatch;
 
+/* How an activation ended, for its waiter: the record as stored (JSON
+ * text) and its response.result as the bytes in it. Borrowed for the call. */
+struct dispatch_outcome {
+	const char *record;
+	size_t record_len;
+	const char *result;          /* within record, not NUL-terminated */
+	size_t result_len;
+	int status_code;             /* response.statusCode, 0-3 */
+};
+
 /* Called once per waiting invocation, from the completion thread: with the
- * record (borrowed for the call) when it ended, or NULL when the wait
- * expired first. Must not block. */
-typedef void (*dispatch_done_fn)(void *arg, const cJSON *record);
+ * outcome when it ended, or NULL when the wait expired first. Must not
+ * block. */
+typedef void (*dispatch_done_fn)(void *arg, const struct dispatch_outcome *o);
 
 struct dispatch_request {
 	/* The act.h request payload in its two parts, written straight into
@@ -76,6 +86,12 @@ uint32_t dispatch_reap(struct dispatch *d, pid_t pid);
  * a finished record without an end passes its start. Store errors. */
 int dispatch_store_record(struct store *s, const char *ns, const char *path, const char *name,
 			  const cJSON *rec, uint64_t start_ms, uint64_t end_ms, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* The same for a record already printed (its activation id given). */
+int dispatch_store_record_text(struct store *s, const char *ns, const char *path,
+			       const char *name, const char *id, const char *text, size_t len,
+			       uint64_t start_ms, uint64_t end_ms, struct err *e)
 	__attribute__((warn_unused_result));
 
 /* Start-up: turn the unfinished records a previous controller left

@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/codec.h"
+#include "common/jscan.h"
 
 #define EXEC_MAX_BYTES (48ULL * 1024 * 1024)  /* spec §2: code max 48 MB */
 #define KV_MAX_BYTES (1024ULL * 1024)         /* parameters, annotations: 1 MB each */
@@ -944,31 +946,40 @@ static const char *status_name(int code)
 	}
 }
 
-static int build_response(const struct act_result *res, cJSON **out, struct err *e)
+/* Stand-ins printed where the result and the logs go: control bytes
+ * never appear unescaped in JSON text, so each is found exactly once. */
+#define RESULT_MARK "\x01"
+#define LOGS_MARK "\x02"
+
+static const char unreadable_result[] = "{\"error\":\"The action's result could not be read.\"}";
+
+/* response without its result (a RESULT_MARK stands there); *result and
+ * *result_len are what goes in its place. */
+static int build_response(const struct act_result *res, cJSON **out, const char **result,
+			  size_t *result_len, int *status_code, struct err *e)
 {
-	_cleanup_json_ cJSON *resp = NULL, *result = NULL;
+	_cleanup_json_ cJSON *resp = NULL;
 	int code = (int)res->status;
-	size_t size = res->result_len;
 
 	if (code < ACT_SUCCESS || code > ACT_WHISK_ERROR)
 		code = ACT_WHISK_ERROR;
-	if (!res->result || res->result_len == 0 ||
-	    json_parse(res->result, res->result_len, &result, NULL) < 0) {
+	/* The result goes into the record as the bytes received: checked by
+	 * the scanner, never parsed and printed again. */
+	*result = res->result;
+	*result_len = res->result_len;
+	if (!res->result || !res->result_len || !json_is_value(res->result, res->result_len)) {
 		/* The invoker sends JSON; anything else is our fault. */
-		static const char unreadable[] = "{\"error\":\"The action's result could not be read.\"}";
-
 		code = ACT_WHISK_ERROR;
-		result = cJSON_CreateObject();
-		if (!result || add_str(result, "error", "The action's result could not be read.") < 0)
-			return enomem(e, "activation record");
-		size = sizeof(unreadable) - 1;
+		*result = unreadable_result;
+		*result_len = sizeof(unreadable_result) - 1;
 	}
 	resp = cJSON_CreateObject();
 	if (!resp || add_str(resp, "status", status_name(code)) < 0 ||
 	    add_num(resp, "statusCode", code) < 0 || add_bool(resp, "success", code == 0) < 0 ||
-	    add_item(resp, "result", take_json(&result)) < 0 ||
-	    add_num(resp, "size", (double)size) < 0)
+	    add_item(resp, "result", cJSON_CreateRaw(RESULT_MARK)) < 0 ||
+	    add_num(resp, "size", (double)*result_len) < 0)
 		return enomem(e, "activation record");
+	*status_code = code;
 	*out = take_json(&resp);
 	return 0;
 }
@@ -1030,21 +1041,62 @@ out:
 	return r;
 }
 
-int entity_activation_record(const struct entity_activation_info *info,
-			     const struct act_result *res, cJSON **out, struct err *e)
+/* Print rec, which holds a RESULT_MARK and then a LOGS_MARK raw item,
+ * with result (compacted) and logs in their places: skeleton | result |
+ * skeleton | logs | skeleton. Sets the text and the two slices of *out. */
+static int record_splice(const cJSON *rec, const char *result, size_t result_len, const char *logs,
+		  size_t logs_len, struct entity_record *out, struct err *e)
 {
-	_cleanup_json_ cJSON *rec = NULL, *resp = NULL, *logs = NULL, *ann = NULL;
-	int r;
+	size_t skel_len = 0, o, mid, tail;
+	char *skel = json_print(rec, &skel_len), *text = NULL;
+	const char *rmark = skel ? memchr(skel, RESULT_MARK[0], skel_len) : NULL;
+	const char *lmark = rmark ? memchr(rmark, LOGS_MARK[0], skel_len - (size_t)(rmark - skel))
+				  : NULL;
 
+	if (lmark)
+		text = malloc(skel_len - 2 + result_len + logs_len + 1);
+	if (!text) {
+		json_free(skel);
+		return enomem(e, "activation record");
+	}
+	o = (size_t)(rmark - skel);
+	mid = (size_t)(lmark - rmark - 1);
+	tail = skel_len - (size_t)(lmark + 1 - skel);
+	memcpy(text, skel, o);
+	out->result_at = o;
+	out->result_len = jscan_copy_compact(result, result_len, text + o);
+	o += out->result_len;
+	memcpy(text + o, rmark + 1, mid);
+	o += mid;
+	out->logs_at = o;
+	out->logs_len = logs_len;
+	memcpy(text + o, logs, logs_len);
+	o += logs_len;
+	memcpy(text + o, lmark + 1, tail);
+	o += tail;
+	text[o] = '\0';
+	json_free(skel);
+	out->text = text;
+	out->len = o;
+	return 0;
+}
+
+int entity_record_print(const struct entity_activation_info *info, const struct act_result *res,
+			struct entity_record *out, struct err *e)
+{
+	_cleanup_json_ cJSON *rec = NULL, *resp = NULL, *ann = NULL;
+	_cleanup_free_ char *logs = NULL;
+	const char *result;
+	size_t result_len, logs_len = 0;
+	int r, code = ACT_WHISK_ERROR;
+
+	memset(out, 0, sizeof(*out));
 	if (!info->activation_id || !info->ns || !info->path || !info->name || !info->version ||
 	    !info->kind)
 		return err_set(e, -EINVAL, "activation record: activation info incomplete");
-	r = build_response(res, &resp, e);
+	r = build_response(res, &resp, &result, &result_len, &code, e);
 	if (r < 0)
 		return r;
-	logs = cJSON_IsArray(res->logs) ? cJSON_Duplicate(res->logs, true) : cJSON_CreateArray();
-	if (!logs)
-		return enomem(e, "activation record");
 	r = build_record_annotations(info, res, &ann);
 	if (r < 0)
 		return enomem(e, "activation record");
@@ -1059,11 +1111,118 @@ int entity_activation_record(const struct entity_activation_info *info,
 		    res->end_ms > res->start_ms ? (double)(res->end_ms - res->start_ms) : 0) < 0 ||
 	    (info->cause && add_str(rec, "cause", info->cause) < 0) ||
 	    add_item(rec, "response", take_json(&resp)) < 0 ||
-	    add_item(rec, "logs", take_json(&logs)) < 0 ||
+	    add_item(rec, "logs", cJSON_CreateRaw(LOGS_MARK)) < 0 ||
 	    add_item(rec, "annotations", take_json(&ann)) < 0)
 		return enomem(e, "activation record");
-	*out = take_json(&rec);
+	if (cJSON_IsArray(res->logs)) {
+		logs = json_print(res->logs, &logs_len);
+	} else {
+		logs = strdup("[]");
+		logs_len = 2;
+	}
+	if (!logs)
+		return enomem(e, "activation record");
+	r = record_splice(rec, result, result_len, logs, logs_len, out, e);
+	if (r < 0)
+		return r;
+	out->status_code = code;
+	out->start_ms = res->start_ms;
+	out->end_ms = res->end_ms;
 	return 0;
+}
+
+/* While printing, an item stands in for its mark: its own content is set
+ * aside and put back after, so the tree keeps its order and allocations. */
+struct stand_in {
+	cJSON *item;
+	int type;
+	char *valuestring;
+	cJSON *child;
+};
+
+static void stand_in_set(struct stand_in *s, cJSON *item, const char *mark)
+{
+	s->item = item;
+	s->type = item->type;
+	s->valuestring = item->valuestring;
+	s->child = item->child;
+	item->type = cJSON_Raw | (item->type & cJSON_StringIsConst);
+	item->valuestring = (char *)mark; /* read only while printing */
+	item->child = NULL;
+}
+
+static void stand_in_undo(const struct stand_in *s)
+{
+	s->item->type = s->type;
+	s->item->valuestring = s->valuestring;
+	s->item->child = s->child;
+}
+
+int entity_record_of(cJSON *rec, struct entity_record *out, struct err *e)
+{
+	cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
+	cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	cJSON *logs = cJSON_GetObjectItemCaseSensitive(rec, "logs");
+	_cleanup_free_ char *rtext = NULL, *ltext = NULL;
+	struct stand_in rs, ls;
+	size_t rlen = 0, llen = 0;
+	int64_t code = ACT_WHISK_ERROR;
+	uint64_t start = 0, end = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(resp) || !result || !cJSON_IsArray(logs))
+		return err_set(e, -EINVAL, "activation record: response.result or logs missing");
+	(void)json_get_i64(resp, "statusCode", &code);
+	(void)json_get_u64(rec, "start", &start);
+	(void)json_get_u64(rec, "end", &end);
+	rtext = json_print(result, &rlen);
+	ltext = json_print(logs, &llen);
+	if (!rtext || !ltext)
+		return enomem(e, "activation record");
+	stand_in_set(&rs, result, RESULT_MARK);
+	stand_in_set(&ls, logs, LOGS_MARK);
+	r = record_splice(rec, rtext, rlen, ltext, llen, out, e);
+	stand_in_undo(&ls);
+	stand_in_undo(&rs);
+	if (r < 0)
+		return r;
+	out->status_code = code >= 0 && code <= ACT_WHISK_ERROR ? (int)code : ACT_WHISK_ERROR;
+	out->start_ms = start;
+	out->end_ms = end;
+	return 0;
+}
+
+int entity_record_set_logs(struct entity_record *r, const cJSON *logs, struct err *e)
+{
+	_cleanup_free_ char *ltext = NULL;
+	size_t llen = 0, tail;
+	char *text;
+
+	ltext = json_print(logs, &llen);
+	if (!ltext)
+		return enomem(e, "activation record logs");
+	tail = r->len - r->logs_at - r->logs_len;
+	text = malloc(r->logs_at + llen + tail + 1);
+	if (!text)
+		return enomem(e, "activation record logs");
+	memcpy(text, r->text, r->logs_at);
+	memcpy(text + r->logs_at, ltext, llen);
+	memcpy(text + r->logs_at + llen, r->text + r->logs_at + r->logs_len, tail);
+	text[r->logs_at + llen + tail] = '\0';
+	free(r->text);
+	r->text = text;
+	r->len = r->logs_at + llen + tail;
+	r->logs_len = llen;
+	return 0;
+}
+
+void entity_record_fini(struct entity_record *r)
+{
+	if (!r)
+		return;
+	free(r->text);
+	memset(r, 0, sizeof(*r));
 }
 
 /* statusCode of a record: response.statusCode, or from the status string

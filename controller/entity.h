@@ -84,15 +84,41 @@ struct entity_activation_info {
 	uint64_t timeout_ms, memory_mb, logs_mb, concurrency;
 };
 
-/* The activation record (spec §4) from a completion. The result text
- * (res->result, res->result_len) must be JSON; a non-JSON (or empty)
+/* An activation record as it is stored and answered: JSON text, and
+ * where its result and its logs stand in it, so the result can be sent
+ * alone and the logs filled in later without touching the result. */
+struct entity_record {
+	char *text;                  /* malloc'd, NUL-terminated; entity_record_fini */
+	size_t len;
+	size_t result_at, result_len; /* response.result within text */
+	size_t logs_at, logs_len;    /* the "logs" array within text */
+	int status_code;             /* response.statusCode */
+	uint64_t start_ms, end_ms;
+};
+
+/* The activation record (spec §4) of a completion, printed. The result
+ * (res->result, res->result_len) goes in as the bytes received, checked by
+ * the scanner and compacted (never parsed into a tree): a non-JSON or empty
  * result becomes {"error": "The action's result could not be read."} with
- * statusCode 3. response.size is the result's byte length. res->logs is
- * copied (NULL -> []). -EINVAL when a string of info is NULL; -ENOMEM.
- * Caller frees *out. */
-int entity_activation_record(const struct entity_activation_info *info,
-			     const struct act_result *res, cJSON **out, struct err *e)
+ * statusCode 3. response.size is the result's byte length as received.
+ * res->logs is printed (NULL -> []). -EINVAL when a string of info is
+ * NULL; -ENOMEM. *out is written on success only. */
+int entity_record_print(const struct entity_activation_info *info, const struct act_result *res,
+			struct entity_record *out, struct err *e) __attribute__((warn_unused_result));
+
+/* A record the controller built as a tree (a sequence's), printed the
+ * same way. rec is changed while printing and restored. -EINVAL when
+ * response.result or logs is missing, -ENOMEM. */
+int entity_record_of(cJSON *rec, struct entity_record *out, struct err *e)
 	__attribute__((warn_unused_result));
+
+/* Put `logs` (an array) in place of the record's logs. -ENOMEM (the
+ * record is unchanged). */
+int entity_record_set_logs(struct entity_record *r, const cJSON *logs, struct err *e)
+	__attribute__((warn_unused_result));
+
+/* Free the text; accepts a zeroed record. */
+void entity_record_fini(struct entity_record *r);
 
 /* Activation list summary (docs=false, spec §4) of a full record, with a
  * top-level statusCode (from response.statusCode, else from

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/now.h"
+#include "common/act.h"
 #include "common/file.h"
 
 #define COMPONENT_GRACE_MS 60000     /* a component may run its timeout + this */
@@ -240,79 +241,66 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 	const struct cfg *cfg = iv->cfg;
 	const cJSON *action = t->action, *exec = json_get_object(action, "exec"),
 		    *limits = json_get_object(action, "limits");
-	_cleanup_json_ cJSON *params = NULL, *init_env = NULL, *meta = NULL;
+	_cleanup_json_ cJSON *params = NULL, *init_env = NULL;
+	struct act_request req = { 0 };
 	struct dispatch_request dr = { 0 };
-	uint64_t timeout = 60000, memory = 256, logs = 10, updated = 0;
-	const char *image = entity_action_image(cfg, action), *kind = json_get_string(exec, "kind");
+	uint64_t updated = 0;
 	const char *version = json_get_string(action, "version");
-	char rev[32], apikey[160];
+	char rev[32], apikey[160], code_file[CFG_PATH_MAX + 64];
 	char *ptext = NULL, *mtext = NULL;
 	size_t plen = 0, mlen = 0;
-	cJSON *act, *lim;
 	int rc;
 
 	rc = entity_invoke_params(action, c->args, &params, &init_env, e);
 	if (rc < 0)
 		return rc;
-	if (!image)
+	req.kind = json_get_string(exec, "kind");
+	req.image = entity_action_image(cfg, action);
+	if (!req.image)
 		return err_set(e, -EINVAL,
 			       "The action's runtime '%s' is not configured on this platform.",
-			       kind ? kind : "?");
+			       req.kind ? req.kind : "?");
 	if (!any_invoker_up(iv))
 		return err_set(e, -EHOSTDOWN, "No invoker is available to run the action.");
-	(void)json_get_u64(limits, "timeout", &timeout);
-	(void)json_get_u64(limits, "memory", &memory);
-	(void)json_get_u64(limits, "logs", &logs);
+	req.timeout_ms = 60000;
+	req.memory_mb = 256;
+	req.logs_mb = 10;
+	(void)json_get_u64(limits, "timeout", &req.timeout_ms);
+	(void)json_get_u64(limits, "memory", &req.memory_mb);
+	(void)json_get_u64(limits, "logs", &req.logs_mb);
 	(void)json_get_u64(action, "updated", &updated);
 	snprintf(rev, sizeof(rev), "%llu", (unsigned long long)updated);
-
-	meta = cJSON_CreateObject();
-	act = cJSON_AddObjectToObject(meta, "action");
-	if (!act)
-		return err_set(e, -ENOMEM, "out of memory");
-	cJSON_AddStringToObject(meta, "activationId", c->id);
-	cJSON_AddStringToObject(meta, "transactionId", c->cause ? c->cause : c->id);
-	cJSON_AddStringToObject(meta, "namespace", c->caller_ns);
-	cJSON_AddStringToObject(act, "path", t->path);
-	cJSON_AddStringToObject(act, "name", t->name);
-	cJSON_AddStringToObject(act, "version", version ? version : "0.0.1");
-	cJSON_AddStringToObject(act, "rev", rev);
-	cJSON_AddStringToObject(act, "kind", kind);
-	cJSON_AddStringToObject(act, "image", image);
-	if (json_get_string(exec, "main"))
-		cJSON_AddStringToObject(act, "main", json_get_string(exec, "main"));
-	cJSON_AddBoolToObject(act, "binary", json_get_bool(exec, "binary", false));
+	req.activation_id = c->id;
+	req.transaction_id = c->cause ? c->cause : c->id;
+	req.namespace = c->caller_ns;
+	req.path = t->path;
+	req.name = t->name;
+	req.version = version ? version : "0.0.1";
+	req.rev = rev;
+	req.main = json_get_string(exec, "main");
+	req.binary = json_get_bool(exec, "binary", false);
 	if (json_get_string(exec, "code")) {
-		char path[CFG_PATH_MAX + 64];
-
-		code_path(iv, t->store_ns, t->full, updated, path, sizeof(path));
-		if (access(path, R_OK) != 0 &&
-		    (rc = code_file_write(path, json_get_string(exec, "code"), e)) < 0)
-		{
+		code_path(iv, t->store_ns, t->full, updated, code_file, sizeof(code_file));
+		if (access(code_file, R_OK) != 0 &&
+		    (rc = code_file_write(code_file, json_get_string(exec, "code"), e)) < 0) {
 			/* A full disk is 503; any other write failure is ours (500). */
 			if (rc != -ENOSPC && e)
 				e->code = -EIO;
 			return rc == -ENOSPC ? rc : -EIO;
 		}
-		cJSON_AddStringToObject(act, "codeFile", path);
+		req.code_file = code_file;
 	}
-	if (init_env && cJSON_GetArraySize(init_env) > 0) {
-		cJSON_AddItemToObject(act, "env", init_env);
-		init_env = NULL;
-	}
-	lim = cJSON_AddObjectToObject(act, "limits");
-	cJSON_AddNumberToObject(lim, "timeout", (double)timeout);
-	cJSON_AddNumberToObject(lim, "memory", (double)memory);
-	cJSON_AddNumberToObject(lim, "logs", (double)logs);
+	if (init_env && cJSON_GetArraySize(init_env) > 0)
+		req.env = init_env;
 	if (c->key >= 0 && (uint32_t)c->key < cfg->key_count &&
 	    entity_annotation_true(action, "provide-api-key")) {
 		snprintf(apikey, sizeof(apikey), "%s:%s", cfg->keys[c->key].uuid, cfg->keys[c->key].key);
-		cJSON_AddStringToObject(meta, "apiKey", apikey);
+		req.api_key = apikey;
 	}
-	cJSON_AddNumberToObject(meta, "arrival", (double)now_epoch_ms());
+	req.arrival_ms = now_epoch_ms();
 
 	ptext = json_print(params, &plen);
-	mtext = ptext ? json_print(meta, &mlen) : NULL;
+	mtext = ptext ? act_request_meta_encode(&req, &mlen) : NULL;
 	if (!mtext) {
 		json_free(ptext);
 		return err_set(e, -ENOMEM, "out of memory");
@@ -328,11 +316,11 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 	dr.info.path = t->path;
 	dr.info.name = t->name;
 	dr.info.version = version;
-	dr.info.kind = kind;
+	dr.info.kind = req.kind;
 	dr.info.cause = c->cause;
-	dr.info.timeout_ms = timeout;
-	dr.info.memory_mb = memory;
-	dr.info.logs_mb = logs;
+	dr.info.timeout_ms = req.timeout_ms;
+	dr.info.memory_mb = req.memory_mb;
+	dr.info.logs_mb = req.logs_mb;
 	dr.info.concurrency = 1;
 	dr.throttle = iv->throttle;
 	dr.wait_ms = c->wait_ms;
@@ -361,11 +349,12 @@ static void seq_free(struct seq *s)
 /* dispatch (or a nested sequence) reports a component: hand it to the
  * worker. Runs on the completion thread, maybe under dispatch's lock, so
  * it only copies and queues. */
-static void seq_component_done(void *arg, const cJSON *rec)
+static void seq_component_done(void *arg, const struct dispatch_outcome *o)
 {
 	struct seq *s = arg;
 	struct invoke *iv = s->iv;
 	struct job *j = calloc(1, sizeof(*j));
+	struct err e = { 0 };
 
 	if (!j) {
 		/* Nothing to tell the worker with; the sequence's waiter
@@ -374,7 +363,10 @@ static void seq_component_done(void *arg, const cJSON *rec)
 		return;
 	}
 	j->s = s;
-	j->rec = rec ? cJSON_Duplicate(rec, true) : NULL;
+	/* The worker needs the tree (response, id, duration, the next
+	 * component's arguments): one parse of the record's text. */
+	if (o && json_parse(o->record, o->record_len, &j->rec, &e) < 0)
+		log_error("invoke", "sequence=%s: step record: %s", s->id, e.msg);
 	pthread_mutex_lock(&iv->lock);
 	if (iv->tail)
 		iv->tail->next = j;
@@ -424,6 +416,7 @@ static void seq_finish(struct seq *s)
 {
 	struct invoke *iv = s->iv;
 	_cleanup_json_ cJSON *rec = NULL;
+	struct entity_record r = { 0 };
 	struct err e = { 0 };
 	dispatch_done_fn done;
 	void *arg;
@@ -432,7 +425,8 @@ static void seq_finish(struct seq *s)
 	if (!s->response)
 		s->response = whisk_error("The sequence did not run.");
 	if (entity_sequence_record(&s->info, s->ids, s->response, s->start_ms, now_epoch_ms(),
-				   s->duration_ms, s->wait_ms, &rec, &e) < 0)
+				   s->duration_ms, s->wait_ms, &rec, &e) < 0 ||
+	    entity_record_of(rec, &r, &e) < 0)
 		log_error("invoke", "sequence=%s: record: %s", s->id, e.msg);
 	pthread_mutex_lock(&iv->lock);
 	done = s->done;
@@ -441,16 +435,22 @@ static void seq_finish(struct seq *s)
 	pthread_mutex_unlock(&iv->lock);
 	/* Answer first, as dispatch does with an early result: writing a
 	 * megabyte record to the store should not delay the waiting client. */
-	if (done)
-		done(arg, rec);
-	if (rec) {
-		uint64_t end = s->start_ms;
+	if (done) {
+		struct dispatch_outcome o = {
+			.record = r.text,
+			.record_len = r.len,
+			.result = r.text ? r.text + r.result_at : NULL,
+			.result_len = r.result_len,
+			.status_code = r.status_code,
+		};
 
-		(void)json_get_u64(rec, "end", &end);
-		if (dispatch_store_record(iv->store, s->ns, s->path, s->name, rec, s->start_ms, end,
-					  &e) < 0)
-			log_error("invoke", "sequence=%s: store: %s", s->id, e.msg);
+		done(arg, r.text ? &o : NULL);
 	}
+	if (r.text &&
+	    dispatch_store_record_text(iv->store, s->ns, s->path, s->name, s->id, r.text, r.len,
+				       s->start_ms, r.end_ms ? r.end_ms : s->start_ms, &e) < 0)
+		log_error("invoke", "sequence=%s: store: %s", s->id, e.msg);
+	entity_record_fini(&r);
 	seq_free(s);
 }
 

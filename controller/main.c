@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "controller/api.h"
+#include "common/act.h"
 #include "common/cfg.h"
 #include "controller/dispatch.h"
 #include "controller/invoke.h"
@@ -25,7 +26,6 @@
 #include "controller/sup.h"
 #include "controller/throttle.h"
 
-#define QUEUE_META_HEADROOM (64u * 1024)
 
 static void usage(FILE *f)
 {
@@ -102,6 +102,7 @@ int main(int argc, char **argv)
 	struct dispatch *d = NULL;
 	struct invoke *iv = NULL;
 	struct events *ev = NULL;
+	struct act_budget budget;
 	struct sup *sup = NULL;
 	struct api *api = NULL;
 	struct throttle *throttle = NULL;
@@ -165,8 +166,11 @@ int main(int argc, char **argv)
 	queue_params_defaults(&qp);
 	qp.name = cfg.queue.name;
 	qp.slots = cfg.queue.slots;
-	/* Headroom over the largest parameters for the request's metadata. */
-	qp.max_payload = (uint32_t)cfg.queue.max_payload_bytes + QUEUE_META_HEADROOM;
+	if (act_budget_of(cfg.queue.max_payload_bytes, &budget) < 0) {
+		log_error("main", "queue.max_payload_bytes is too large");
+		goto out;
+	}
+	qp.max_payload = budget.queue_payload;
 	qp.invokers = cfg_invoker_count(&cfg);
 	if (queue_create(&qp, &q, &e) < 0) {
 		log_error("main", "queue: %s", e.msg);

@@ -96,27 +96,32 @@ struct waiter {
 	char id[33];
 };
 
-static void waiter_done(void *arg, const cJSON *record)
+static bool is_array(const char *json, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r')
+			return json[i] == '[';
+	return false;
+}
+
+/* Answer with the record's text or its result's bytes as stored: nothing
+ * is parsed or printed again on the way out. */
+static void waiter_done(void *arg, const struct dispatch_outcome *o)
 {
 	struct waiter *w = arg;
-	const cJSON *resp, *result;
-	uint64_t sc = 3;
 	uint16_t status;
 
-	if (!record) {
+	if (!o) {
 		rest_reply_accepted(&w->reply, w->id);
 		free(w);
 		return;
 	}
-	resp = json_get_object(record, "response");
-	result = resp ? cJSON_GetObjectItemCaseSensitive(resp, "result") : NULL;
-	(void)json_get_u64(resp, "statusCode", &sc);
-	status = sc == 0 ? 200 : sc == 3 ? 500 : 502;
+	status = o->status_code == 0 ? 200 : o->status_code == 3 ? 500 : 502;
 	/* A bare array result is returned as such (spec §3). */
-	if ((w->result_only || cJSON_IsArray(result)) && result)
-		rest_reply_json(&w->reply, status, result, w->id);
+	if (w->result_only || is_array(o->result, o->result_len))
+		rest_reply_raw(&w->reply, status, "application/json", o->result, o->result_len, w->id);
 	else
-		rest_reply_json(&w->reply, status, record, w->id);
+		rest_reply_raw(&w->reply, status, "application/json", o->record, o->record_len, w->id);
 	free(w);
 }
 

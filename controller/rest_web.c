@@ -39,18 +39,17 @@ static const char *header(const struct rest_req *q, const char *name)
 	return q->header ? q->header(q->header_ctx, name) : NULL;
 }
 
-static void web_done(void *arg, const cJSON *record)
+static void web_done(void *arg, const struct dispatch_outcome *o)
 {
 	struct web_waiter *w = arg;
 	struct web_response wr = { 0 };
-	const cJSON *resp = json_get_object(record, "response");
+	_cleanup_json_ cJSON *result = NULL;
 	struct rest_header *hdrs = NULL;
 	struct rest_response r = { 0 };
-	uint64_t sc = 3;
 	char code[33];
 
 	entity_activation_id(code);
-	if (!record) {
+	if (!o) {
 		_cleanup_json_ cJSON *j = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(j, "error", "Response not yet ready.");
@@ -59,9 +58,11 @@ static void web_done(void *arg, const cJSON *record)
 		free(w);
 		return;
 	}
-	(void)json_get_u64(resp, "statusCode", &sc);
-	if (web_respond(w->ext, cJSON_GetObjectItemCaseSensitive(resp, "result"), (int)sc, code,
-			&wr) < 0 ||
+	/* The response is made from the result's fields: the one place the
+	 * result is parsed. */
+	if (json_parse(o->result, o->result_len, &result, NULL) < 0)
+		result = NULL;
+	if (web_respond(w->ext, result, o->status_code, code, &wr) < 0 ||
 	    (wr.header_count && !(hdrs = calloc(wr.header_count, sizeof(*hdrs))))) {
 		w->reply.send(w->reply.ctx, NULL);
 	} else {

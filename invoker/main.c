@@ -92,71 +92,16 @@ static bool should_stop(struct invoker *inv)
 	return atomic_load(&inv->stop) || queue_is_retired(inv->q);
 }
 
-/* The first k log lines of `logs`, plus a notice that the rest was cut. */
-static cJSON *logs_head(const cJSON *logs, int k)
-{
-	cJSON *out = cJSON_CreateArray();
-	int i = 0;
-	const cJSON *l;
-
-	cJSON_ArrayForEach(l, logs) {
-		if (i++ >= k || !out)
-			break;
-		cJSON_AddItemToArray(out, cJSON_Duplicate(l, 0));
-	}
-	if (out)
-		cJSON_AddItemToArray(out, cJSON_CreateString(
-			"Logs were cut to fit the activation record into the queue payload limit."));
-	return out;
-}
-
-/* Encode the completion into a queue buffer. When the logs make it larger
- * than the queue carries, keep as many first lines as fit (binary search
- * over the count, O(log n) encodings) and say so. */
+/* Encode the completion into a queue buffer, the logs cut to fit. */
 static int completion_buffer(struct invoker *inv, struct queue_client *c, struct act_result *res,
 			     struct queue_buf *b)
 {
-	uint32_t max = queue_max_payload(inv->q);
 	size_t len = 0;
-	char *p = act_result_encode(res, &len);
 	int rc;
+	char *p = act_result_encode_within(res, queue_max_payload(inv->q), &len, &rc);
 
-	if (p && len > max && res->logs) {
-		cJSON *all = res->logs, *best = NULL;
-		int lo = 0, hi = cJSON_GetArraySize(all) - 1;
-
-		free(p);
-		p = NULL;
-		while (lo <= hi) {
-			int mid = lo + (hi - lo) / 2;
-			cJSON *head = logs_head(all, mid);
-			size_t l = 0;
-			char *q;
-
-			res->logs = head;
-			q = head ? act_result_encode(res, &l) : NULL;
-			if (q && l <= max) {
-				free(p);
-				json_delete(best);
-				p = q;
-				len = l;
-				best = head;
-				lo = mid + 1;
-			} else {
-				free(q);
-				json_delete(head);
-				hi = mid - 1;
-			}
-		}
-		json_delete(all);
-		res->logs = best;
-	}
 	if (!p)
-		return -ENOMEM;
-	if (len > max) {
-		free(p);
-		return -EMSGSIZE;
-	}
+		return rc;
 	rc = queue_buf_alloc(c, (uint32_t)len, b);
 	while (rc == -ENOSPC && !should_stop(inv)) {
 		/* Arena full for a moment: completions drain it. */
@@ -330,6 +275,7 @@ static void runner_config_from(const struct invoker *inv, struct runner_config *
 			       size_t api_size)
 {
 	const struct cfg *c = &inv->cfg;
+	struct act_budget budget;
 
 	memset(rc, 0, sizeof(*rc));
 	snprintf(api, api_size, "http://%s:%u", c->api.address, c->api.port);
@@ -341,10 +287,8 @@ static void runner_config_from(const struct invoker *inv, struct runner_config *
 	rc->pids_limit = c->containers.pids_limit;
 	rc->nofile = c->containers.nofile;
 	/* Room for the completion's metadata and logs in the queue payload. */
-	rc->max_result_bytes = c->queue.max_payload_bytes > 2 * 16384 ?
-				       c->queue.max_payload_bytes - 16384 : c->queue.max_payload_bytes / 2;
-	if (rc->max_result_bytes > 1024 * 1024)
-		rc->max_result_bytes = 1024 * 1024;
+	if (act_budget_of(c->queue.max_payload_bytes, &budget) == 0)
+		rc->max_result_bytes = budget.result_max;
 	rc->pool.user_memory_mb = (uint32_t)c->invokers.user_memory_mb;
 	rc->pool.pause_grace_ms = c->containers.pause_grace_ms;
 	rc->pool.idle_timeout_ms = c->containers.idle_timeout_ms;

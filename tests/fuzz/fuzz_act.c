@@ -27,17 +27,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.kind = "nodejs:20", .timeout_ms = 1000, .memory_mb = 256, .logs_mb = 10,
 			.concurrency = 1,
 		};
+		struct entity_record r;
 		cJSON *rec = NULL;
 
 		if (res.result_len > size)
 			abort();
-		if (entity_activation_record(&info, &res, &rec, &e) == 0) {
-			cJSON *sum = entity_activation_summary(rec);
+		if (entity_record_print(&info, &res, &r, &e) == 0) {
+			cJSON *sum;
 
-			if (!json_get_object(rec, "response"))
+			/* The spliced text must be one JSON document. */
+			if (json_parse(r.text, r.len, &rec, &e) < 0 || !json_get_object(rec, "response"))
 				abort();
+			sum = entity_activation_summary(rec);
 			json_delete(sum);
 			json_delete(rec);
+			entity_record_fini(&r);
 		}
 		act_result_fini(&res);
 	}

@@ -146,29 +146,27 @@ struct action {
 /* Push one activation request; its id goes to id_out. */
 static int push(const struct action *a, uint32_t home, const char *params, char id_out[40])
 {
-	_cleanup_json_ cJSON *meta = cJSON_CreateObject();
-	cJSON *act, *lim;
+	struct act_request r = {
+		.namespace = "guest",
+		.path = "guest",
+		.name = a->name,
+		.version = a->version ? a->version : "0.0.1",
+		.kind = a->kind,
+		.image = a->image,
+		.code = a->code,
+		.timeout_ms = a->timeout_ms ? a->timeout_ms : 10000,
+		.memory_mb = a->memory_mb ? a->memory_mb : 128,
+		.logs_mb = 1,
+		.arrival_ms = now_ms(),
+	};
 	struct queue_msg m = { .home = home };
 	struct queue_buf b;
 	size_t len = 0;
 	char *payload;
 
 	snprintf(id_out, 40, "%08x%024x", (unsigned)getpid(), ++seq);
-	cJSON_AddStringToObject(meta, "activationId", id_out);
-	cJSON_AddStringToObject(meta, "namespace", "guest");
-	act = cJSON_AddObjectToObject(meta, "action");
-	cJSON_AddStringToObject(act, "path", "guest");
-	cJSON_AddStringToObject(act, "name", a->name);
-	cJSON_AddStringToObject(act, "version", a->version ? a->version : "0.0.1");
-	cJSON_AddStringToObject(act, "kind", a->kind);
-	cJSON_AddStringToObject(act, "image", a->image);
-	cJSON_AddStringToObject(act, "code", a->code);
-	lim = cJSON_AddObjectToObject(act, "limits");
-	cJSON_AddNumberToObject(lim, "timeout", a->timeout_ms ? a->timeout_ms : 10000);
-	cJSON_AddNumberToObject(lim, "memory", a->memory_mb ? a->memory_mb : 128);
-	cJSON_AddNumberToObject(lim, "logs", 1);
-	cJSON_AddNumberToObject(meta, "arrival", (double)now_ms());
-	payload = act_payload_join(meta, params, strlen(params), &len);
+	r.activation_id = id_out;
+	payload = act_request_encode(&r, params, strlen(params), &len);
 	if (!payload || queue_buf_alloc(ctl, (uint32_t)len, &b) < 0) {
 		free(payload);
 		return -1;

@@ -813,6 +813,39 @@ static const struct entity_activation_info info = {
 	.concurrency = 1,
 };
 
+/* The printed record as a tree, after checking that the text is JSON
+ * and that its result and logs slices are where the record says. */
+static int record_tree(const struct entity_activation_info *i, const struct act_result *res,
+		       cJSON **out, struct err *e)
+{
+	struct entity_record r;
+	cJSON *tree = NULL;
+	int rc = entity_record_print(i, res, &r, e);
+
+	if (rc < 0)
+		return rc;
+	if (json_parse(r.text, r.len, &tree, e) < 0) {
+		HARNESS_FAIL("record text is not JSON: %s", r.text);
+		entity_record_fini(&r);
+		return -EINVAL;
+	}
+	{
+		const cJSON *resp = json_get_object(tree, "response");
+		char *result = json_print(cJSON_GetObjectItemCaseSensitive(resp, "result"), NULL);
+		char *logs = json_print(json_get_array(tree, "logs"), NULL);
+
+		CHECK(result && strlen(result) == r.result_len &&
+		      memcmp(r.text + r.result_at, result, r.result_len) == 0);
+		CHECK(logs && strlen(logs) == r.logs_len &&
+		      memcmp(r.text + r.logs_at, logs, r.logs_len) == 0);
+		json_free(result);
+		json_free(logs);
+	}
+	entity_record_fini(&r);
+	*out = tree;
+	return 0;
+}
+
 static cJSON *record_for(enum act_status st, const char *result, bool has_init)
 {
 	_cleanup_json_ cJSON *logs = parse("[\"2017-04-27T21:14:13.767813497Z stdout: hello\"]");
@@ -831,7 +864,7 @@ static cJSON *record_for(enum act_status st, const char *result, bool has_init)
 	cJSON *rec = NULL;
 	struct err e;
 
-	if (entity_activation_record(&info, &res, &rec, &e) < 0)
+	if (record_tree(&info, &res, &rec, &e) < 0)
 		return NULL;
 	return rec;
 }
@@ -899,7 +932,7 @@ static void test_record_edges(void)
 	struct err e;
 
 	/* No logs array -> [], end before start -> 0, unknown status -> 3. */
-	REQUIRE(entity_activation_record(&info, &res, &rec, &e) == 0);
+	REQUIRE(record_tree(&info, &res, &rec, &e) == 0);
 	CHECK_JSON(cJSON_GetObjectItemCaseSensitive(rec, "logs"), "[]");
 	CHECK_JSON(cJSON_GetObjectItemCaseSensitive(rec, "duration"), "0");
 	CHECK_JSON(json_get_object(rec, "response"),
@@ -908,7 +941,7 @@ static void test_record_edges(void)
 	json_delete(rec);
 	rec = NULL;
 	i2.kind = NULL;
-	CHECK_INT_EQ(entity_activation_record(&i2, &res, &rec, &e), -EINVAL);
+	CHECK_INT_EQ(record_tree(&i2, &res, &rec, &e), -EINVAL);
 	CHECK(rec == NULL);
 }
 
@@ -962,7 +995,45 @@ static void test_activation_id(void)
 	CHECK(strcmp(a, b) != 0);
 }
 
+/* Logs filled in after an early result, and a tree printed the same way:
+ * the result slice never moves, the text stays one JSON document. */
+static void test_record_logs_later(void)
+{
+	static const char result[] = "{\"error\": \"x\\u0001\"}";
+	struct act_result res = { .status = ACT_APPLICATION_ERROR, .start_ms = 1, .end_ms = 3,
+				  .result = result, .result_len = sizeof(result) - 1 };
+	_cleanup_json_ cJSON *logs = parse("[\"one\",\"two \\\"quoted\\\"\"]"), *tree = NULL;
+	struct entity_record r, t;
+	struct err e = { 0 };
+	cJSON *back = NULL;
+
+	REQUIRE(entity_record_print(&info, &res, &r, &e) == 0);
+	CHECK_INT_EQ(r.status_code, 1);
+	CHECK_INT_EQ(r.logs_len, 2);
+	REQUIRE(entity_record_set_logs(&r, logs, &e) == 0);
+	CHECK(memcmp(r.text + r.result_at, "{\"error\":\"x\\u0001\"}", r.result_len) == 0);
+	CHECK(memcmp(r.text + r.logs_at, "[\"one\",\"two \\\"quoted\\\"\"]", r.logs_len) == 0);
+	REQUIRE(json_parse(r.text, r.len, &tree, &e) == 0);
+	CHECK_JSON(json_get_array(tree, "logs"), "[\"one\",\"two \\\"quoted\\\"\"]");
+	CHECK_INT_EQ(r.start_ms, 1);
+	CHECK_INT_EQ(r.end_ms, 3);
+	/* entity_record_of: the tree is printed alike and left as it was. */
+	REQUIRE(entity_record_of(tree, &t, &e) == 0);
+	CHECK_INT_EQ(t.len, r.len);
+	CHECK(memcmp(t.text, r.text, r.len) == 0);
+	CHECK_INT_EQ(t.result_at, r.result_at);
+	CHECK_INT_EQ(t.status_code, 1);
+	REQUIRE(json_parse(t.text, t.len, &back, &e) == 0);
+	CHECK(cJSON_Compare(back, tree, true));
+	json_delete(back);
+	entity_record_fini(&t);
+	entity_record_fini(&r);
+	json_delete(cJSON_DetachItemFromObjectCaseSensitive(tree, "logs"));
+	CHECK_INT_EQ(entity_record_of(tree, &t, &e), -EINVAL);
+}
+
 HARNESS_MAIN("entity",
+	     TEST_CASE(test_record_logs_later),
 	     TEST_CASE(test_create_minimal),
 	     TEST_CASE(test_create_full),
 	     TEST_CASE(test_kind_default),

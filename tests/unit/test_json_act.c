@@ -5,8 +5,142 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "common/jscan.h"
 #include "tests/harness.h"
+
+static void test_budget(void)
+{
+	struct act_budget b;
+
+	/* The defaults: 1 MiB of parameters. */
+	REQUIRE(act_budget_of(1024 * 1024, &b) == 0);
+	CHECK_INT_EQ(b.queue_payload, 1024 * 1024 + ACT_META_HEADROOM);
+	CHECK_INT_EQ(b.result_max, 1032192);
+	/* Larger parameters: results stay at OpenWhisk's 1 MiB. */
+	REQUIRE(act_budget_of(8u << 20, &b) == 0);
+	CHECK_INT_EQ(b.result_max, ACT_RESULT_MAX);
+	/* Tiny limits keep half for the completion's metadata. */
+	REQUIRE(act_budget_of(20000, &b) == 0);
+	CHECK_INT_EQ(b.result_max, 10000);
+	CHECK_INT_EQ(act_budget_of(UINT32_MAX, &b), -EINVAL);
+}
+
+static void test_request_encode_roundtrip(void)
+{
+	_cleanup_json_ cJSON *env = NULL;
+	struct act_request in = {
+		.activation_id = "0123456789abcdef0123456789abcdef",
+		.transaction_id = "tx",
+		.namespace = "guest",
+		.path = "guest/pkg",
+		.name = "hello",
+		.version = "0.0.2",
+		.rev = "17",
+		.kind = "nodejs:20",
+		.image = "edgewhisk/action-nodejs:1",
+		.code_file = "/var/lib/edgewhisk/code/1.code",
+		.api_key = "u:k",
+		.binary = true,
+		.timeout_ms = 3000,
+		.memory_mb = 128,
+		.logs_mb = 5,
+		.arrival_ms = 1700000000000ull,
+	}, out;
+	struct err e = { 0 };
+	size_t len = 0;
+	char *p;
+
+	REQUIRE(json_parse("{\"K\":1}", 7, &env, &e) == 0);
+	in.env = env;
+	p = act_request_encode(&in, "{\"a\": 1}", 8, &len);
+	REQUIRE(p);
+	CHECK_INT_EQ(strlen(p), len);
+	REQUIRE(act_request_parse(p, len, &out, &e) == 0);
+	CHECK_STR_EQ(out.activation_id, in.activation_id);
+	CHECK_STR_EQ(out.transaction_id, "tx");
+	CHECK_STR_EQ(out.path, "guest/pkg");
+	CHECK_STR_EQ(out.rev, "17");
+	CHECK_STR_EQ(out.code_file, in.code_file);
+	CHECK(out.code == NULL);
+	CHECK_STR_EQ(out.api_key, "u:k");
+	CHECK(out.binary);
+	CHECK_INT_EQ(out.timeout_ms, 3000);
+	CHECK_INT_EQ(out.memory_mb, 128);
+	CHECK_INT_EQ(out.logs_mb, 5);
+	CHECK_INT_EQ(out.arrival_ms, 1700000000000ull);
+	CHECK_INT_EQ(json_get_u64(out.env, "K", &(uint64_t){ 0 }), 0);
+	/* The value travels as the bytes given. */
+	CHECK_INT_EQ(out.value_len, 8);
+	CHECK(memcmp(out.value, "{\"a\": 1}", 8) == 0);
+	CHECK_STR_EQ(out.main, "main");
+	act_request_fini(&out);
+	free(p);
+	/* Optional fields left out stay out. */
+	in.transaction_id = in.rev = in.code_file = in.api_key = NULL;
+	in.env = NULL;
+	in.arrival_ms = 0;
+	in.code = "x";
+	p = act_request_encode(&in, "{}", 2, &len);
+	REQUIRE(p);
+	CHECK(!strstr(p, "transactionId") && !strstr(p, "apiKey") && !strstr(p, "arrival") &&
+	      !strstr(p, "codeFile") && strstr(p, "\"code\":\"x\""));
+	free(p);
+}
+
+static void test_result_within_budget(void)
+{
+	struct act_result r = { .status = ACT_SUCCESS, .start_ms = 1, .end_ms = 2, .result = "{}",
+				.result_len = 2 };
+	char line[100], *p;
+	size_t len = 0, full = 0;
+	int rc = 0;
+
+	r.logs = cJSON_CreateArray();
+	REQUIRE(r.logs);
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	for (int i = 0; i < 100; i++)
+		cJSON_AddItemToArray(r.logs, cJSON_CreateString(line));
+	p = act_result_encode_within(&r, 1u << 20, &full, &rc);
+	REQUIRE(p && rc == 0);
+	CHECK_INT_EQ(cJSON_GetArraySize(r.logs), 100);
+	free(p);
+	/* Half the room: the first lines that fit, and the notice. */
+	p = act_result_encode_within(&r, full / 2, &len, &rc);
+	REQUIRE(p && rc == 0);
+	CHECK(len <= full / 2);
+	CHECK(cJSON_GetArraySize(r.logs) > 10 && cJSON_GetArraySize(r.logs) < 60);
+	CHECK_STR_CONTAINS(cJSON_GetArrayItem(r.logs, cJSON_GetArraySize(r.logs) - 1)->valuestring,
+			   "Logs were cut");
+	free(p);
+	/* Not even the result fits. */
+	CHECK(act_result_encode_within(&r, 10, &len, &rc) == NULL);
+	CHECK_INT_EQ(rc, -EMSGSIZE);
+	act_result_fini(&r);
+}
+
+static void test_raw_and_compact(void)
+{
+	const char *in = " { \"a b\" : [ 1 , \"x \\\" y\" , {} ] ,\n\"s\":\"0123456789 abcdef\" } ";
+	char out[128];
+	cJSON *raw;
+	char *printed;
+
+	CHECK(json_is_value(in, strlen(in)));
+	CHECK(!json_is_value("{} {}", 5));
+	CHECK(!json_is_value("{\"a\":", 5));
+	CHECK(!json_is_value("", 0));
+	out[jscan_copy_compact(in, strlen(in), out)] = '\0';
+	CHECK_STR_EQ(out, "{\"a b\":[1,\"x \\\" y\",{}],\"s\":\"0123456789 abcdef\"}");
+	raw = json_raw_new(in, strlen(in));
+	REQUIRE(raw);
+	printed = json_print(raw, NULL);
+	CHECK_STR_EQ(printed, out);
+	json_free(printed);
+	json_delete(raw);
+}
 
 static void test_json_parse_and_getters(void)
 {
@@ -196,4 +330,6 @@ HARNESS_MAIN("json_act",
 	     TEST_CASE(test_json_parse_and_getters),
 	     TEST_CASE(test_request_parse),
 	     TEST_CASE(test_request_errors),
-	     TEST_CASE(test_result_roundtrip))
+	     TEST_CASE(test_result_roundtrip), TEST_CASE(test_budget),
+	     TEST_CASE(test_request_encode_roundtrip), TEST_CASE(test_result_within_budget),
+	     TEST_CASE(test_raw_and_compact))
