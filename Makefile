@@ -190,7 +190,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -fno-omit-frame-pointer -MM
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-I. $(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson)
 # The controller modules the fuzz targets reach (all nng-free).
-FUZZ_CONTROLLER_SRC := controller/route.c controller/entity.c
+FUZZ_CONTROLLER_SRC := controller/name.c controller/route.c $(wildcard controller/entity*.c)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_O)/%.o,common/err.c common/log.c common/cfg.c \
 	common/json.c common/act.c common/codec.c common/file.c common/jscan.c common/buf.c \
 	$(FUZZ_CONTROLLER_SRC) tests/fuzz/fuzz_util.c)
@@ -303,6 +303,11 @@ lint:
 		common/cleanup.h common/file.* common/jscan.* common/now.h \
 		| grep -vE '"$(LINT_LEAVES)"' \
 		|| { echo "lint: a libc-only leaf of common/ includes more above"; exit 1; }
+	$(Q)grep -rnoE '#[[:space:]]*include[[:space:]]+"[a-z/]+_impl\.h"' common controller invoker \
+		runtimes tests bench | awk -F: '{ n = split($$1, f, "/"); split($$3, h, "\""); \
+		m = split(h[2], g, "/"); mod = g[m]; sub(/_impl\.h$$/, "", mod); \
+		if (index(f[n], mod) != 1 || h[2] !~ "^" f[1] "/") { print; bad = 1 } } \
+		END { exit bad }' || { echo "lint: a module's _impl.h included from outside it above"; exit 1; }
 	$(Q)for h in common/*.h invoker/*.h controller/*.h runtimes/proxy/*.h; do \
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done; echo "lint: ok"

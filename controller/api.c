@@ -91,7 +91,7 @@ static bool authorize(struct rest_req *q)
 	q->key = k;
 	q->ns = c->keys[k].namespace;
 	if (q->r.kind != ROUTE_NAMESPACES && strcmp(q->r.ns, "_") != 0 && strcmp(q->r.ns, q->ns) != 0) {
-		char msg[ROUTE_NAME_MAX * 3 + 96];
+		char msg[NAME_SIZE * 3 + 96];
 
 		snprintf(msg, sizeof(msg),
 			 "The supplied authentication is not authorized to access '%s%s%s%s%s'.", q->r.ns,

@@ -13,7 +13,7 @@
 #include "common/cfg.h"
 #include "common/err.h"
 #include "common/json.h"
-#include "controller/route.h"
+#include "controller/name.h"
 
 /* Build the action document to store from a PUT body.
  *  ns: the real namespace ("guest", or "guest/pkg" for an action in a
@@ -126,24 +126,9 @@ void entity_record_fini(struct entity_record *r);
  * ENOMEM. */
 cJSON *entity_activation_summary(const cJSON *record);
 
-/* --- names, triggers, rules, packages, sequences (spec §5-§7) --- */
+/* --- triggers, rules, packages, sequences (spec §5-§7) --- */
 
 #define ENTITY_SEQUENCE_MAX 50      /* atomic actions in a sequence, nested ones inlined */
-#define ENTITY_FQN_MAX (3 * ROUTE_NAME_MAX + 4)
-
-struct entity_fqn {
-	char ns[ROUTE_NAME_MAX];
-	char pkg[ROUTE_NAME_MAX];    /* "" outside a package */
-	char name[ROUTE_NAME_MAX];
-};
-
-/* An entity name as clients write it: "/ns/name", "/ns/pkg/name" ("_" =
- * default_ns), "name" or "pkg/name" (in default_ns). Each part must be a
- * valid name. -EINVAL otherwise (*out untouched). */
-int entity_fqn_parse(const char *s, const char *default_ns, struct entity_fqn *out)
-	__attribute__((warn_unused_result));
-/* "/ns/[pkg/]name". */
-void entity_fqn_format(const struct entity_fqn *f, char *buf, size_t size);
 
 /* Documents from a PUT body (old = stored document when overwriting, else
  * NULL), sharing the action rules for version, publish, parameters,

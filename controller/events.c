@@ -14,7 +14,7 @@
 #include "controller/dispatch.h"
 #include "controller/entity.h"
 
-#define RULE_KEY_MAX (ROUTE_NAME_MAX * 2 + 2)
+#define RULE_KEY_MAX (NAME_SIZE * 2 + 2)
 
 struct events {
 	struct store *store;
@@ -52,12 +52,12 @@ static int not_found(int rc, struct err *e)
 }
 
 /* "ns" or "ns/pkg" into its parts. */
-static void split_path(const char *path, char ns[ROUTE_NAME_MAX], char pkg[ROUTE_NAME_MAX])
+static void split_path(const char *path, char ns[NAME_SIZE], char pkg[NAME_SIZE])
 {
 	const char *slash = strchr(path, '/');
 
-	snprintf(ns, ROUTE_NAME_MAX, "%.*s", (int)strcspn(path, "/"), path);
-	snprintf(pkg, ROUTE_NAME_MAX, "%s", slash ? slash + 1 : "");
+	snprintf(ns, NAME_SIZE, "%.*s", (int)strcspn(path, "/"), path);
+	snprintf(pkg, NAME_SIZE, "%s", slash ? slash + 1 : "");
 }
 
 /* The trigger's rule map key for a rule of namespace ns. */
@@ -117,7 +117,7 @@ static cJSON *fire_rule(struct events *ev, const char *ns, int key, const cJSON 
 	const cJSON *act = json_get_object(rule, "action");
 	const char *path = json_get_string(act, "path"), *name = json_get_string(act, "name");
 	struct invoke_call call = { .caller_ns = ns, .key = key, .args = args };
-	char ans[ROUTE_NAME_MAX], pkg[ROUTE_NAME_MAX], action[ENTITY_FQN_MAX];
+	char ans[NAME_SIZE], pkg[NAME_SIZE], action[NAME_FQN_SIZE];
 	_cleanup_json_ cJSON *entry = cJSON_CreateObject();
 	struct err e = { 0 };
 	char *line;
@@ -227,7 +227,7 @@ int events_rule_put(struct events *ev, const char *ns, const char *name, const c
 	struct invoke_target t = { 0 };
 	const cJSON *trig, *act, *old_trig;
 	const char *tpath, *tname, *apath, *aname;
-	char ans[ROUTE_NAME_MAX], pkg[ROUTE_NAME_MAX];
+	char ans[NAME_SIZE], pkg[NAME_SIZE];
 	int rc;
 
 	if (overwrite) {

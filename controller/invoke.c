@@ -34,7 +34,7 @@ struct seq {
 	struct invoke *iv;
 	char id[33];
 	struct entity_activation_info info;
-	char ns[ROUTE_NAME_MAX], path[2 * ROUTE_NAME_MAX + 2], name[ROUTE_NAME_MAX];
+	char ns[NAME_SIZE], path[2 * NAME_SIZE + 2], name[NAME_SIZE];
 	char version[40], cause[33];
 	int key;
 	struct invoke_target *comps;  /* resolved components */
@@ -138,9 +138,9 @@ static bool is_sequence(const cJSON *action)
 static int resolve_fqn(struct invoke *iv, const char *caller_ns, const char *fqn,
 		       struct invoke_target *t, struct err *e)
 {
-	struct entity_fqn f;
+	struct name_fqn f;
 
-	if (entity_fqn_parse(fqn, caller_ns, &f) < 0)
+	if (name_fqn_parse(fqn, caller_ns, &f) < 0)
 		return err_set(e, -EINVAL, "Sequence component does not exist.");
 	return invoke_resolve(iv, caller_ns, f.ns, f.pkg, f.name, t, e);
 }
@@ -197,7 +197,7 @@ static void code_path(const struct invoke *iv, const char *ns, const char *full,
 		      char *buf, size_t size)
 {
 	uint64_t h = 1469598103934665603ull;
-	char key[ROUTE_NAME_MAX * 3 + 32];
+	char key[NAME_SIZE * 3 + 32];
 
 	snprintf(key, sizeof(key), "%s/%s@%llu", ns, full, (unsigned long long)updated);
 	for (const char *p = key; *p; p++)

@@ -37,11 +37,11 @@ void invoke_free(struct invoke *iv);
 /* A resolved action. */
 struct invoke_target {
 	cJSON *action;                        /* owned; parameters already inherited */
-	char store_ns[ROUTE_NAME_MAX];        /* namespace that stores it */
-	char full[2 * ROUTE_NAME_MAX + 2];    /* its store name: "name" or "pkg/name" */
-	char path[2 * ROUTE_NAME_MAX + 2];    /* "ns" or "ns/pkg" (after a binding: the bound package) */
-	char name[ROUTE_NAME_MAX];
-	char fqn[ENTITY_FQN_MAX];             /* "/ns/[pkg/]name" as addressed */
+	char store_ns[NAME_SIZE];        /* namespace that stores it */
+	char full[2 * NAME_SIZE + 2];    /* its store name: "name" or "pkg/name" */
+	char path[2 * NAME_SIZE + 2];    /* "ns" or "ns/pkg" (after a binding: the bound package) */
+	char name[NAME_SIZE];
+	char fqn[NAME_FQN_SIZE];             /* "/ns/[pkg/]name" as addressed */
 };
 void invoke_target_fini(struct invoke_target *t);
 

@@ -16,8 +16,8 @@
 /* Actions stored in one package. */
 struct pkg_actions {
 	cJSON *arr;                  /* summaries, or NULL to only count */
-	char docns[ROUTE_NAME_MAX * 2 + 2];   /* "ns/pkg" */
-	char (*names)[ROUTE_NAME_MAX * 2 + 2]; /* "pkg/action" */
+	char docns[NAME_SIZE * 2 + 2];   /* "ns/pkg" */
+	char (*names)[NAME_SIZE * 2 + 2]; /* "pkg/action" */
 	uint32_t n, cap;
 };
 

@@ -75,7 +75,7 @@ static void action_put(struct rest_req *q, const char *full, const char *docns)
 		return rest_reply_err(q, rc, &e);
 	exec = json_get_object(doc, "exec");
 	if (strcmp(json_get_string(exec, "kind"), "sequence") == 0) {
-		char self[ENTITY_FQN_MAX];
+		char self[NAME_FQN_SIZE];
 
 		snprintf(self, sizeof(self), "/%s/%s", q->ns, full);
 		rc = invoke_check_sequence(env->invoke, q->ns, self, exec, &e);
@@ -211,7 +211,7 @@ static void action_delete(struct rest_req *q, const char *full)
 
 void rest_action(struct rest_req *q)
 {
-	char full[ROUTE_NAME_MAX * 2 + 2], docns[ROUTE_NAME_MAX * 2 + 2];
+	char full[NAME_SIZE * 2 + 2], docns[NAME_SIZE * 2 + 2];
 
 	action_names(q, full, sizeof(full), docns, sizeof(docns));
 	if (rest_is(q, "PUT"))

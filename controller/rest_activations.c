@@ -13,7 +13,7 @@ void rest_activations_list(struct rest_req *q)
 	struct rest_list_ctx l = { .arr = arr, .activations = 1 };
 	struct err e = { 0 };
 	uint64_t limit, skip, since, upto;
-	char name[ROUTE_NAME_MAX * 2 + 2] = "";
+	char name[NAME_SIZE * 2 + 2] = "";
 	bool docs, count;
 	int rc;
 

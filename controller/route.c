@@ -2,7 +2,7 @@
 /* Request routing (see route.h): URI path -> struct route, OpenWhisk's name
  * rule, query parameters and Basic credentials. Pure functions on caller
  * strings with fixed stack buffers: no malloc, no I/O, so every input is
- * bounded by ROUTE_NAME_MAX and the fuzzer can throw anything at it.
+ * bounded by NAME_SIZE and the fuzzer can throw anything at it.
  * Called by controller/api.c for each request. */
 #include "controller/route.h"
 
@@ -23,54 +23,21 @@
 #define AUTH_TOKEN_MAX 512       /* base64 chars; uuid:key needs 136 */
 #define AUTH_DECODED_MAX CODEC_B64_DECODED_MAX(AUTH_TOKEN_MAX)
 
-/* ---- names ------------------------------------------------------------- */
-
-static bool is_word(unsigned char c)
-{
-	/* Java's \w without UNICODE_CHARACTER_CLASS: ASCII only. */
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_';
-}
-
-/* \A([\w]|[\w][\w@ .-]*[\w@.-]+)\z over (s, len): the first char is \w,
- * the rest are [\w@ .-] and the last one is not a space. Length-based so a
- * decoded NUL is just another illegal byte. */
-static bool name_is_valid_n(const char *s, size_t len)
-{
-	if (len == 0 || len > ROUTE_NAME_MAX - 1 || !is_word((unsigned char)s[0]))
-		return false;
-	for (size_t i = 1; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!is_word(c) && c != '@' && c != ' ' && c != '.' && c != '-')
-			return false;
-	}
-	return s[len - 1] != ' ';
-}
-
-bool route_name_is_valid(const char *name)
-{
-	if (!name)
-		return false;
-	/* strnlen: a longer string is invalid whatever follows. */
-	return name_is_valid_n(name, strnlen(name, ROUTE_NAME_MAX));
-}
-
 /* ---- path -------------------------------------------------------------- */
 
 /* One decoded path segment. `len` is the full decoded length even when it
- * exceeds the buffer, which then holds only the first ROUTE_NAME_MAX - 1
+ * exceeds the buffer, which then holds only the first NAME_SIZE - 1
  * bytes: an oversized segment can be measured and rejected but never
  * matched or copied. Decoded bytes may include NUL and '/'; both fail
  * every name check. */
 struct seg {
-	char buf[ROUTE_NAME_MAX];
+	char buf[NAME_SIZE];
 	size_t len;
 };
 
 static bool seg_is_long(const struct seg *s)
 {
-	return s->len > ROUTE_NAME_MAX - 1;
+	return s->len > NAME_SIZE - 1;
 }
 
 static bool seg_eq(const struct seg *s, const char *lit)
@@ -98,7 +65,7 @@ static int seg_decode(struct seg *s, const char *raw, const char *end)
 }
 
 /* Names (namespace, package, action) must be short enough and match the
- * regex; copied into dst (ROUTE_NAME_MAX bytes) only when valid. */
+ * regex; copied into dst (NAME_SIZE bytes) only when valid. */
 static int take_name(const struct seg *s, char *dst, struct err *e)
 {
 	if (seg_is_long(s) || !name_is_valid_n(s->buf, s->len))

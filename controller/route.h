@@ -11,8 +11,7 @@
 
 #include "common/cfg.h"
 #include "common/err.h"
-
-#define ROUTE_NAME_MAX 257       /* 256 chars + NUL (OpenWhisk's limit) */
+#include "controller/name.h"
 
 enum route_kind {
 	ROUTE_NONE = 0,          /* not an API path we serve: 404 */
@@ -39,9 +38,9 @@ enum route_kind {
 
 struct route {
 	enum route_kind kind;
-	char ns[ROUTE_NAME_MAX];       /* as written: "_" or a namespace */
-	char package[ROUTE_NAME_MAX];  /* "" when none */
-	char name[ROUTE_NAME_MAX];     /* entity name, or activation id */
+	char ns[NAME_SIZE];       /* as written: "_" or a namespace */
+	char package[NAME_SIZE];  /* "" when none */
+	char name[NAME_SIZE];     /* entity name, or activation id */
 	/* ROUTE_WEB only: the extension ("http" when none or not a known
 	 * one: then the whole segment is the name) and what followed it,
 	 * still percent-encoded ("" or "/..."), pointing into the uri. */
@@ -67,9 +66,6 @@ struct route {
  * action segment is web_path. Thread-safe, no allocation. */
 int route_parse(const char *uri, struct route *r, struct err *e)
 	__attribute__((warn_unused_result));
-
-/* OpenWhisk's entity name rule: \A([\w]|[\w][\w@ .-]*[\w@.-]+)\z, max 256. */
-bool route_name_is_valid(const char *name);
 
 /* Query parameters. route_query_get copies the percent-decoded value of
  * `key` from the query part of `uri` (after '?', up to '#') into buf: keys

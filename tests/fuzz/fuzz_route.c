@@ -28,9 +28,9 @@ static void check_route(const struct route *r)
 		abort();
 	if (r->kind == ROUTE_NONE && (r->ns[0] || r->package[0] || r->name[0]))
 		abort();
-	if (r->name[0] && !route_name_is_valid(r->name))
+	if (r->name[0] && !name_is_valid(r->name))
 		abort();
-	if (r->package[0] && !route_name_is_valid(r->package))
+	if (r->package[0] && !name_is_valid(r->package))
 		abort();
 	if (r->package[0] && strcmp(r->package, "default") == 0)
 		abort();
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static bool init;
 	struct route r;
 	struct err e = { 0 };
-	char buf[ROUTE_NAME_MAX * 2];
+	char buf[NAME_SIZE * 2];
 	char *s;
 
 	if (!init) {
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)!route_query_bool(s, query_keys[i], false, &b);
 	}
-	(void)route_name_is_valid(s);
+	(void)name_is_valid(s);
 	{
 		int k = route_auth(&c, s);
 

@@ -174,32 +174,6 @@ static void test_sequence_exec(void)
 			  "exec.components must be an array of action names");
 }
 
-static void test_fqn(void)
-{
-	struct entity_fqn f;
-	char buf[ENTITY_FQN_MAX];
-
-	REQUIRE(entity_fqn_parse("/_/a", "guest", &f) == 0);
-	entity_fqn_format(&f, buf, sizeof(buf));
-	CHECK_STR_EQ(buf, "/guest/a");
-	REQUIRE(entity_fqn_parse("pkg/a", "guest", &f) == 0);
-	CHECK_STR_EQ(f.ns, "guest");
-	CHECK_STR_EQ(f.pkg, "pkg");
-	CHECK_STR_EQ(f.name, "a");
-	REQUIRE(entity_fqn_parse("/ns/pkg/a", "guest", &f) == 0);
-	entity_fqn_format(&f, buf, sizeof(buf));
-	CHECK_STR_EQ(buf, "/ns/pkg/a");
-	REQUIRE(entity_fqn_parse("a", "guest", &f) == 0);
-	CHECK_STR_EQ(f.pkg, "");
-	CHECK_INT_EQ(entity_fqn_parse("/a", "guest", &f), -EINVAL);
-	CHECK_INT_EQ(entity_fqn_parse("a/b/c", "guest", &f), -EINVAL);
-	CHECK_INT_EQ(entity_fqn_parse("/a/b/c/d", "guest", &f), -EINVAL);
-	CHECK_INT_EQ(entity_fqn_parse("", "guest", &f), -EINVAL);
-	CHECK_INT_EQ(entity_fqn_parse("a//b", "guest", &f), -EINVAL);
-	CHECK_INT_EQ(entity_fqn_parse("/ns/../a", "guest", &f), -EINVAL);
-	CHECK_INT_EQ(entity_fqn_parse("a/", "guest", &f), -EINVAL);
-}
-
 static void test_trigger_rule_package_docs(void)
 {
 	_cleanup_json_ cJSON *body = NULL, *doc = NULL, *upd = NULL, *rule = NULL, *pkg = NULL;
@@ -1039,7 +1013,6 @@ HARNESS_MAIN("entity",
 	     TEST_CASE(test_kind_default),
 	     TEST_CASE(test_kind_unknown),
 	     TEST_CASE(test_sequence_exec),
-	     TEST_CASE(test_fqn),
 	     TEST_CASE(test_trigger_rule_package_docs),
 	     TEST_CASE(test_params_inherit),
 	     TEST_CASE(test_trigger_and_sequence_records),
