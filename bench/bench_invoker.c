@@ -28,6 +28,7 @@
 
 #include "common/act.h"
 #include "invoker/docker.h"
+#include "invoker/docker_extra.h"
 #include "common/json.h"
 #include "invoker/proxy.h"
 #include "common/queue.h"
@@ -792,7 +793,7 @@ static void bench_run_body(const struct bench_action *a, char *buf, size_t size,
 
 static int bench_direct_post(struct proxy_conn *c, const char *body, size_t len)
 {
-	struct proxy_response r = { 0 };
+	struct http_response r = { 0 };
 	struct err e = { 0 };
 	int rc = proxy_post(c, "/run", body, len, BENCH_ACT_TIMEOUT_MS, 64 * 1024, &r, &e);
 
@@ -803,7 +804,7 @@ static int bench_direct_post(struct proxy_conn *c, const char *body, size_t len)
 	} else if (rc < 0) {
 		fprintf(stderr, "bench_invoker: direct /run: %s\n", e.msg);
 	}
-	proxy_response_fini(&r);
+	http_response_fini(&r);
 	return rc;
 }
 

@@ -22,7 +22,7 @@
  * (warm containers, which serve one connection at a time). A
  * request is an error when the status is not 200, the body lacks TEXT
  * (-e), or the connection fails; errors are counted, the first is shown.
- * Responses are parsed with the invoker's proxy_parser (invoker/proxy.h).
+ * Responses are parsed with the invoker's http_parser (invoker/proxy.h).
  * Exit status: 0 when the run completed (errors are in the output line),
  * 1 when it could not run, 2 on a usage error. */
 #include <errno.h>
@@ -126,7 +126,7 @@ static int write_all(int fd, const char *p, size_t n)
 static int do_request(struct load *l, struct conn *c, int *status, bool *matched, bool *reuse,
 		      char *snip, size_t snip_len)
 {
-	struct proxy_parser p;
+	struct http_parser p;
 	char buf[65536];
 	int r = 0, done = 0;
 	uint64_t deadline = now_ns() + (uint64_t)l->timeout_ms * 1000000u;
@@ -142,7 +142,7 @@ static int do_request(struct load *l, struct conn *c, int *status, bool *matched
 		r = write_all(c->fd, l->body, l->body_len);
 	if (r < 0)
 		return r;
-	proxy_parser_init(&p, MAX_BODY_KEEP);
+	http_parser_init(&p, MAX_BODY_KEEP);
 	while (!done) {
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 		uint64_t t = now_ns();
@@ -165,12 +165,12 @@ static int do_request(struct load *l, struct conn *c, int *status, bool *matched
 			break;
 		}
 		if (n == 0) {
-			r = proxy_parser_eof(&p) == 1 ? 0 : -ECONNABORTED;
+			r = http_parser_eof(&p) == 1 ? 0 : -ECONNABORTED;
 			p.close = 1;
 			done = 1;
 			break;
 		}
-		r = proxy_parser_feed(&p, buf, (size_t)n, &used);
+		r = http_parser_feed(&p, buf, (size_t)n, &used);
 		if (r < 0)
 			break;
 		if (r == 1) {

@@ -22,73 +22,7 @@
 #include "common/log.h"
 #include "common/cleanup.h"
 
-#define DOCKER_BASE_URL "http://localhost/" DOCKER_API_VERSION
-#define DOCKER_RESP_MAX ((size_t)8 << 20)
-/* A buffer grown past this by one big answer is dropped before the next
- * request, so a single 8 MiB listing does not stay resident. */
-#define DOCKER_BUF_KEEP ((size_t)256 << 10)
-#define DOCKER_CONNECT_TIMEOUT_MS 5000L
-#define DOCKER_TIMEOUT_MS 60000L
-/* Pause/unpause sit on the warm path; a freezer that takes longer than this
- * is wedged, and the caller should give up on the container. */
-#define DOCKER_PAUSE_TIMEOUT_MS 10000L
-#define DOCKER_URL_MAX 2048
-#define DOCKER_WHAT_MAX 600
-#define DOCKER_REF_MAX 255
-#define DOCKER_IMAGE_MAX 512
-#define DOCKER_SYSERR_MAX 256
-
-enum body_mode {
-	BODY_BUFFER,    /* keep the body in d->buf */
-	BODY_LOGS,      /* logs request, HTTP status not seen yet */
-	BODY_DEMUX,     /* logs request with a 2xx status: feed the demuxer */
-};
-
-struct docker {
-	CURL *curl;
-	char *socket_path;
-	struct curl_slist *json_headers;
-	char curl_err[CURL_ERROR_SIZE];
-
-	/* The current response (BODY_BUFFER, or a logs error body). */
-	char *buf;
-	size_t len, cap;
-	bool too_big, oom;
-
-	/* Log streaming state of the current request. */
-	enum body_mode mode;
-	struct docker_log_demux demux;
-	docker_log_fn log_cb;
-	void *log_arg;
-	int stream_rc;          /* what stopped the stream (demux or consumer) */
-	int user_rc;            /* the consumer's own non-zero return */
-	char syserr[DOCKER_SYSERR_MAX];
-	size_t syserr_len;
-
-	bool warned;            /* create warnings logged once per handle */
-};
-
-struct request {
-	const char *method;     /* "GET", "POST" or "DELETE" */
-	const char *url;
-	const char *body;       /* JSON for POST; NULL sends an empty body */
-	size_t body_len;
-	long timeout_ms;
-	bool logs;              /* stream a 2xx body through the log demuxer */
-};
-
-static void curl_freep(char **p)
-{
-	if (*p)
-		curl_free(*p);
-}
-#define _cleanup_curl_str_ __attribute__((cleanup(curl_freep)))
-
-static void json_strp(char **p)
-{
-	json_free(*p);
-}
-#define _cleanup_json_str_ __attribute__((cleanup(json_strp)))
+#include "invoker/docker_impl.h"
 
 /* --- pure parsers --------------------------------------------------------- */
 
@@ -99,7 +33,7 @@ static bool is_space(unsigned char c)
 
 /* Copy src[0..n) into msg trimmed, control bytes as spaces (one log line),
  * truncated to fit without cutting a UTF-8 sequence in half. */
-static void copy_message(char *msg, size_t msg_size, const char *src, size_t n)
+void docker_copy_message(char *msg, size_t msg_size, const char *src, size_t n)
 {
 	size_t i;
 
@@ -135,10 +69,10 @@ void docker_parse_error(const char *body, size_t len, char *msg, size_t msg_size
 	if (!body || len == 0)
 		return;
 	if (json_parse(body, len, &root, NULL) == 0 && (m = json_get_string(root, "message"))) {
-		copy_message(msg, msg_size, m, strlen(m));
+		docker_copy_message(msg, msg_size, m, strlen(m));
 		return;
 	}
-	copy_message(msg, msg_size, body, len);
+	docker_copy_message(msg, msg_size, body, len);
 }
 
 static enum docker_state state_parse(const cJSON *state)
@@ -490,7 +424,7 @@ static int transport_error(struct docker *d, CURLcode cc, const struct request *
  * streamed) NUL-terminated in d->buf/d->len, whatever the status; a failure
  * below HTTP (socket, timeout, size, memory) returns its errno with a
  * message the caller wraps with what it was doing. */
-static int docker_perform(struct docker *d, const struct request *r, long *status_out,
+int docker_perform(struct docker *d, const struct request *r, long *status_out,
 			  struct err *e)
 {
 	CURL *c = d->curl;
@@ -553,7 +487,7 @@ static const char *body_of(const struct docker *d)
 }
 
 /* Docker's answer as an error: "<what>: docker <status>: <message>". */
-static int status_fail(struct docker *d, int code, long status, const char *what,
+int docker_status_fail(struct docker *d, int code, long status, const char *what,
 		       struct err *e)
 {
 	char msg[ERR_MSG_MAX];
@@ -564,7 +498,7 @@ static int status_fail(struct docker *d, int code, long status, const char *what
 
 /* 409 means different things per endpoint: name in use for create, a state
  * conflict ("is not running", "is paused") for the lifecycle calls. */
-static int status_errno(long status, int conflict)
+int docker_status_errno(long status, int conflict)
 {
 	switch (status) {
 	case 400:
@@ -581,14 +515,14 @@ static int status_errno(long status, int conflict)
 	}
 }
 
-static bool status_ok(long status)
+bool docker_status_ok(long status)
 {
 	return status >= 200 && status < 300;
 }
 
 /* Container names and ids as Docker allows them ([a-zA-Z0-9][a-zA-Z0-9_.-]*),
  * which also keeps "/", "." and ".." path tricks out of the URL. */
-static bool ref_is_valid(const char *ref)
+bool docker_ref_is_valid(const char *ref)
 {
 	size_t n;
 
@@ -608,9 +542,9 @@ static bool ref_is_valid(const char *ref)
 }
 
 /* snprintf into a URL buffer; -EINVAL when it does not fit. */
-static int url_build(char *url, size_t size, const char *what, struct err *e,
+int docker_url_build(char *url, size_t size, const char *what, struct err *e,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int url_build(char *url, size_t size, const char *what, struct err *e,
+int docker_url_build(char *url, size_t size, const char *what, struct err *e,
 		     const char *fmt, ...)
 {
 	va_list ap;
@@ -625,7 +559,7 @@ static int url_build(char *url, size_t size, const char *what, struct err *e,
 }
 
 /* Escape `s` for a URL path segment or query value; NULL on ENOMEM. */
-static char *url_escape(struct docker *d, const char *s)
+char *docker_url_escape(struct docker *d, const char *s)
 {
 	return curl_easy_escape(d->curl, s, 0);
 }
@@ -643,36 +577,8 @@ int docker_ping(struct docker *d, struct err *e)
 	if (rc < 0)
 		return err_wrap(e, rc, "ping");
 	if (status != 200 || strcmp(body_of(d), "OK") != 0)
-		return status_fail(d, -EPROTO, status, "ping", e);
+		return docker_status_fail(d, -EPROTO, status, "ping", e);
 	return 0;
-}
-
-int docker_image_exists(struct docker *d, const char *image, struct err *e)
-{
-	char what[DOCKER_WHAT_MAX], url[DOCKER_URL_MAX];
-	_cleanup_curl_str_ char *esc = NULL;
-	struct request r = { "GET", url, NULL, 0, DOCKER_TIMEOUT_MS, false };
-	long status;
-	int rc;
-
-	if (!image || !*image || strlen(image) > DOCKER_IMAGE_MAX)
-		return err_set(e, -EINVAL, "inspect image: invalid image name");
-	for (const char *p = image; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return err_set(e, -EINVAL, "inspect image: invalid image name");
-	snprintf(what, sizeof(what), "inspect image %s", image);
-	esc = url_escape(d, image);
-	if (!esc)
-		return err_set(e, -ENOMEM, "%s: out of memory", what);
-	rc = url_build(url, sizeof(url), what, e, DOCKER_BASE_URL "/images/%s/json", esc);
-	if (rc < 0)
-		return rc;
-	rc = docker_perform(d, &r, &status, e);
-	if (rc < 0)
-		return err_wrap(e, rc, "%s", what);
-	if (status == 200)
-		return 0;
-	return status_fail(d, status_errno(status, -EPROTO), status, what, e);
 }
 
 static bool add_ok(const cJSON *item)
@@ -844,7 +750,7 @@ int docker_container_create(struct docker *d, const struct docker_create_opts *o
 	if (!o)
 		return err_set(e, -EINVAL, "create container: no options");
 	snprintf(what, sizeof(what), "create container %s", o->name ? o->name : "(unnamed)");
-	if (o->name && !ref_is_valid(o->name))
+	if (o->name && !docker_ref_is_valid(o->name))
 		return err_set(e, -EINVAL, "%s: invalid container name", what);
 	if (!o->image || !*o->image)
 		return err_set(e, -EINVAL, "%s: no image", what);
@@ -854,13 +760,13 @@ int docker_container_create(struct docker *d, const struct docker_create_opts *o
 	r.body = body;
 	r.body_len = strlen(body);
 	if (o->name) {
-		esc = url_escape(d, o->name);
+		esc = docker_url_escape(d, o->name);
 		if (!esc)
 			return err_set(e, -ENOMEM, "%s: out of memory", what);
-		rc = url_build(url, sizeof(url), what, e, DOCKER_BASE_URL "/containers/create?name=%s",
+		rc = docker_url_build(url, sizeof(url), what, e, DOCKER_BASE_URL "/containers/create?name=%s",
 			       esc);
 	} else {
-		rc = url_build(url, sizeof(url), what, e, DOCKER_BASE_URL "/containers/create");
+		rc = docker_url_build(url, sizeof(url), what, e, DOCKER_BASE_URL "/containers/create");
 	}
 	if (rc < 0)
 		return rc;
@@ -868,8 +774,8 @@ int docker_container_create(struct docker *d, const struct docker_create_opts *o
 	rc = docker_perform(d, &r, &status, e);
 	if (rc < 0)
 		return err_wrap(e, rc, "%s", what);
-	if (!status_ok(status))
-		return status_fail(d, status_errno(status, -EEXIST), status, what, e);
+	if (!docker_status_ok(status))
+		return docker_status_fail(d, docker_status_errno(status, -EEXIST), status, what, e);
 	if (json_parse(body_of(d), d->len, &root, NULL) < 0 || !(id = json_get_string(root, "Id")) ||
 	    !*id || strlen(id) >= DOCKER_ID_MAX)
 		return err_set(e, -EPROTO, "%s: docker %ld: answer without an Id", what, status);
@@ -879,7 +785,7 @@ int docker_container_create(struct docker *d, const struct docker_create_opts *o
 }
 
 /* POST /containers/{id}/<verb>[?query] with an empty body. */
-static int container_post(struct docker *d, const char *id, const char *verb, const char *query,
+int docker_container_post(struct docker *d, const char *id, const char *verb, const char *query,
 			  long timeout_ms, const char *what, long *status, struct err *e)
 {
 	char url[DOCKER_URL_MAX];
@@ -887,12 +793,12 @@ static int container_post(struct docker *d, const char *id, const char *verb, co
 	struct request r = { "POST", url, NULL, 0, timeout_ms, false };
 	int rc;
 
-	if (!ref_is_valid(id))
+	if (!docker_ref_is_valid(id))
 		return err_set(e, -EINVAL, "%s: invalid container id", what);
-	esc = url_escape(d, id);
+	esc = docker_url_escape(d, id);
 	if (!esc)
 		return err_set(e, -ENOMEM, "%s: out of memory", what);
-	rc = url_build(url, sizeof(url), what, e, DOCKER_BASE_URL "/containers/%s/%s%s%s", esc,
+	rc = docker_url_build(url, sizeof(url), what, e, DOCKER_BASE_URL "/containers/%s/%s%s%s", esc,
 		       verb, query ? "?" : "", query ? query : "");
 	if (rc < 0)
 		return rc;
@@ -914,13 +820,13 @@ int docker_container_start(struct docker *d, const char *id, struct err *e)
 	int rc;
 
 	snprintf(what, sizeof(what), "start container %s", id ? id : "(null)");
-	rc = container_post(d, id, "start", NULL, DOCKER_TIMEOUT_MS, what, &status, e);
+	rc = docker_container_post(d, id, "start", NULL, DOCKER_TIMEOUT_MS, what, &status, e);
 	if (rc < 0)
 		return rc;
 	/* 304: already started. */
-	if (status_ok(status) || status == 304)
+	if (docker_status_ok(status) || status == 304)
 		return 0;
-	return status_fail(d, status_errno(status, -EBUSY), status, what, e);
+	return docker_status_fail(d, docker_status_errno(status, -EBUSY), status, what, e);
 }
 
 int docker_container_pause(struct docker *d, const char *id, struct err *e)
@@ -930,13 +836,13 @@ int docker_container_pause(struct docker *d, const char *id, struct err *e)
 	int rc;
 
 	snprintf(what, sizeof(what), "pause container %s", id ? id : "(null)");
-	rc = container_post(d, id, "pause", NULL, DOCKER_PAUSE_TIMEOUT_MS, what, &status, e);
+	rc = docker_container_post(d, id, "pause", NULL, DOCKER_PAUSE_TIMEOUT_MS, what, &status, e);
 	if (rc < 0)
 		return rc;
 	/* 409 "Container ... is already paused" (daemon/pause.go). */
-	if (status_ok(status) || (status == 409 && body_has(d, "already paused")))
+	if (docker_status_ok(status) || (status == 409 && body_has(d, "already paused")))
 		return 0;
-	return status_fail(d, status_errno(status, -EBUSY), status, what, e);
+	return docker_status_fail(d, docker_status_errno(status, -EBUSY), status, what, e);
 }
 
 int docker_container_unpause(struct docker *d, const char *id, struct err *e)
@@ -948,15 +854,15 @@ int docker_container_unpause(struct docker *d, const char *id, struct err *e)
 	int rc;
 
 	snprintf(what, sizeof(what), "unpause container %s", id ? id : "(null)");
-	rc = container_post(d, id, "unpause", NULL, DOCKER_PAUSE_TIMEOUT_MS, what, &status, e);
+	rc = docker_container_post(d, id, "unpause", NULL, DOCKER_PAUSE_TIMEOUT_MS, what, &status, e);
 	if (rc < 0)
 		return rc;
-	if (status_ok(status))
+	if (docker_status_ok(status))
 		return 0;
 	/* 20.10 answers "Container ... is not paused" with a 500, and says
 	 * the same of a stopped one; only a running one is "already". */
 	if (status != 404 && body_has(d, "is not paused")) {
-		int code = status_fail(d, -EBUSY, status, what, e);
+		int code = docker_status_fail(d, -EBUSY, status, what, e);
 
 		rc = docker_container_inspect(d, id, &st, &ie);
 		if (rc == 0 && st.state == DOCKER_STATE_RUNNING) {
@@ -965,38 +871,7 @@ int docker_container_unpause(struct docker *d, const char *id, struct err *e)
 		}
 		return code;
 	}
-	return status_fail(d, status_errno(status, -EBUSY), status, what, e);
-}
-
-int docker_container_kill(struct docker *d, const char *id, const char *signal, struct err *e)
-{
-	char what[DOCKER_WHAT_MAX], query[64];
-	long status;
-	int rc;
-
-	snprintf(what, sizeof(what), "kill container %s with %s", id ? id : "(null)",
-		 signal ? signal : "KILL");
-	if (signal) {
-		/* Names ("KILL", "SIGTERM") or numbers: nothing to escape. */
-		size_t n = strlen(signal);
-
-		if (n == 0 || n > 16)
-			return err_set(e, -EINVAL, "%s: invalid signal", what);
-		for (size_t i = 0; i < n; i++) {
-			char c = signal[i];
-
-			if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
-			      c == '-'))
-				return err_set(e, -EINVAL, "%s: invalid signal", what);
-		}
-	}
-	snprintf(query, sizeof(query), "signal=%s", signal ? signal : "KILL");
-	rc = container_post(d, id, "kill", query, DOCKER_TIMEOUT_MS, what, &status, e);
-	if (rc < 0)
-		return rc;
-	if (status_ok(status))
-		return 0;
-	return status_fail(d, status_errno(status, -EBUSY), status, what, e);
+	return docker_status_fail(d, docker_status_errno(status, -EBUSY), status, what, e);
 }
 
 int docker_container_remove(struct docker *d, const char *id, struct err *e)
@@ -1008,12 +883,12 @@ int docker_container_remove(struct docker *d, const char *id, struct err *e)
 	int rc;
 
 	snprintf(what, sizeof(what), "remove container %s", id ? id : "(null)");
-	if (!ref_is_valid(id))
+	if (!docker_ref_is_valid(id))
 		return err_set(e, -EINVAL, "%s: invalid container id", what);
-	esc = url_escape(d, id);
+	esc = docker_url_escape(d, id);
 	if (!esc)
 		return err_set(e, -ENOMEM, "%s: out of memory", what);
-	rc = url_build(url, sizeof(url), what, e,
+	rc = docker_url_build(url, sizeof(url), what, e,
 		       DOCKER_BASE_URL "/containers/%s?force=true&v=true", esc);
 	if (rc < 0)
 		return rc;
@@ -1021,10 +896,10 @@ int docker_container_remove(struct docker *d, const char *id, struct err *e)
 	if (rc < 0)
 		return err_wrap(e, rc, "%s", what);
 	/* Gone already, or someone else's removal is under way. */
-	if (status_ok(status) || status == 404 ||
+	if (docker_status_ok(status) || status == 404 ||
 	    (status == 409 && body_has(d, "already in progress")))
 		return 0;
-	return status_fail(d, status_errno(status, -EBUSY), status, what, e);
+	return docker_status_fail(d, docker_status_errno(status, -EBUSY), status, what, e);
 }
 
 static int container_inspect(struct docker *d, const char *id, uint16_t published_port,
@@ -1037,19 +912,19 @@ static int container_inspect(struct docker *d, const char *id, uint16_t publishe
 	int rc;
 
 	snprintf(what, sizeof(what), "inspect container %s", id ? id : "(null)");
-	if (!ref_is_valid(id))
+	if (!docker_ref_is_valid(id))
 		return err_set(e, -EINVAL, "%s: invalid container id", what);
-	esc = url_escape(d, id);
+	esc = docker_url_escape(d, id);
 	if (!esc)
 		return err_set(e, -ENOMEM, "%s: out of memory", what);
-	rc = url_build(url, sizeof(url), what, e, DOCKER_BASE_URL "/containers/%s/json", esc);
+	rc = docker_url_build(url, sizeof(url), what, e, DOCKER_BASE_URL "/containers/%s/json", esc);
 	if (rc < 0)
 		return rc;
 	rc = docker_perform(d, &r, &status, e);
 	if (rc < 0)
 		return err_wrap(e, rc, "%s", what);
 	if (status != 200)
-		return status_fail(d, status_errno(status, -EBUSY), status, what, e);
+		return docker_status_fail(d, docker_status_errno(status, -EBUSY), status, what, e);
 	if (docker_parse_inspect(body_of(d), d->len, published_port, out) < 0)
 		return err_set(e, -EPROTO, "%s: docker 200: not an inspect document", what);
 	return 0;
@@ -1089,10 +964,10 @@ int docker_container_list(struct docker *d, const char *label, char (**ids_out)[
 		return err_set(e, -ENOMEM, "%s: out of memory", what);
 	}
 	filter = json_print(froot, NULL);
-	esc = filter ? url_escape(d, filter) : NULL;
+	esc = filter ? docker_url_escape(d, filter) : NULL;
 	if (!esc)
 		return err_set(e, -ENOMEM, "%s: out of memory", what);
-	rc = url_build(url, sizeof(url), what, e,
+	rc = docker_url_build(url, sizeof(url), what, e,
 		       DOCKER_BASE_URL "/containers/json?all=true&filters=%s", esc);
 	if (rc < 0)
 		return rc;
@@ -1100,7 +975,7 @@ int docker_container_list(struct docker *d, const char *label, char (**ids_out)[
 	if (rc < 0)
 		return err_wrap(e, rc, "%s", what);
 	if (status != 200)
-		return status_fail(d, status_errno(status, -EPROTO), status, what, e);
+		return docker_status_fail(d, docker_status_errno(status, -EPROTO), status, what, e);
 	if (json_parse(body_of(d), d->len, &root, NULL) < 0 || !cJSON_IsArray(root))
 		return err_set(e, -EPROTO, "%s: docker 200: not a container list", what);
 	if (cJSON_GetArraySize(root) > 0) {
@@ -1121,46 +996,3 @@ int docker_container_list(struct docker *d, const char *label, char (**ids_out)[
 	return 0;
 }
 
-int docker_container_logs(struct docker *d, const char *id, uint64_t since_s, docker_log_fn cb,
-			  void *arg, struct err *e)
-{
-	char what[DOCKER_WHAT_MAX], url[DOCKER_URL_MAX], since[40] = "";
-	_cleanup_curl_str_ char *esc = NULL;
-	struct request r = { "GET", url, NULL, 0, DOCKER_TIMEOUT_MS, true };
-	long status;
-	int rc;
-
-	snprintf(what, sizeof(what), "logs of container %s", id ? id : "(null)");
-	if (!ref_is_valid(id))
-		return err_set(e, -EINVAL, "%s: invalid container id", what);
-	if (!cb)
-		return err_set(e, -EINVAL, "%s: no callback", what);
-	esc = url_escape(d, id);
-	if (!esc)
-		return err_set(e, -ENOMEM, "%s: out of memory", what);
-	if (since_s)
-		snprintf(since, sizeof(since), "&since=%" PRIu64, since_s);
-	rc = url_build(url, sizeof(url), what, e,
-		       DOCKER_BASE_URL "/containers/%s/logs?stdout=1&stderr=1&timestamps=1%s", esc,
-		       since);
-	if (rc < 0)
-		return rc;
-	d->log_cb = cb;
-	d->log_arg = arg;
-	rc = docker_perform(d, &r, &status, e);
-	d->log_cb = NULL;
-	d->log_arg = NULL;
-	if (rc < 0)
-		return err_wrap(e, rc, "%s", what);
-	if (!status_ok(status))
-		return status_fail(d, status_errno(status, -EPROTO), status, what, e);
-	if (d->syserr_len) {
-		char msg[DOCKER_SYSERR_MAX];
-
-		copy_message(msg, sizeof(msg), d->syserr, d->syserr_len);
-		return err_set(e, -EIO, "%s: docker: %s", what, msg);
-	}
-	if (d->demux.hdr_have || d->demux.frame_left)
-		return err_set(e, -EPROTO, "%s: log stream ended inside a frame", what);
-	return 0;
-}

@@ -81,9 +81,6 @@ void docker_close(struct docker *d);
  * socket is not there; -EPROTO otherwise. */
 int docker_ping(struct docker *d, struct err *e) __attribute__((warn_unused_result));
 
-/* Does the image exist locally? 0 = yes, -ENOENT = no (never pulls). */
-int docker_image_exists(struct docker *d, const char *image, struct err *e)
-	__attribute__((warn_unused_result));
 
 /* POST /containers/create. Writes the new id. -EEXIST (409 name in use),
  * -ENOENT (404 no such image), -EINVAL (400), -EPROTO (other). */
@@ -94,15 +91,12 @@ int docker_container_create(struct docker *d, const struct docker_create_opts *o
 /* Lifecycle. -ENOENT when the container does not exist; start/unpause of a
  * running one and pause of a paused one are not errors (304/409 tolerated
  * where Docker means "already"). -EBUSY when its state forbids the call
- * (kill/pause/unpause of a stopped one, start of a paused one). kill sends
- * `signal` ("KILL", "TERM"; NULL = "KILL"). */
+ * (pause/unpause of a stopped one, start of a paused one). */
 int docker_container_start(struct docker *d, const char *id, struct err *e)
 	__attribute__((warn_unused_result));
 int docker_container_pause(struct docker *d, const char *id, struct err *e)
 	__attribute__((warn_unused_result));
 int docker_container_unpause(struct docker *d, const char *id, struct err *e)
-	__attribute__((warn_unused_result));
-int docker_container_kill(struct docker *d, const char *id, const char *signal, struct err *e)
 	__attribute__((warn_unused_result));
 /* DELETE ?force=true&v=true. A container already gone (or whose removal is
  * already in progress) is not an error. */
@@ -119,16 +113,10 @@ int docker_container_inspect(struct docker *d, const char *id, struct docker_ins
 int docker_container_list(struct docker *d, const char *label, char (**ids_out)[DOCKER_ID_MAX],
 			  size_t *count_out, struct err *e) __attribute__((warn_unused_result));
 
-/* GET /containers/{id}/logs?stdout=1&stderr=1&timestamps=1[&since=S]:
- * demultiplexed (the 8-byte frame headers stripped) into `cb`, one call per
- * frame (or per piece of a frame, as it arrives) with stream 1 = stdout,
- * 2 = stderr. since_s 0 = from the start. A non-zero return from `cb` stops
- * the transfer and is returned (-ECANCELED if it was positive). -EPROTO
- * when the stream is not multiplexed or ends inside a frame, -EIO with the
- * text of an error the daemon sent in-stream. */
+
+/* A consumer of demultiplexed log bytes (docker_log_demux_feed,
+ * docker_container_logs): stream 1 = stdout, 2 = stderr. */
 typedef int (*docker_log_fn)(void *arg, int stream, const char *data, size_t len);
-int docker_container_logs(struct docker *d, const char *id, uint64_t since_s, docker_log_fn cb,
-			  void *arg, struct err *e) __attribute__((warn_unused_result));
 
 /* --- pure parsers (no I/O), for tests and fuzzing --- */
 

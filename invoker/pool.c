@@ -3,13 +3,51 @@
  * few dozen containers at most, and POOL_MAX_CONTAINERS bounds it. */
 #include "invoker/pool.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-void pool_init(struct pool *p, const struct pool_config *cfg)
+struct pool {
+	struct pool_config cfg;
+	struct pool_container c[POOL_MAX_CONTAINERS];
+	uint32_t used_mb;            /* memory of every non-free container */
+};
+
+int pool_new(const struct pool_config *cfg, struct pool **out)
 {
-	memset(p, 0, sizeof(*p));
+	struct pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
 	p->cfg = *cfg;
+	*out = p;
+	return 0;
+}
+
+void pool_free(struct pool *p)
+{
+	free(p);
+}
+
+const struct pool_container *pool_slot(const struct pool *p, uint32_t slot)
+{
+	return &p->c[slot];
+}
+
+void *pool_slot_data(const struct pool *p, uint32_t slot)
+{
+	return p->c[slot].data;
+}
+
+void pool_slot_set_data(struct pool *p, uint32_t slot, void *data)
+{
+	p->c[slot].data = data;
+}
+
+uint32_t pool_used_mb(const struct pool *p)
+{
+	return p->used_mb;
 }
 
 static void slot_take(struct pool *p, uint32_t i, enum pool_state st, const char *kind,

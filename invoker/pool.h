@@ -50,7 +50,7 @@ struct pool_container {
 	bool initialised;            /* /init done */
 	bool stem_cell;              /* created by pool_tick as a prewarm, not for an activation */
 	uint32_t uses;               /* activations run */
-	void *runner;                /* runner's per-container data (id, port, connection) */
+	void *data;                  /* the runner's per-container data (id, port, connection) */
 };
 
 struct pool_prewarm {
@@ -68,11 +68,7 @@ struct pool_config {
 	uint32_t prewarm_count;
 };
 
-struct pool {
-	struct pool_config cfg;
-	struct pool_container c[POOL_MAX_CONTAINERS];
-	uint32_t used_mb;            /* memory of every non-free container */
-};
+struct pool;
 
 enum pool_decision {
 	POOL_USE,       /* run in *slot: state now BUSY; unpause if it was PAUSED,
@@ -92,7 +88,17 @@ struct pool_acquire {
 	uint32_t evict_count;
 };
 
-void pool_init(struct pool *p, const struct pool_config *cfg);
+/* An empty pool with this policy. -ENOMEM. *out on success only. */
+int pool_new(const struct pool_config *cfg, struct pool **out) __attribute__((warn_unused_result));
+void pool_free(struct pool *p);
+
+/* A slot as the policy sees it (read only; slot < POOL_MAX_CONTAINERS). */
+const struct pool_container *pool_slot(const struct pool *p, uint32_t slot);
+/* The runner's data of a slot (set once the container exists). */
+void *pool_slot_data(const struct pool *p, uint32_t slot);
+void pool_slot_set_data(struct pool *p, uint32_t slot, void *data);
+/* Memory of every non-free container, MB. */
+uint32_t pool_used_mb(const struct pool *p);
 
 /* Pick a container for an activation of action `key`, kind, memory_mb. */
 void pool_acquire(struct pool *p, const char *key, const char *kind, uint32_t memory_mb,

@@ -17,6 +17,7 @@
 #include "common/jscan.h"
 #include "common/log.h"
 #include "invoker/logs.h"
+#include "invoker/protocol.h"
 #include "invoker/proxy.h"
 #include "common/now.h"
 #include "common/file.h"
@@ -41,7 +42,7 @@ struct runner {
 	char network[64];
 	pthread_mutex_t lock;
 	pthread_cond_t freed;        /* signalled when containers free up */
-	struct pool pool;
+	struct pool *pool;
 	_Atomic uint32_t counter;    /* container names */
 };
 
@@ -154,12 +155,12 @@ static void slot_removed(struct runner_worker *w, uint32_t slot)
 	struct ctr *c;
 
 	pthread_mutex_lock(&r->lock);
-	c = r->pool.c[slot].runner;
-	r->pool.c[slot].runner = NULL;
+	c = pool_slot_data(r->pool, slot);
+	pool_slot_set_data(r->pool, slot, NULL);
 	pthread_mutex_unlock(&r->lock);
 	ctr_remove(w, c);
 	pthread_mutex_lock(&r->lock);
-	pool_removed(&r->pool, slot);
+	pool_removed(r->pool, slot);
 	pthread_cond_broadcast(&r->freed);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -169,7 +170,7 @@ static void slot_release(struct runner_worker *w, uint32_t slot, const char *key
 	struct runner *r = w->r;
 
 	pthread_mutex_lock(&r->lock);
-	pool_release(&r->pool, slot, key, keep, now_mono_ms());
+	pool_release(r->pool, slot, key, keep, now_mono_ms());
 	pthread_cond_broadcast(&r->freed);
 	pthread_mutex_unlock(&r->lock);
 	if (!keep)
@@ -178,59 +179,8 @@ static void slot_release(struct runner_worker *w, uint32_t slot, const char *key
 
 /* --- results --- */
 
-struct outcome {
-	enum act_status status;
-	char *result;                /* malloc'd JSON text */
-	size_t result_len;
-	bool keep;                   /* container healthy */
-	bool timeout;
-};
-
-static void outcome_error(struct outcome *o, enum act_status st, const char *msg)
-{
-	_cleanup_json_ cJSON *j = cJSON_CreateObject();
-	char *s = NULL;
-
-	if (j && cJSON_AddStringToObject(j, "error", msg))
-		s = json_print(j, &o->result_len);
-	free(o->result);
-	o->result = s;
-	if (!s)
-		o->result_len = 0;
-	o->status = st;
-	o->keep = st == ACT_SUCCESS || st == ACT_APPLICATION_ERROR;
-}
-
-static void outcome_errorf(struct outcome *o, enum act_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void outcome_errorf(struct outcome *o, enum act_status st, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	outcome_error(o, st, msg);
-}
-
-/* The `error` of a runtime's JSON error body, or NULL. */
-static char *body_error(const char *body, size_t len)
-{
-	_cleanup_json_ cJSON *j = NULL;
-	const cJSON *v;
-
-	if (!body || json_parse(body, len, &j, NULL) < 0)
-		return NULL;
-	v = cJSON_GetObjectItemCaseSensitive(j, "error");
-	if (!v)
-		return NULL;
-	return cJSON_IsString(v) ? strdup(v->valuestring) : json_print(v, NULL);
-}
-
 /* Why the connection to a container broke: OOM, or it exited. */
-static void container_died(struct runner_worker *w, struct ctr *c, struct outcome *o, bool init)
+static void container_died(struct runner_worker *w, struct ctr *c, struct protocol_outcome *o, bool init)
 {
 	struct docker_inspect ins = { 0 };
 	bool oom = false;
@@ -245,9 +195,9 @@ static void container_died(struct runner_worker *w, struct ctr *c, struct outcom
 		sleep_ms(5);
 	}
 	if (oom)
-		outcome_error(o, ACT_DEVELOPER_ERROR, "The action exhausted its memory and was aborted.");
+		protocol_outcome_error(o, ACT_DEVELOPER_ERROR, "The action exhausted its memory and was aborted.");
 	else
-		outcome_error(o, ACT_DEVELOPER_ERROR,
+		protocol_outcome_error(o, ACT_DEVELOPER_ERROR,
 			      init ? "The action did not initialize and exited unexpectedly."
 				   : "The action did not produce a valid response and exited unexpectedly.");
 	o->keep = false;
@@ -260,7 +210,7 @@ static bool conn_broken(int rc)
 
 /* POST with the container's connection, connecting first if needed. */
 static int post(struct ctr *c, const char *path, const char *body, size_t len, uint32_t timeout_ms,
-		size_t max_body, struct proxy_response *resp, struct err *e)
+		size_t max_body, struct http_response *resp, struct err *e)
 {
 	int rc;
 
@@ -289,105 +239,29 @@ static char *read_code_file(const char *path)
 	return file_read_all(path, CODE_FILE_MAX, &buf, NULL) == 0 ? buf : NULL;
 }
 
-static char *init_body(const struct act_request *q, uint64_t deadline_ms, size_t *len)
-{
-	_cleanup_json_ cJSON *root = cJSON_CreateObject();
-	cJSON *value = cJSON_AddObjectToObject(root, "value"), *env;
-	char action_name[1024], num[32], *file_code = NULL;
-	const char *code = q->code;
-	const cJSON *p;
-	bool ok;
-
-	if (!value)
-		return NULL;
-	if (!code && q->code_file) {
-		file_code = read_code_file(q->code_file);
-		if (!file_code) {
-			log_error("runner", "activation=%s: read code %s: %s", q->activation_id,
-				  q->code_file, strerror(errno));
-			return NULL;
-		}
-		code = file_code;
-	}
-	ok = !code || cJSON_AddStringToObject(value, "code", code);
-	free(file_code);
-	if (!ok)
-		return NULL;
-	snprintf(action_name, sizeof(action_name), "/%s/%s", q->path, q->name);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)deadline_ms);
-	if (!cJSON_AddStringToObject(value, "name", q->name) ||
-	    !cJSON_AddStringToObject(value, "main", q->main) ||
-	    !cJSON_AddBoolToObject(value, "binary", q->binary) ||
-	    !(env = cJSON_AddObjectToObject(value, "env")) ||
-	    !cJSON_AddStringToObject(env, "__OW_NAMESPACE", q->namespace) ||
-	    !cJSON_AddStringToObject(env, "__OW_ACTION_NAME", action_name) ||
-	    !cJSON_AddStringToObject(env, "__OW_ACTION_VERSION", q->version) ||
-	    !cJSON_AddStringToObject(env, "__OW_ACTIVATION_ID", q->activation_id) ||
-	    !cJSON_AddStringToObject(env, "__OW_TRANSACTION_ID", q->transaction_id) ||
-	    !cJSON_AddStringToObject(env, "__OW_DEADLINE", num) ||
-	    (q->api_key && !cJSON_AddStringToObject(env, "__OW_API_KEY", q->api_key)))
-		return NULL;
-	/* Init parameters reach the process as environment strings. */
-	cJSON_ArrayForEach(p, q->env) {
-		char *s = cJSON_IsString(p) ? NULL : json_print(p, NULL);
-
-		if (!p->string || !cJSON_AddStringToObject(env, p->string, s ? s : p->valuestring)) {
-			json_free(s);
-			return NULL;
-		}
-		json_free(s);
-	}
-	return json_print(root, len);
-}
-
-/* {"value":<value>,"namespace":...}: the value bytes are copied as they came. */
-static char *run_body(const struct act_request *q, uint64_t deadline_ms, size_t *len)
-{
-	_cleanup_json_ cJSON *rest = cJSON_CreateObject();
-	char action_name[1024], num[32], *tail, *out;
-	const char *value = q->value_len ? q->value : "{}";
-	size_t vlen = q->value_len ? q->value_len : 2, tlen = 0;
-
-	snprintf(action_name, sizeof(action_name), "/%s/%s", q->path, q->name);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)deadline_ms);
-	if (!rest || !cJSON_AddStringToObject(rest, "namespace", q->namespace) ||
-	    !cJSON_AddStringToObject(rest, "action_name", action_name) ||
-	    !cJSON_AddStringToObject(rest, "action_version", q->version) ||
-	    !cJSON_AddStringToObject(rest, "activation_id", q->activation_id) ||
-	    !cJSON_AddStringToObject(rest, "transaction_id", q->transaction_id) ||
-	    !cJSON_AddStringToObject(rest, "deadline", num) ||
-	    (q->api_key && !cJSON_AddStringToObject(rest, "api_key", q->api_key)))
-		return NULL;
-	tail = json_print(rest, &tlen);
-	if (!tail)
-		return NULL;
-	out = malloc(9 + vlen + tlen + 1);
-	if (out) {
-		memcpy(out, "{\"value\":", 9);
-		memcpy(out + 9, value, vlen);
-		tail[0] = ',';   /* the tail object's '{' becomes the separator */
-		memcpy(out + 9 + vlen, tail, tlen);
-		out[9 + vlen + tlen] = '\0';
-		*len = 9 + vlen + tlen;
-	}
-	json_free(tail);
-	return out;
-}
-
 /* /init, retrying while the proxy in a fresh container is not listening. */
 static void do_init(struct runner_worker *w, struct ctr *c, const struct act_request *q,
-		    uint64_t deadline_ms, struct outcome *o)
+		    uint64_t deadline_ms, struct protocol_outcome *o)
 {
-	struct proxy_response resp = { 0 };
+	struct http_response resp = { 0 };
 	uint64_t start = now_mono_ms(), limit = start + q->timeout_ms, next_check = start + 50;
 	struct err e = { 0 };
 	size_t len = 0;
-	char *body = init_body(q, deadline_ms, &len), *msg;
+	char *code = NULL, *body = NULL;
 	int rc = -ETIMEDOUT;
 
 	o->keep = true;
+	if (!q->code && q->code_file) {
+		code = read_code_file(q->code_file);
+		if (!code)
+			log_error("runner", "activation=%s: read code %s: %s", q->activation_id,
+				  q->code_file, strerror(errno));
+	}
+	if (code || q->code || !q->code_file)
+		body = protocol_init_body(q, code ? code : q->code, deadline_ms, &len);
+	free(code);
 	if (!body) {
-		outcome_error(o, ACT_WHISK_ERROR, "Failed to build the /init request.");
+		protocol_outcome_error(o, ACT_WHISK_ERROR, "Failed to build the /init request.");
 		o->keep = false;
 		return;
 	}
@@ -395,7 +269,7 @@ static void do_init(struct runner_worker *w, struct ctr *c, const struct act_req
 		uint64_t now = now_mono_ms();
 
 		if (now >= limit) {
-			outcome_errorf(o, ACT_DEVELOPER_ERROR,
+			protocol_outcome_errorf(o, ACT_DEVELOPER_ERROR,
 				       "The action exceeded its time limit of %llu milliseconds during "
 				       "initialization.", (unsigned long long)q->timeout_ms);
 			o->keep = false;
@@ -409,7 +283,7 @@ static void do_init(struct runner_worker *w, struct ctr *c, const struct act_req
 		if (rc == -ETIMEDOUT)
 			continue;
 		if (!conn_broken(rc)) {
-			outcome_errorf(o, ACT_WHISK_ERROR, "Failed to initialize the action: %s", e.msg);
+			protocol_outcome_errorf(o, ACT_WHISK_ERROR, "Failed to initialize the action: %s", e.msg);
 			o->keep = false;
 			break;
 		}
@@ -428,85 +302,15 @@ static void do_init(struct runner_worker *w, struct ctr *c, const struct act_req
 		sleep_ms(READY_RETRY_MS);
 	}
 	free(body);
-	if (rc == 0 && resp.status != 200) {
-		msg = body_error(resp.body, resp.len);
-		if (msg)
-			outcome_error(o, ACT_DEVELOPER_ERROR, msg);
-		else
-			outcome_errorf(o, ACT_DEVELOPER_ERROR, "The action failed during initialization: %.1024s",
-				       resp.body ? resp.body : "");
-		o->keep = false;
-		free(msg);
+	if (rc == 0) {
+		struct protocol_response pr = { resp.status, resp.body, resp.len, resp.full_len };
+
+		protocol_init_outcome(&pr, o);
 	}
-	proxy_response_fini(&resp);
+	http_response_fini(&resp);
 }
 
-/* Classify a /run response as OpenWhisk does (spec §3, §9). */
-static void run_outcome(struct runner *r, struct proxy_response *resp, struct outcome *o)
-{
-	struct jscan_member err;
-	char *msg;
-	int found;
-
-	o->keep = true;
-	if (resp->status != 200) {
-		o->keep = false;
-		msg = body_error(resp->body, resp->len);
-		if (msg)
-			outcome_error(o, ACT_DEVELOPER_ERROR, msg);
-		else
-			outcome_errorf(o, ACT_DEVELOPER_ERROR,
-				       "The action did not produce a valid JSON or JSON Array response: %.1024s",
-				       resp->body ? resp->body : "");
-		free(msg);
-		o->keep = false;
-		return;
-	}
-	if (resp->full_len > r->cfg.max_result_bytes) {
-		outcome_errorf(o, ACT_APPLICATION_ERROR,
-			       "The action produced a response that exceeded the allowed length: %zu > %llu "
-			       "bytes. The truncated response was: %.1024s",
-			       resp->full_len, (unsigned long long)r->cfg.max_result_bytes,
-			       resp->body ? resp->body : "");
-		return;
-	}
-	/* Scanned, not parsed: a megabyte result is checked without building
-	 * a tree, and handed on as it came. */
-	/* An object is validated by the lookup of "error" itself. */
-	found = resp->body ? jscan_object_find(resp->body, resp->len, "error", &err) : -EINVAL;
-	if (found < 0 && (!resp->body || !jscan_is_object_or_array(resp->body, resp->len))) {
-		outcome_errorf(o, ACT_DEVELOPER_ERROR,
-			       "The action did not produce a valid JSON or JSON Array response: %.1024s",
-			       resp->body ? resp->body : "");
-		o->keep = false;
-		return;
-	}
-	if (found == 1) {
-		/* Application error: the result is {"error": <value>} alone. */
-		char *only = malloc(err.val_len + 11);
-
-		if (!only) {
-			outcome_error(o, ACT_WHISK_ERROR, "out of memory");
-			return;
-		}
-		memcpy(only, "{\"error\":", 9);
-		memcpy(only + 9, err.val, err.val_len);
-		memcpy(only + 9 + err.val_len, "}", 2);
-		free(o->result);
-		o->result = only;
-		o->result_len = err.val_len + 10;
-		o->status = ACT_APPLICATION_ERROR;
-		return;
-	}
-	/* Success: hand over the body as it came. */
-	free(o->result);
-	o->result = resp->body;
-	o->result_len = resp->len;
-	resp->body = NULL;
-	o->status = ACT_SUCCESS;
-}
-
-static void collect_logs(struct ctr *c, const struct act_request *q, const struct outcome *o,
+static void collect_logs(struct ctr *c, const struct act_request *q, const struct protocol_outcome *o,
 			 struct act_result *res)
 {
 	bool wait = o->status != ACT_DEVELOPER_ERROR && strcmp(q->kind, "blackbox") != 0;
@@ -533,52 +337,49 @@ static void collect_logs(struct ctr *c, const struct act_request *q, const struc
 	logs_result_fini(&lr);
 }
 
-/* --- one activation --- */
+/* --- one activation: acquire a container, run in it, finish --- */
 
-void runner_run(struct runner_worker *w, const struct act_request *q, struct act_result *res,
-		char **result_buf, runner_result_fn on_result, void *arg)
-{
-	struct runner *r = w->r;
-	struct outcome o = { .status = ACT_WHISK_ERROR };
-	struct proxy_response resp = { 0 };
-	struct pool_acquire a;
-	struct ctr *c = NULL;
-	struct err e = { 0 };
+/* One activation on its way through the three steps. */
+struct run {
+	struct runner_worker *w;
+	const struct act_request *q;
+	struct act_result *res;
+	struct protocol_outcome o;
 	char key[POOL_KEY_MAX];
-	uint64_t t0 = now_epoch_ms(), run_start, deadline_ms, init_start = 0;
-	bool retried = false;
-	size_t blen = 0;
-	char *body;
-	int rc;
+	struct pool_acquire a;
+	struct ctr *c;
+	uint64_t t0, init_start, run_start;
+	bool retried;                /* one retry on a fresh container, at most */
+};
 
-	memset(res, 0, sizeof(*res));
-	*result_buf = NULL;
-	if (act_request_key(q, key, sizeof(key)) < 0) {
-		outcome_error(&o, ACT_WHISK_ERROR, "The action's name is too long.");
-		goto done;
-	}
-again:
+/* Wait, under the lock, until the pool decides; evicted containers are
+ * removed outside it. false: the outcome says why nothing runs. */
+static bool acquire_slot(struct run *x)
+{
+	struct runner *r = x->w->r;
+	const struct act_request *q = x->q;
+
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		pool_acquire(&r->pool, key, q->kind, (uint32_t)q->memory_mb, now_mono_ms(), &a);
-		if (a.evict_count) {
+		pool_acquire(r->pool, x->key, q->kind, (uint32_t)q->memory_mb, now_mono_ms(), &x->a);
+		if (x->a.evict_count) {
 			pthread_mutex_unlock(&r->lock);
-			for (uint32_t i = 0; i < a.evict_count; i++)
-				slot_removed(w, a.evict[i]);
+			for (uint32_t i = 0; i < x->a.evict_count; i++)
+				slot_removed(x->w, x->a.evict[i]);
 			pthread_mutex_lock(&r->lock);
-			if (a.decision == POOL_WAIT)
+			if (x->a.decision == POOL_WAIT)
 				continue;
 		}
-		if (a.decision != POOL_WAIT)
+		if (x->a.decision != POOL_WAIT)
 			break;
 		/* Memory is held by running activations: wait for one to end,
 		 * but not past the action's own time limit. */
-		if (now_epoch_ms() - t0 >= q->timeout_ms) {
+		if (now_epoch_ms() - x->t0 >= q->timeout_ms) {
 			pthread_mutex_unlock(&r->lock);
-			outcome_error(&o, ACT_WHISK_ERROR,
-				      "Failed to provision resources to run the action: the invoker's "
-				      "memory is in use by running activations.");
-			goto done;
+			protocol_outcome_error(&x->o, ACT_WHISK_ERROR,
+					       "Failed to provision resources to run the action: the "
+					       "invoker's memory is in use by running activations.");
+			return false;
 		} else {
 			struct timespec until;
 
@@ -592,127 +393,192 @@ again:
 		}
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (a.decision == POOL_TOO_BIG) {
-		outcome_errorf(&o, ACT_WHISK_ERROR,
-			       "Failed to provision resources to run the action: it needs %llu MB, the "
-			       "invoker has %u MB.", (unsigned long long)q->memory_mb,
-			       r->cfg.pool.user_memory_mb);
-		goto done;
+	if (x->a.decision == POOL_TOO_BIG) {
+		protocol_outcome_errorf(&x->o, ACT_WHISK_ERROR,
+					"Failed to provision resources to run the action: it needs %llu "
+					"MB, the invoker has %u MB.",
+					(unsigned long long)q->memory_mb, r->cfg.pool.user_memory_mb);
+		return false;
 	}
-	if (a.decision == POOL_CREATE) {
-		rc = ctr_create(w, q->kind, q->image, (uint32_t)q->memory_mb, q->name, &c, &e);
-		pthread_mutex_lock(&r->lock);
-		if (rc == 0)
-			r->pool.c[a.slot].runner = c;
-		pool_created(&r->pool, a.slot, rc == 0, now_mono_ms());
-		pthread_cond_broadcast(&r->freed);
-		pthread_mutex_unlock(&r->lock);
-		if (rc < 0) {
+	return true;
+}
+
+/* Step 1: a container for the activation in x->c (created, or a warm or
+ * paused one unpaused). false: the outcome says why nothing runs. */
+static bool run_acquire(struct run *x)
+{
+	struct runner *r = x->w->r;
+	const struct act_request *q = x->q;
+	struct err e = { 0 };
+	int rc;
+
+	for (;;) {
+		if (!acquire_slot(x))
+			return false;
+		if (x->a.decision == POOL_CREATE) {
+			rc = ctr_create(x->w, q->kind, q->image, (uint32_t)q->memory_mb, q->name, &x->c,
+					&e);
+			pthread_mutex_lock(&r->lock);
+			if (rc == 0)
+				pool_slot_set_data(r->pool, x->a.slot, x->c);
+			pool_created(r->pool, x->a.slot, rc == 0, now_mono_ms());
+			pthread_cond_broadcast(&r->freed);
+			pthread_mutex_unlock(&r->lock);
+			if (rc == 0)
+				return true;
 			log_error("runner", "activation=%s: %s", q->activation_id, e.msg);
-			outcome_errorf(&o, ACT_WHISK_ERROR, "Failed to provision resources to run the action: %s",
-				       e.msg);
-			goto done;
+			protocol_outcome_errorf(&x->o, ACT_WHISK_ERROR,
+						"Failed to provision resources to run the action: %s",
+						e.msg);
+			return false;
 		}
-	} else {
-		c = r->pool.c[a.slot].runner;
-		if (a.was_paused && docker_container_unpause(w->d, c->id, &e) < 0) {
-			log_warn("runner", "unpause container=%s: %s", c->name, e.msg);
-			slot_release(w, a.slot, key, false);
-			c = NULL;
-			if (!retried) {
-				retried = true;
-				goto again;
-			}
-			outcome_error(&o, ACT_WHISK_ERROR, "Failed to provision resources to run the action.");
-			goto done;
+		x->c = pool_slot_data(r->pool, x->a.slot);
+		if (!x->a.was_paused || docker_container_unpause(x->w->d, x->c->id, &e) == 0)
+			return true;
+		log_warn("runner", "unpause container=%s: %s", x->c->name, e.msg);
+		slot_release(x->w, x->a.slot, x->key, false);
+		x->c = NULL;
+		if (x->retried) {
+			protocol_outcome_error(&x->o, ACT_WHISK_ERROR,
+					       "Failed to provision resources to run the action.");
+			return false;
 		}
+		x->retried = true;
 	}
-	snprintf(res->container, sizeof(res->container), "%s", c->name);
+}
+
+enum run_step { RUN_DONE, RUN_RETRY };
+
+/* Step 2: /init when the container needs it, then /run. RUN_RETRY: a warm
+ * container refused the connection before anything ran (killed from
+ * outside, dockerd restarted): it was dropped, acquire another. */
+static enum run_step run_exec(struct run *x)
+{
+	struct runner *r = x->w->r;
+	const struct act_request *q = x->q;
+	struct act_result *res = x->res;
+	struct http_response resp = { 0 };
+	struct err e = { 0 };
+	uint64_t deadline_ms, used;
+	size_t blen = 0;
+	char *body;
+	int rc;
+
+	snprintf(res->container, sizeof(res->container), "%s", x->c->name);
 	deadline_ms = now_epoch_ms() + q->timeout_ms;
-	if (!r->pool.c[a.slot].initialised) {
+	if (!pool_slot(r->pool, x->a.slot)->initialised) {
 		uint64_t t_init;
 
-		init_start = now_epoch_ms();
+		x->init_start = now_epoch_ms();
 		t_init = now_mono_ms();
-		do_init(w, c, q, deadline_ms, &o);
+		do_init(x->w, x->c, q, deadline_ms, &x->o);
 		res->has_init = true;
 		res->init_ms = now_mono_ms() - t_init;
-		if (!o.keep)
-			goto ended;
+		if (!x->o.keep)
+			return RUN_DONE;
 	}
-	body = run_body(q, deadline_ms, &blen);
+	body = protocol_run_body(q, deadline_ms, &blen);
 	if (!body) {
-		outcome_error(&o, ACT_WHISK_ERROR, "Failed to build the /run request.");
-		o.keep = false;
-		goto ended;
+		protocol_outcome_error(&x->o, ACT_WHISK_ERROR, "Failed to build the /run request.");
+		x->o.keep = false;
+		return RUN_DONE;
 	}
-	run_start = now_epoch_ms();
-	{
-		uint64_t used = res->has_init ? res->init_ms : 0;
-		uint32_t left = (uint32_t)(q->timeout_ms > used ? q->timeout_ms - used : 1);
-
-		rc = post(c, "/run", body, blen, left, r->cfg.max_result_bytes + 1024, &resp, &e);
-	}
+	x->run_start = now_epoch_ms();
+	used = res->has_init ? res->init_ms : 0;
+	rc = post(x->c, "/run", body, blen,
+		  (uint32_t)(q->timeout_ms > used ? q->timeout_ms - used : 1),
+		  r->cfg.max_result_bytes + 1024, &resp, &e);
 	free(body);
-	if (rc == -ECONNREFUSED && !res->has_init && !retried) {
-		/* A warm container that no longer listens (killed from outside,
-		 * or dockerd restarted under us): nothing reached the action, so
-		 * it has not started. Drop the container and run on a new one. */
+	if (rc == -ECONNREFUSED && !res->has_init && !x->retried) {
 		log_warn("runner", "activation=%s: container=%s refuses connections: replaced",
-			 q->activation_id, c->name);
-		proxy_response_fini(&resp);
-		slot_release(w, a.slot, key, false);
-		c = NULL;
-		retried = true;
-		goto again;
+			 q->activation_id, x->c->name);
+		http_response_fini(&resp);
+		slot_release(x->w, x->a.slot, x->key, false);
+		x->c = NULL;
+		x->retried = true;
+		return RUN_RETRY;
 	}
 	if (rc == -ETIMEDOUT) {
-		outcome_errorf(&o, ACT_DEVELOPER_ERROR,
-			       "The action exceeded its time limit of %llu milliseconds.",
-			       (unsigned long long)q->timeout_ms);
-		o.keep = false;
-		o.timeout = true;
+		protocol_outcome_errorf(&x->o, ACT_DEVELOPER_ERROR,
+					"The action exceeded its time limit of %llu milliseconds.",
+					(unsigned long long)q->timeout_ms);
+		x->o.keep = false;
+		x->o.timeout = true;
 	} else if (conn_broken(rc)) {
-		container_died(w, c, &o, false);
+		container_died(x->w, x->c, &x->o, false);
 	} else if (rc < 0) {
-		outcome_errorf(&o, ACT_WHISK_ERROR, "Failed to run the action: %s", e.msg);
-		o.keep = false;
+		protocol_outcome_errorf(&x->o, ACT_WHISK_ERROR, "Failed to run the action: %s", e.msg);
+		x->o.keep = false;
 	} else {
-		run_outcome(r, &resp, &o);
+		struct protocol_response pr = { resp.status, resp.body, resp.len, resp.full_len };
+
+		protocol_run_outcome(&pr, r->cfg.max_result_bytes, &x->o);
+		resp.body = pr.body; /* NULL when the result was taken */
 	}
-	proxy_response_fini(&resp);
-	res->start_ms = res->has_init ? init_start : run_start;
-	res->wait_ms = res->start_ms > q->arrival_ms && q->arrival_ms ? res->start_ms - q->arrival_ms : 0;
-ended:
+	http_response_fini(&resp);
+	res->start_ms = res->has_init ? x->init_start : x->run_start;
+	res->wait_ms = res->start_ms > q->arrival_ms && q->arrival_ms ? res->start_ms - q->arrival_ms
+								     : 0;
+	return RUN_DONE;
+}
+
+/* Step 3: timings, the result sent ahead of the logs when the caller
+ * takes it (the container stays FINISHING until its logs are read), the
+ * logs, the container back to the pool or removed. */
+static void run_finish(struct run *x, runner_result_fn on_result, void *arg)
+{
+	struct runner *r = x->w->r;
+	const struct act_request *q = x->q;
+	struct act_result *res = x->res;
+
 	res->end_ms = now_epoch_ms();
 	if (!res->start_ms) {
-		res->start_ms = init_start ? init_start : res->end_ms;
-		res->wait_ms = q->arrival_ms && res->start_ms > q->arrival_ms ? res->start_ms - q->arrival_ms : 0;
+		res->start_ms = x->init_start ? x->init_start : res->end_ms;
+		res->wait_ms = q->arrival_ms && res->start_ms > q->arrival_ms
+				       ? res->start_ms - q->arrival_ms
+				       : 0;
 	}
-	if (on_result && o.result) {
-		/* The client can have its answer now; the container stays ours
-		 * (FINISHING) until its logs are read. */
-		res->status = o.status;
-		res->timeout = o.timeout;
-		res->result = o.result;
-		res->result_len = o.result_len;
+	if (on_result && x->o.result) {
+		res->status = x->o.status;
+		res->timeout = x->o.timeout;
+		res->result = x->o.result;
+		res->result_len = x->o.result_len;
 		pthread_mutex_lock(&r->lock);
-		pool_finishing(&r->pool, a.slot);
+		pool_finishing(r->pool, x->a.slot);
 		pthread_mutex_unlock(&r->lock);
 		res->partial = on_result(arg, res);
 	}
-	collect_logs(c, q, &o, res);
-	slot_release(w, a.slot, key, o.keep);
-done:
+	collect_logs(x->c, q, &x->o, res);
+	slot_release(x->w, x->a.slot, x->key, x->o.keep);
+}
+
+void runner_run(struct runner_worker *w, const struct act_request *q, struct act_result *res,
+		char **result_buf, runner_result_fn on_result, void *arg)
+{
+	struct run x = { .w = w, .q = q, .res = res, .o = { .status = ACT_WHISK_ERROR } };
+
+	memset(res, 0, sizeof(*res));
+	*result_buf = NULL;
+	x.t0 = now_epoch_ms();
+	if (act_request_key(q, x.key, sizeof(x.key)) < 0) {
+		protocol_outcome_error(&x.o, ACT_WHISK_ERROR, "The action's name is too long.");
+	} else {
+		bool ran;
+
+		while ((ran = run_acquire(&x)) && run_exec(&x) == RUN_RETRY)
+			;
+		if (ran)
+			run_finish(&x, on_result, arg);
+	}
 	if (!res->end_ms)
 		res->start_ms = res->end_ms = now_epoch_ms();
-	if (!o.result)
-		outcome_error(&o, ACT_WHISK_ERROR, "internal error");
-	res->status = o.status;
-	res->timeout = o.timeout;
-	res->result = o.result;
-	res->result_len = o.result ? o.result_len : 0;
-	*result_buf = o.result;
+	if (!x.o.result)
+		protocol_outcome_error(&x.o, ACT_WHISK_ERROR, "internal error");
+	res->status = x.o.status;
+	res->timeout = x.o.timeout;
+	res->result = x.o.result;
+	res->result_len = x.o.result ? x.o.result_len : 0;
+	*result_buf = x.o.result;
 }
 
 /* --- housekeeping --- */
@@ -724,10 +590,10 @@ void runner_tick(struct runner_worker *w)
 	struct err e = { 0 };
 
 	pthread_mutex_lock(&r->lock);
-	pool_tick(&r->pool, now_mono_ms(), &t);
+	pool_tick(r->pool, now_mono_ms(), &t);
 	pthread_mutex_unlock(&r->lock);
 	for (uint32_t i = 0; i < t.pause_count; i++) {
-		struct ctr *c = r->pool.c[t.pause[i]].runner;
+		struct ctr *c = pool_slot_data(r->pool, t.pause[i]);
 		bool ok;
 
 		/* A paused peer cannot answer: drop the kept-alive connection. */
@@ -738,7 +604,7 @@ void runner_tick(struct runner_worker *w)
 		if (!ok)
 			log_warn("runner", "pause container=%s: %s", c->name, e.msg);
 		pthread_mutex_lock(&r->lock);
-		pool_paused(&r->pool, t.pause[i], ok);
+		pool_paused(r->pool, t.pause[i], ok);
 		pthread_mutex_unlock(&r->lock);
 		if (!ok)
 			slot_removed(w, t.pause[i]);
@@ -747,7 +613,7 @@ void runner_tick(struct runner_worker *w)
 		slot_removed(w, t.remove[i]);
 	for (uint32_t i = 0; i < t.create_count; i++) {
 		uint32_t slot = t.create[i];
-		const struct pool_container *pc = &r->pool.c[slot];
+		const struct pool_container *pc = pool_slot(r->pool, slot);
 		const char *image = NULL;
 		struct ctr *c = NULL;
 		int rc;
@@ -761,20 +627,11 @@ void runner_tick(struct runner_worker *w)
 			log_warn("runner", "prewarm kind=%s: %s", pc->kind, e.msg);
 		pthread_mutex_lock(&r->lock);
 		if (rc == 0)
-			r->pool.c[slot].runner = c;
-		pool_created(&r->pool, slot, rc == 0, now_mono_ms());
+			pool_slot_set_data(r->pool, slot, c);
+		pool_created(r->pool, slot, rc == 0, now_mono_ms());
 		pthread_cond_broadcast(&r->freed);
 		pthread_mutex_unlock(&r->lock);
 	}
-}
-
-void runner_pool_counts(struct runner *r, uint32_t counts[POOL_REMOVING + 1], uint32_t *used_mb)
-{
-	pthread_mutex_lock(&r->lock);
-	for (int s = 0; s <= POOL_REMOVING; s++)
-		counts[s] = pool_count(&r->pool, (enum pool_state)s);
-	*used_mb = r->pool.used_mb;
-	pthread_mutex_unlock(&r->lock);
 }
 
 /* --- setup --- */
@@ -848,14 +705,18 @@ int runner_new(const struct runner_config *cfg, struct runner **out, struct err 
 	r->cfg.network = r->network;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->freed, NULL);
-	pool_init(&r->pool, &cfg->pool);
-	rc = runner_worker_new(r, &w, e);
+	rc = pool_new(&cfg->pool, &r->pool);
+	if (rc < 0)
+		err_set(e, rc, "allocate the container pool");
+	if (rc == 0)
+		rc = runner_worker_new(r, &w, e);
 	if (rc == 0)
 		rc = docker_ping(w->d, e);
 	if (rc == 0)
 		rc = remove_orphans(w, e);
 	runner_worker_free(w);
 	if (rc < 0) {
+		pool_free(r->pool);
 		pthread_cond_destroy(&r->freed);
 		pthread_mutex_destroy(&r->lock);
 		free(r);
@@ -873,15 +734,16 @@ void runner_free(struct runner *r)
 		return;
 	if (runner_worker_new(r, &w, NULL) == 0) {
 		for (uint32_t i = 0; i < POOL_MAX_CONTAINERS; i++) {
-			struct ctr *c = r->pool.c[i].runner;
+			struct ctr *c = pool_slot_data(r->pool, i);
 
 			if (!c)
 				continue;
-			r->pool.c[i].runner = NULL;
+			pool_slot_set_data(r->pool, i, NULL);
 			ctr_remove(w, c);
 		}
 		runner_worker_free(w);
 	}
+	pool_free(r->pool);
 	pthread_cond_destroy(&r->freed);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

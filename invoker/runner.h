@@ -61,7 +61,4 @@ void runner_run(struct runner_worker *w, const struct act_request *req, struct a
  * cells. Call every ~100 ms from one thread. */
 void runner_tick(struct runner_worker *w);
 
-/* Snapshot of pool counts for logs and health. */
-void runner_pool_counts(struct runner *r, uint32_t counts[POOL_REMOVING + 1], uint32_t *used_mb);
-
 #endif

@@ -10,6 +10,7 @@
  * EW_DOCKER_CLI, EW_BUSYBOX. Exit 77 (skip) only when the socket is missing
  * and CI is not "true". Only loopback addresses are ever contacted. */
 #include "invoker/docker.h"
+#include "invoker/docker_extra.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -6,6 +6,7 @@
  * the create body, status -> errno, messages, size cap, connection reuse).
  * Runs from the repo root (reads tests/unit/data/docker/). */
 #include "invoker/docker.h"
+#include "invoker/docker_extra.h"
 
 #include <errno.h>
 #include <pthread.h>

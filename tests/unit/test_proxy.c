@@ -43,12 +43,12 @@ struct parsed {
 static void parse_run(const char *s, size_t n, size_t max_body, size_t split, size_t step,
 		      bool eof, struct parsed *out)
 {
-	struct proxy_parser p;
+	struct http_parser p;
 	size_t off = 0;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	proxy_parser_init(&p, max_body);
+	http_parser_init(&p, max_body);
 	while (off < n) {
 		size_t piece = n - off, used = 0;
 
@@ -56,7 +56,7 @@ static void parse_run(const char *s, size_t n, size_t max_body, size_t split, si
 			piece = step < piece ? step : piece;
 		else if (split > off && split < n)
 			piece = split - off;
-		rc = proxy_parser_feed(&p, s + off, piece, &used);
+		rc = http_parser_feed(&p, s + off, piece, &used);
 		if (used > piece) {
 			HARNESS_FAIL("consumed %zu of a %zu-byte piece", used, piece);
 			rc = -1000;
@@ -72,21 +72,21 @@ static void parse_run(const char *s, size_t n, size_t max_body, size_t split, si
 		}
 	}
 	if (rc == 0 && eof)
-		rc = proxy_parser_eof(&p);
+		rc = http_parser_eof(&p);
 	out->rc = rc;
 	out->consumed = off;
 	out->status = p.status;
 	out->close = p.close;
 	out->cap = p.cap;
 	if (rc == 1) {
-		struct proxy_response r;
+		struct http_response r;
 
-		proxy_parser_take(&p, &r);
+		http_parser_take(&p, &r);
 		out->body = r.body;
 		out->len = r.len;
 		out->full_len = r.full_len;
 	}
-	proxy_parser_fini(&p);
+	http_parser_fini(&p);
 }
 
 static void parsed_fini(struct parsed *r)
@@ -158,15 +158,15 @@ static void test_parser_content_length(void)
 
 	/* Fed after completion: done, nothing more taken. */
 	{
-		struct proxy_parser p;
+		struct http_parser p;
 		size_t used = 99;
 
-		proxy_parser_init(&p, 64);
-		CHECK_INT_EQ(proxy_parser_feed(&p, one, strlen(one), &used), 1);
-		CHECK_INT_EQ(proxy_parser_feed(&p, "junk", 4, &used), 1);
+		http_parser_init(&p, 64);
+		CHECK_INT_EQ(http_parser_feed(&p, one, strlen(one), &used), 1);
+		CHECK_INT_EQ(http_parser_feed(&p, "junk", 4, &used), 1);
 		CHECK_INT_EQ(used, 0);
-		proxy_parser_fini(&p);
-		proxy_parser_fini(&p); /* idempotent */
+		http_parser_fini(&p);
+		http_parser_fini(&p); /* idempotent */
 	}
 }
 
@@ -360,15 +360,15 @@ static void test_parser_rejects_bad_status_line(void)
 
 	/* After an error the parser stays failed and says why. */
 	{
-		struct proxy_parser p;
+		struct http_parser p;
 		size_t used;
 
-		proxy_parser_init(&p, 64);
-		CHECK_INT_EQ(proxy_parser_feed(&p, "HTTX/1.1 200 OK\r\n", 17, &used), -EPROTO);
+		http_parser_init(&p, 64);
+		CHECK_INT_EQ(http_parser_feed(&p, "HTTX/1.1 200 OK\r\n", 17, &used), -EPROTO);
 		CHECK(p.error != NULL);
-		CHECK_INT_EQ(proxy_parser_feed(&p, "HTTP/1.1 200 OK\r\n", 17, &used), -EPROTO);
-		CHECK_INT_EQ(proxy_parser_eof(&p), 0);
-		proxy_parser_fini(&p);
+		CHECK_INT_EQ(http_parser_feed(&p, "HTTP/1.1 200 OK\r\n", 17, &used), -EPROTO);
+		CHECK_INT_EQ(http_parser_eof(&p), 0);
+		http_parser_fini(&p);
 	}
 }
 
@@ -1019,7 +1019,7 @@ static uint64_t mono_us(void)
 
 static void check_post_ok(struct proxy_conn *c, const char *body, size_t max_body)
 {
-	struct proxy_response r;
+	struct http_response r;
 	struct err e = { 0 };
 	int rc = proxy_post(c, "/run", body, strlen(body), LIVE_TIMEOUT_MS, max_body, &r, &e);
 
@@ -1031,11 +1031,11 @@ static void check_post_ok(struct proxy_conn *c, const char *body, size_t max_bod
 	CHECK_STR_EQ(r.body, body);
 	CHECK_INT_EQ(r.len, strlen(body));
 	CHECK_INT_EQ(r.full_len, strlen(body));
-	proxy_response_fini(&r);
+	http_response_fini(&r);
 	CHECK(r.body == NULL);
 }
 
-static void check_empty(const struct proxy_response *r)
+static void check_empty(const struct http_response *r)
 {
 	CHECK(r->body == NULL);
 	CHECK_INT_EQ(r->status, 0);
@@ -1062,7 +1062,7 @@ static void test_live_keepalive_reuse(void)
 	REQUIRE(srv_start(&s, h_echo, 0, false) == 0);
 	CHECK_INT_EQ(proxy_conn_open(s.port, 1000, &c, &e), 0);
 	if (c) {
-		struct proxy_response r;
+		struct http_response r;
 
 		check_post_ok(c, "{\"value\":{\"n\":1}}", 1024);
 		check_post_ok(c, "{\"value\":{\"n\":2,\"more\":\"x\"}}", 1024);
@@ -1073,7 +1073,7 @@ static void test_live_keepalive_reuse(void)
 		CHECK_INT_EQ(r.status, 200);
 		CHECK_STR_EQ(r.body, "");
 		CHECK(r.elapsed_us < (uint64_t)LIVE_TIMEOUT_MS * 1000);
-		proxy_response_fini(&r);
+		http_response_fini(&r);
 	}
 	CHECK_INT_EQ(atomic_load(&s.accepts), 1);
 	CHECK_INT_EQ(atomic_load(&s.requests), 53);
@@ -1113,7 +1113,7 @@ static void test_live_invalid_arguments(void)
 	static const char *const bad_paths[] = { "run", "", "/a b", "/x\r\nX-Evil: 1", "/\x7f" };
 	struct srv s;
 	struct proxy_conn *c = NULL;
-	struct proxy_response r;
+	struct http_response r;
 	struct err e = { 0 };
 	char longpath[1100];
 
@@ -1187,7 +1187,7 @@ static void test_live_fresh_connection_not_resent(void)
 {
 	struct srv s;
 	struct proxy_conn *c = NULL;
-	struct proxy_response r;
+	struct http_response r;
 	struct err e = { 0 };
 
 	REQUIRE(srv_start(&s, h_drop, 1, false) == 0);
@@ -1208,7 +1208,7 @@ static void partial_case(srv_fn fn, size_t which, int expect_rc)
 {
 	struct srv s;
 	struct proxy_conn *c = NULL;
-	struct proxy_response r;
+	struct http_response r;
 	struct err e = { 0 };
 	char want[64];
 
@@ -1248,7 +1248,7 @@ static void test_live_timeout(void)
 {
 	struct srv s;
 	struct proxy_conn *c = NULL;
-	struct proxy_response r;
+	struct http_response r;
 	struct err e = { 0 };
 	uint64_t t0, took_ms;
 
@@ -1274,7 +1274,7 @@ static void test_live_connection_refused(void)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
 	struct proxy_conn *c = NULL;
-	struct proxy_response r;
+	struct http_response r;
 	struct err e = { 0 };
 	char want[64];
 	uint16_t port;
@@ -1312,7 +1312,7 @@ static void large_case(srv_fn fn)
 	char *big = malloc(n + 1);
 	struct srv s;
 	struct proxy_conn *c = NULL;
-	struct proxy_response r;
+	struct http_response r;
 	struct err e = { 0 };
 
 	REQUIRE(big);
@@ -1334,7 +1334,7 @@ static void large_case(srv_fn fn)
 			CHECK_INT_EQ(r.len, n);
 			CHECK_INT_EQ(r.full_len, n);
 			CHECK(r.body && memcmp(r.body, big, n + 1) == 0);
-			proxy_response_fini(&r);
+			http_response_fini(&r);
 		}
 		CHECK_INT_EQ(atomic_load(&s.accepts), 1);
 		proxy_conn_close(c);
@@ -1355,7 +1355,7 @@ static void test_live_max_body_truncation(void)
 {
 	struct srv s;
 	struct proxy_conn *c = NULL;
-	struct proxy_response r;
+	struct http_response r;
 	struct err e = { 0 };
 	char *want = malloc(100000);
 
@@ -1371,16 +1371,16 @@ static void test_live_max_body_truncation(void)
 	CHECK_INT_EQ(r.len, 1000);
 	CHECK_INT_EQ(r.full_len, 100000);
 	CHECK(r.body && strlen(r.body) == 1000 && memcmp(r.body, want, 1000) == 0);
-	proxy_response_fini(&r);
+	http_response_fini(&r);
 	/* The rest was drained: the same connection carries the next one. */
 	CHECK_INT_EQ(proxy_post(c, "/run", "{}", 2, LIVE_TIMEOUT_MS, 200000, &r, &e), 0);
 	CHECK_INT_EQ(r.len, 100000);
 	CHECK(r.body && memcmp(r.body, want, 100000) == 0);
-	proxy_response_fini(&r);
+	http_response_fini(&r);
 	CHECK_INT_EQ(proxy_post(c, "/run", "{}", 2, LIVE_TIMEOUT_MS, 0, &r, &e), 0);
 	CHECK_STR_EQ(r.body, "");
 	CHECK_INT_EQ(r.full_len, 100000);
-	proxy_response_fini(&r);
+	http_response_fini(&r);
 	CHECK_INT_EQ(atomic_load(&s.accepts), 1);
 	proxy_conn_close(c);
 	srv_stop(&s);
@@ -1446,7 +1446,7 @@ static void test_live_response_before_body_sent(void)
 	char *big = malloc(n);
 	struct srv s;
 	struct proxy_conn *c = NULL;
-	struct proxy_response r;
+	struct http_response r;
 	struct err e = { 0 };
 
 	REQUIRE(big);
@@ -1461,7 +1461,7 @@ static void test_live_response_before_body_sent(void)
 	CHECK_INT_EQ(r.status, 413);
 	CHECK_STR_EQ(r.body, "{\"error\":\"too large\"}");
 	CHECK(r.elapsed_us < 1000000);
-	proxy_response_fini(&r);
+	http_response_fini(&r);
 	proxy_conn_close(c);
 	srv_stop(&s);
 	free(big);
