@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Growable byte buffer for the action proxy: request bodies, child output,
- * response text. Always NUL-terminated after `len` bytes (when data != NULL)
+/* Growable byte buffer (the action proxy, the scanner's quoting): request
+ * bodies, child output, response text. Always NUL-terminated after `len` bytes (when data != NULL)
  * so callers may treat the contents as a C string. Growth is bounded by the
  * caller's checks, never by this module: sizes from the network are checked
  * against a limit before buf_reserve. Not thread-safe (the proxy has one). */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A tiny JSON scanner for the action proxy: validates JSON text in place and
- * walks the members of an object without building a tree, so a 48 MB /init
- * body costs no second copy. Values are returned as slices of the input.
+/* A tiny JSON scanner, shared by the action proxy, the invoker and the
+ * controller: validates JSON text in place and walks the members of an
+ * object without building a tree, so a 48 MB /init body costs no second
+ * copy and a result is checked without being parsed. Values are returned as slices of the input.
  * Strict RFC 8259 grammar (no comments, no trailing commas); nesting is
  * limited to JSCAN_MAX_DEPTH and the scanner never recurses, so hostile input
  * cannot exhaust the stack. UTF-8 is passed through unchecked (as cJSON). */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The OpenWhisk REST API (/api/v1) on nng's HTTP server: routing, Basic
- * auth, namespaces, actions, invocation (blocking invocations wait without
- * holding a server thread: the aio is finished by the completion thread),
- * activations, /ping and /health. Errors are OpenWhisk's {"error","code"}
- * bodies with its status codes; errno maps to a status in one table. The
- * only user of nng's HTTP API. */
+/* The OpenWhisk REST API (/api/v1) on nng's HTTP server: the adapter that
+ * turns each request into a rest_req (route, Basic auth, namespace check)
+ * for the handlers in rest_*.c and writes their rest_response back, with
+ * the standard reason phrase. Blocking invocations hold no server thread:
+ * the completion thread answers through the kept reply. The only user of
+ * nng's HTTP API. */
 #ifndef EW_API_H
 #define EW_API_H
 
