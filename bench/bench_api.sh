@@ -240,9 +240,12 @@ queue:
 invokers:
   count: $INVOKERS
   user_memory: ${USER_MEM_MB}m
+# The runs go far beyond a namespace's default rate: no throttles.
 limits:
   memory:
     max: ${MEM_MAX_MB}m
+  invocations_per_minute: 0
+  concurrent_invocations: 0
 containers:
   pause_grace: 0
 # No pruning of activation records during the runs: the prune runs once a
@@ -253,10 +256,6 @@ containers:
 activations:
   max_count: 0
   max_age_hours: 0
-# The runs go far beyond a namespace's default rate: no throttles.
-limits:
-  invocations_per_minute: 0
-  concurrent_invocations: 0
 EOF
 }
 
