@@ -68,43 +68,32 @@ char *act_request_meta_encode(const struct act_request *r, size_t *len_out)
 	return json_print(meta, len_out);
 }
 
+/* Printed metadata m (taken: freed here), '\n', value: a malloc'd
+ * payload with a NUL after it. NULL on ENOMEM. */
+static char *payload_frame(char *m, size_t mlen, const char *value, size_t value_len,
+			   size_t *len_out)
+{
+	size_t len = act_payload_len(mlen, value_len);
+	char *out = m ? malloc(len + 1) : NULL;
+
+	if (out) {
+		act_payload_write(out, m, mlen, value, value_len);
+		out[len] = '\0';
+		*len_out = len;
+	}
+	json_free(m);
+	return out;
+}
+
 char *act_request_encode(const struct act_request *r, const char *value, size_t value_len,
 			 size_t *len_out)
 {
-	size_t mlen = 0, len;
-	char *m = act_request_meta_encode(r, &mlen), *out;
+	size_t mlen = 0;
+	char *m = act_request_meta_encode(r, &mlen);
 
-	if (!m)
-		return NULL;
-	len = act_payload_len(mlen, value_len);
-	out = malloc(len + 1);
-	if (out) {
-		act_payload_write(out, m, mlen, value, value_len);
-		out[len] = '\0';
-		*len_out = len;
-	}
-	json_free(m);
-	return out;
+	return payload_frame(m, mlen, value, value_len, len_out);
 }
 
-/* meta printed, '\n', value: a malloc'd payload (NUL after it). */
-static char *payload_join(const cJSON *meta, const char *value, size_t value_len, size_t *len_out)
-{
-	size_t mlen = 0, len;
-	char *m = json_print(meta, &mlen), *out;
-
-	if (!m)
-		return NULL;
-	len = act_payload_len(mlen, value_len);
-	out = malloc(len + 1);
-	if (out) {
-		act_payload_write(out, m, mlen, value, value_len);
-		out[len] = '\0';
-		*len_out = len;
-	}
-	json_free(m);
-	return out;
-}
 
 int act_payload_split(const char *payload, size_t len, size_t *meta_len, const char **value,
 		      size_t *value_len)
@@ -202,8 +191,9 @@ int act_request_key(const struct act_request *r, char *buf, size_t size)
 char *act_result_encode(const struct act_result *r, size_t *len_out)
 {
 	_cleanup_json_ cJSON *meta = cJSON_CreateObject();
+	size_t mlen = 0;
 	cJSON *logs;
-	char *out;
+	char *m;
 
 	if (!meta)
 		return NULL;
@@ -221,8 +211,8 @@ char *act_result_encode(const struct act_result *r, size_t *len_out)
 	if (!logs)
 		return NULL;
 	cJSON_AddItemToObject(meta, "logs", logs);
-	out = payload_join(meta, r->result, r->result_len, len_out);
-	return out;
+	m = json_print(meta, &mlen);
+	return payload_frame(m, mlen, r->result, r->result_len, len_out);
 }
 
 int act_result_parse(const char *payload, size_t len, struct act_result *r, struct err *e)

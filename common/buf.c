@@ -105,11 +105,3 @@ void buf_fini(struct buf *b)
 	b->cap = 0;
 }
 
-char *buf_take(struct buf *b)
-{
-	char *p = b->data;
-	b->data = NULL;
-	b->len = 0;
-	b->cap = 0;
-	return p;
-}

@@ -42,7 +42,5 @@ void buf_clear(struct buf *b, size_t keep_bytes);
 /* Free the storage; accepts an empty or zeroed buffer. */
 void buf_fini(struct buf *b);
 
-/* Hand the storage to the caller (free() it) and leave *b empty. */
-char *buf_take(struct buf *b);
 
 #endif

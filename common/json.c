@@ -181,22 +181,3 @@ bool json_is_value(const char *text, size_t len)
 	return pos == len;
 }
 
-cJSON *json_raw_new(const char *text, size_t len)
-{
-	cJSON *item = cJSON_CreateRaw("");
-	char *copy;
-
-	if (!item)
-		return NULL;
-	/* cJSON_CreateRaw copies with strlen: give it our own copy instead
-	 * (cJSON frees valuestring with the hooks cJSON_malloc uses). */
-	copy = cJSON_malloc(len + 1);
-	if (!copy) {
-		cJSON_Delete(item);
-		return NULL;
-	}
-	copy[jscan_copy_compact(text, len, copy)] = '\0';
-	cJSON_free(item->valuestring);
-	item->valuestring = copy;
-	return item;
-}

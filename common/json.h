@@ -33,14 +33,6 @@ bool json_utf8_is_valid(const char *buf, size_t len, size_t *bad_at);
  * allowed: the validating scanner (jscan), no tree built. */
 bool json_is_value(const char *text, size_t len);
 
-/* An item that prints as text[0..len) in compact form: JSON received
- * from elsewhere (an action's result) placed into a document without
- * parsing and re-printing it — one copy that drops the whitespace outside
- * strings, as cJSON would print it. The caller vouches that the text is
- * one JSON value (json_is_value). Its text is item->valuestring. NULL on
- * ENOMEM. */
-cJSON *json_raw_new(const char *text, size_t len);
-
 /* Field getters: NULL / false / -ENOENT when the key is absent, -EINVAL (or
  * NULL) when it has another type. The string is borrowed from the tree. */
 const char *json_get_string(const cJSON *obj, const char *key);

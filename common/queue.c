@@ -398,7 +398,6 @@ bool queue_is_retired(const struct queue *q)
 
 uint32_t queue_generation(const struct queue *q) { return q->hdr->generation; }
 uint32_t queue_invoker_count(const struct queue *q) { return q->hdr->invokers; }
-uint32_t queue_inline_max(const struct queue *q) { return q->hdr->inline_max; }
 uint32_t queue_max_payload(const struct queue *q) { return q->hdr->max_payload; }
 
 uint32_t queue_invoker_depth(const struct queue *q, uint32_t id)

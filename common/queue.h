@@ -145,7 +145,6 @@ void queue_close(struct queue *q);
 bool queue_is_retired(const struct queue *q);
 uint32_t queue_generation(const struct queue *q);
 uint32_t queue_invoker_count(const struct queue *q);
-uint32_t queue_inline_max(const struct queue *q);
 uint32_t queue_max_payload(const struct queue *q);
 
 /* Open a client (one per thread that uses the queue). An INVOKER client

@@ -235,70 +235,91 @@ static bool any_invoker_up(const struct invoke *iv)
 	return false;
 }
 
-static int start_action(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
-			struct err *e)
+/* Buffers a request's strings borrow while it is encoded. */
+struct request_bufs {
+	char rev[32], apikey[160], code_file[CFG_PATH_MAX + 64];
+};
+
+/* The act request of an action call (act.h's metadata): ids, the action,
+ * its limits, its code as a file written once per revision, init
+ * parameters, the API key when the action asks for it. -EIO / -ENOSPC when
+ * the code file cannot be written. */
+static int request_of(struct invoke *iv, const struct invoke_target *t, const struct invoke_call *c,
+		      const cJSON *init_env, struct act_request *req, struct request_bufs *b,
+		      struct err *e)
 {
 	const struct cfg *cfg = iv->cfg;
 	const cJSON *action = t->action, *exec = json_get_object(action, "exec"),
 		    *limits = json_get_object(action, "limits");
+	const char *version = json_get_string(action, "version");
+	uint64_t updated = 0;
+	int rc;
+
+	req->timeout_ms = 60000;
+	req->memory_mb = 256;
+	req->logs_mb = 10;
+	(void)json_get_u64(limits, "timeout", &req->timeout_ms);
+	(void)json_get_u64(limits, "memory", &req->memory_mb);
+	(void)json_get_u64(limits, "logs", &req->logs_mb);
+	(void)json_get_u64(action, "updated", &updated);
+	snprintf(b->rev, sizeof(b->rev), "%llu", (unsigned long long)updated);
+	req->activation_id = c->id;
+	req->transaction_id = c->cause ? c->cause : c->id;
+	req->namespace = c->caller_ns;
+	req->path = t->path;
+	req->name = t->name;
+	req->version = version ? version : "0.0.1";
+	req->rev = b->rev;
+	req->main = json_get_string(exec, "main");
+	req->binary = json_get_bool(exec, "binary", false);
+	if (json_get_string(exec, "code")) {
+		code_path(iv, t->store_ns, t->full, updated, b->code_file, sizeof(b->code_file));
+		if (access(b->code_file, R_OK) != 0 &&
+		    (rc = code_file_write(b->code_file, json_get_string(exec, "code"), e)) < 0) {
+			/* A full disk is 503; any other write failure is ours (500). */
+			if (rc != -ENOSPC && e)
+				e->code = -EIO;
+			return rc == -ENOSPC ? rc : -EIO;
+		}
+		req->code_file = b->code_file;
+	}
+	if (init_env && cJSON_GetArraySize(init_env) > 0)
+		req->env = init_env;
+	if (c->key >= 0 && (uint32_t)c->key < cfg->key_count &&
+	    entity_annotation_true(action, "provide-api-key")) {
+		snprintf(b->apikey, sizeof(b->apikey), "%s:%s", cfg->keys[c->key].uuid,
+			 cfg->keys[c->key].key);
+		req->api_key = b->apikey;
+	}
+	req->arrival_ms = now_epoch_ms();
+	return 0;
+}
+
+static int start_action(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
+			struct err *e)
+{
 	_cleanup_json_ cJSON *params = NULL, *init_env = NULL;
 	struct act_request req = { 0 };
 	struct dispatch_request dr = { 0 };
-	uint64_t updated = 0;
-	const char *version = json_get_string(action, "version");
-	char rev[32], apikey[160], code_file[CFG_PATH_MAX + 64];
+	struct request_bufs bufs;
 	char *ptext = NULL, *mtext = NULL;
 	size_t plen = 0, mlen = 0;
 	int rc;
 
-	rc = entity_invoke_params(action, c->args, &params, &init_env, e);
+	rc = entity_invoke_params(t->action, c->args, &params, &init_env, e);
 	if (rc < 0)
 		return rc;
-	req.kind = json_get_string(exec, "kind");
-	req.image = entity_action_image(cfg, action);
+	req.kind = json_get_string(json_get_object(t->action, "exec"), "kind");
+	req.image = entity_action_image(iv->cfg, t->action);
 	if (!req.image)
 		return err_set(e, -EINVAL,
 			       "The action's runtime '%s' is not configured on this platform.",
 			       req.kind ? req.kind : "?");
 	if (!any_invoker_up(iv))
 		return err_set(e, -EHOSTDOWN, "No invoker is available to run the action.");
-	req.timeout_ms = 60000;
-	req.memory_mb = 256;
-	req.logs_mb = 10;
-	(void)json_get_u64(limits, "timeout", &req.timeout_ms);
-	(void)json_get_u64(limits, "memory", &req.memory_mb);
-	(void)json_get_u64(limits, "logs", &req.logs_mb);
-	(void)json_get_u64(action, "updated", &updated);
-	snprintf(rev, sizeof(rev), "%llu", (unsigned long long)updated);
-	req.activation_id = c->id;
-	req.transaction_id = c->cause ? c->cause : c->id;
-	req.namespace = c->caller_ns;
-	req.path = t->path;
-	req.name = t->name;
-	req.version = version ? version : "0.0.1";
-	req.rev = rev;
-	req.main = json_get_string(exec, "main");
-	req.binary = json_get_bool(exec, "binary", false);
-	if (json_get_string(exec, "code")) {
-		code_path(iv, t->store_ns, t->full, updated, code_file, sizeof(code_file));
-		if (access(code_file, R_OK) != 0 &&
-		    (rc = code_file_write(code_file, json_get_string(exec, "code"), e)) < 0) {
-			/* A full disk is 503; any other write failure is ours (500). */
-			if (rc != -ENOSPC && e)
-				e->code = -EIO;
-			return rc == -ENOSPC ? rc : -EIO;
-		}
-		req.code_file = code_file;
-	}
-	if (init_env && cJSON_GetArraySize(init_env) > 0)
-		req.env = init_env;
-	if (c->key >= 0 && (uint32_t)c->key < cfg->key_count &&
-	    entity_annotation_true(action, "provide-api-key")) {
-		snprintf(apikey, sizeof(apikey), "%s:%s", cfg->keys[c->key].uuid, cfg->keys[c->key].key);
-		req.api_key = apikey;
-	}
-	req.arrival_ms = now_epoch_ms();
-
+	rc = request_of(iv, t, c, init_env, &req, &bufs, e);
+	if (rc < 0)
+		return rc;
 	ptext = json_print(params, &plen);
 	mtext = ptext ? act_request_meta_encode(&req, &mlen) : NULL;
 	if (!mtext) {
@@ -311,17 +332,12 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 	dr.value_len = plen;
 	dr.activation_id = c->id;
 	dr.home = dispatch_home(t->path, t->name);
-	dr.info.activation_id = c->id;
-	dr.info.ns = c->caller_ns;
-	dr.info.path = t->path;
-	dr.info.name = t->name;
-	dr.info.version = version;
-	dr.info.kind = req.kind;
-	dr.info.cause = c->cause;
-	dr.info.timeout_ms = req.timeout_ms;
-	dr.info.memory_mb = req.memory_mb;
-	dr.info.logs_mb = req.logs_mb;
-	dr.info.concurrency = 1;
+	dr.info = (struct entity_activation_info){
+		.activation_id = c->id, .ns = c->caller_ns, .path = t->path, .name = t->name,
+		.version = json_get_string(t->action, "version"), .kind = req.kind,
+		.cause = c->cause, .timeout_ms = req.timeout_ms, .memory_mb = req.memory_mb,
+		.logs_mb = req.logs_mb, .concurrency = 1,
+	};
 	dr.throttle = iv->throttle;
 	dr.wait_ms = c->wait_ms;
 	dr.done = c->wait_ms ? c->done : NULL;
@@ -457,25 +473,32 @@ static void seq_finish(struct seq *s)
 static int start_target(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
 			struct err *e);
 
-/* Start component s->next with args; false when it could not start (the
- * sequence then ends with that error). */
-static bool seq_start_next(struct seq *s, const cJSON *args)
+/* Start component s->next with args (the call every step makes). */
+static int seq_start_component(struct seq *s, const cJSON *args, struct err *e)
 {
 	const struct invoke_target *t = &s->comps[s->next];
 	struct invoke_call c = { 0 };
-	struct err e = { 0 };
 	uint64_t timeout = 60000;
 
 	(void)json_get_u64(json_get_object(t->action, "limits"), "timeout", &timeout);
 	c.caller_ns = s->ns;
 	c.key = s->key;
-	c.args = cJSON_IsObject(args) ? args : NULL;
+	c.args = args;
 	c.cause = s->id;
 	c.wait_ms = (uint32_t)(timeout + COMPONENT_GRACE_MS);
 	c.done = seq_component_done;
 	c.arg = s;
 	s->next++;
-	if (start_target(s->iv, t, &c, &e) < 0) {
+	return start_target(s->iv, t, &c, e);
+}
+
+/* The next step; false when it could not start (the sequence then ends
+ * with that error). */
+static bool seq_start_next(struct seq *s, const cJSON *args)
+{
+	struct err e = { 0 };
+
+	if (seq_start_component(s, cJSON_IsObject(args) ? args : NULL, &e) < 0) {
 		json_delete(s->response);
 		s->response = whisk_error(e.msg[0] ? e.msg : "A sequence component could not start.");
 		return false;
@@ -516,49 +539,41 @@ static void seq_step(struct seq *s, cJSON *rec)
 		seq_finish(s);
 }
 
-static int start_sequence(struct invoke *iv, const struct invoke_target *t,
-			  struct invoke_call *c, struct err *e)
+/* Resolve every component now, on the caller's thread: the steps then
+ * run without reading the store. *memory: the largest component's. */
+static int seq_resolve(struct seq *s, const cJSON *components, const char *caller_ns,
+		       uint64_t *memory, struct err *e)
 {
-	const cJSON *exec = json_get_object(t->action, "exec"), *it;
-	const char *version = json_get_string(t->action, "version");
-	struct seq *s = calloc(1, sizeof(*s));
+	const cJSON *it;
 	uint32_t i = 0;
-	uint64_t memory = 0;
-	int rc = 0;
+	int rc = s->n ? 0 : err_set(e, -EINVAL, "No component specified for the sequence.");
 
-	if (!s)
-		return err_set(e, -ENOMEM, "out of memory");
-	s->iv = iv;
-	s->n = (uint32_t)cJSON_GetArraySize(json_get_array(exec, "components"));
-	s->comps = calloc(s->n ? s->n : 1, sizeof(*s->comps));
-	s->ids = cJSON_CreateArray();
-	if (!s->comps || !s->ids) {
-		seq_free(s);
-		return err_set(e, -ENOMEM, "out of memory");
-	}
-	if (s->n == 0)
-		rc = err_set(e, -EINVAL, "No component specified for the sequence.");
-	/* Resolve every component now, on the caller's thread: the steps
-	 * then run without reading the store. */
-	cJSON_ArrayForEach(it, json_get_array(exec, "components")) {
+	cJSON_ArrayForEach(it, components) {
 		uint64_t m = 0;
 
 		if (rc < 0)
 			break;
-		rc = cJSON_IsString(it) ? resolve_fqn(iv, c->caller_ns, it->valuestring, &s->comps[i], e)
-					: -ENOENT;
+		rc = cJSON_IsString(it)
+			     ? resolve_fqn(s->iv, caller_ns, it->valuestring, &s->comps[i], e)
+			     : -ENOENT;
 		if (rc == -ENOENT || rc == -EPERM)
 			rc = err_set(e, -EINVAL, "Sequence component does not exist.");
 		if (rc == 0) {
 			(void)json_get_u64(json_get_object(s->comps[i].action, "limits"), "memory", &m);
-			memory = m > memory ? m : memory;
+			*memory = m > *memory ? m : *memory;
 		}
 		i++;
 	}
-	if (rc < 0) {
-		seq_free(s);
-		return rc;
-	}
+	return rc;
+}
+
+/* The sequence's own record fields, from its call and its document. */
+static void seq_identity(struct seq *s, const struct invoke_target *t,
+			 const struct invoke_call *c, uint64_t memory)
+{
+	const cJSON *limits = json_get_object(t->action, "limits");
+	const char *version = json_get_string(t->action, "version");
+
 	snprintf(s->id, sizeof(s->id), "%s", c->id);
 	snprintf(s->ns, sizeof(s->ns), "%s", c->caller_ns);
 	snprintf(s->path, sizeof(s->path), "%s", t->path);
@@ -575,10 +590,36 @@ static int start_sequence(struct invoke *iv, const struct invoke_target *t,
 	s->info.kind = "sequence";
 	s->info.cause = c->cause ? s->cause : NULL;
 	s->info.timeout_ms = 60000;
-	(void)json_get_u64(json_get_object(t->action, "limits"), "timeout", &s->info.timeout_ms);
+	(void)json_get_u64(limits, "timeout", &s->info.timeout_ms);
 	s->info.memory_mb = memory;
 	s->info.logs_mb = 10;
-	(void)json_get_u64(json_get_object(t->action, "limits"), "logs", &s->info.logs_mb);
+	(void)json_get_u64(limits, "logs", &s->info.logs_mb);
+}
+
+static int start_sequence(struct invoke *iv, const struct invoke_target *t,
+			  struct invoke_call *c, struct err *e)
+{
+	const cJSON *components = json_get_array(json_get_object(t->action, "exec"), "components");
+	struct seq *s = calloc(1, sizeof(*s));
+	uint64_t memory = 0;
+	int rc;
+
+	if (!s)
+		return err_set(e, -ENOMEM, "out of memory");
+	s->iv = iv;
+	s->n = (uint32_t)cJSON_GetArraySize(components);
+	s->comps = calloc(s->n ? s->n : 1, sizeof(*s->comps));
+	s->ids = cJSON_CreateArray();
+	if (!s->comps || !s->ids) {
+		seq_free(s);
+		return err_set(e, -ENOMEM, "out of memory");
+	}
+	rc = seq_resolve(s, components, c->caller_ns, &memory, e);
+	if (rc < 0) {
+		seq_free(s);
+		return rc;
+	}
+	seq_identity(s, t, c, memory);
 	s->start_ms = now_epoch_ms();
 	if (c->wait_ms) {
 		s->done = c->done;
@@ -589,22 +630,7 @@ static int start_sequence(struct invoke *iv, const struct invoke_target *t,
 	/* The sequence's own parameters are not passed to its components
 	 * (spec §6); the invocation's arguments are. */
 	s->next = 0;
-	{
-		struct invoke_call first = { 0 };
-		const struct invoke_target *t0 = &s->comps[0];
-		uint64_t timeout = 60000;
-
-		(void)json_get_u64(json_get_object(t0->action, "limits"), "timeout", &timeout);
-		first.caller_ns = s->ns;
-		first.key = s->key;
-		first.args = c->args;
-		first.cause = s->id;
-		first.wait_ms = (uint32_t)(timeout + COMPONENT_GRACE_MS);
-		first.done = seq_component_done;
-		first.arg = s;
-		s->next = 1;
-		rc = start_target(iv, t0, &first, e);
-	}
+	rc = seq_start_component(s, c->args, e);
 	if (rc < 0) {
 		/* Nothing ran: the caller answers the error, no record. */
 		running_remove(iv, s);

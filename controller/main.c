@@ -18,6 +18,7 @@
 #include "common/act.h"
 #include "common/cfg.h"
 #include "controller/dispatch.h"
+#include "controller/events.h"
 #include "controller/invoke.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -25,7 +26,6 @@
 #include "controller/store.h"
 #include "controller/sup.h"
 #include "controller/throttle.h"
-
 
 static void usage(FILE *f)
 {
@@ -87,7 +87,25 @@ static int make_dir(const char *path, struct err *e)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Everything the controller runs, in start order. */
+struct controller {
+	struct cfg cfg;
+	char config_abs[PATH_MAX];
+	char db[CFG_PATH_MAX + 32];
+	bool invokers;
+	struct store *store;
+	struct throttle *throttle;
+	struct queue_params qp;
+	struct queue *queue;
+	struct dispatch *dispatch;
+	struct invoke *invoke;
+	struct events *events;
+	struct sup *sup;
+	struct api *api;
+};
+
+/* Command line: returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, const char **config, bool *invokers)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -95,31 +113,17 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = "config/edgewhisk.yaml";
-	static struct cfg cfg;
-	struct queue *q = NULL;
-	struct store *store = NULL;
-	struct dispatch *d = NULL;
-	struct invoke *iv = NULL;
-	struct events *ev = NULL;
-	struct act_budget budget;
-	struct sup *sup = NULL;
-	struct api *api = NULL;
-	struct throttle *throttle = NULL;
-	struct queue_params qp;
-	struct err e = { 0 };
-	char db[CFG_PATH_MAX + 32], config_abs[PATH_MAX];
-	bool invokers = true;
-	sigset_t stop_set;
-	int opt, level, sig = 0, status = 1;
+	int opt;
 
+	*config = "config/edgewhisk.yaml";
+	*invokers = true;
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			config = optarg;
+			*config = optarg;
 			break;
 		case 'n':
-			invokers = false;
+			*invokers = false;
 			break;
 		case 'h':
 			usage(stdout);
@@ -129,16 +133,106 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	return -1;
+}
+
+/* state_dir (and its code/), the store (checked, leftovers recovered),
+ * the throttles. */
+static int open_state(struct controller *c, struct err *e)
+{
+	char code[CFG_PATH_MAX + 8];
+
+	snprintf(code, sizeof(code), "%s/code", c->cfg.state_dir);
+	if (make_dir(c->cfg.state_dir, e) < 0 || make_dir(code, e) < 0)
+		return err_wrap(e, e->code, "state_dir");
+	snprintf(c->db, sizeof(c->db), "%s/edgewhisk.db", c->cfg.state_dir);
+	if (store_open(c->db, &c->store, e) < 0)
+		return err_wrap(e, e->code, "store");
+	if (recover(c->store) < 0)
+		return err_set(e, -EIO, "store: recovery failed");
+	return throttle_new(&c->cfg, &c->throttle, e);
+}
+
+/* The activation queue, sized from the payload budget. */
+static int open_queue(struct controller *c, struct err *e)
+{
+	struct act_budget budget;
+
+	queue_params_defaults(&c->qp);
+	c->qp.name = c->cfg.queue.name;
+	c->qp.slots = c->cfg.queue.slots;
+	if (act_budget_of(c->cfg.queue.max_payload_bytes, &budget) < 0)
+		return err_set(e, -EINVAL, "queue.max_payload_bytes is too large");
+	c->qp.max_payload = budget.queue_payload;
+	c->qp.invokers = cfg_invoker_count(&c->cfg);
+	if (queue_create(&c->qp, &c->queue, e) < 0)
+		return err_wrap(e, e->code, "queue");
+	return 0;
+}
+
+/* Dispatch, invocations, events, the invokers, then the API. */
+static int start_parts(struct controller *c, struct err *e)
+{
+	struct api_deps deps;
+
+	if (dispatch_new(&c->cfg, c->queue, c->store, &c->dispatch, e) < 0)
+		return err_wrap(e, e->code, "dispatch");
+	if (invoke_new(&c->cfg, c->store, c->dispatch, c->queue, c->throttle, &c->invoke, e) < 0)
+		return err_wrap(e, e->code, "invoke");
+	if (events_new(c->store, c->invoke, &c->events, e) < 0)
+		return err_wrap(e, e->code, "events");
+	if (c->invokers) {
+		struct sup_config sc = { .cfg = &c->cfg, .config_path = c->config_abs,
+					 .count = c->qp.invokers, .died = on_invoker_died,
+					 .arg = c->dispatch };
+
+		if (sup_start(&sc, &c->sup, e) < 0)
+			return err_wrap(e, e->code, "invokers");
+	}
+	deps = (struct api_deps){ .cfg = &c->cfg, .store = c->store, .dispatch = c->dispatch,
+				  .queue = c->queue, .sup = c->sup, .invoke = c->invoke,
+				  .throttle = c->throttle, .events = c->events };
+	if (api_start(&deps, &c->api, e) < 0)
+		return err_wrap(e, e->code, "api");
+	return 0;
+}
+
+/* In reverse: nothing new comes in, the invokers remove their containers,
+ * pending callbacks drain (invoke_stop before dispatch_free, see invoke.h). */
+static void stop_all(struct controller *c)
+{
+	api_stop(c->api);
+	sup_stop(c->sup, 15000);
+	events_free(c->events);
+	invoke_stop(c->invoke);
+	dispatch_free(c->dispatch);
+	invoke_free(c->invoke);
+	queue_close(c->queue);
+	throttle_free(c->throttle);
+	store_close(c->store);
+}
+
+int main(int argc, char **argv)
+{
+	static struct controller c;
+	const char *config;
+	struct err e = { 0 };
+	sigset_t stop_set;
+	int level, sig = 0, status;
+
+	status = parse_args(argc, argv, &config, &c.invokers);
+	if (status >= 0)
+		return status;
 	log_setup("controller", LOGL_INFO);
-	cfg_defaults(&cfg);
-	if (cfg_load(&cfg, config, &e) < 0) {
+	cfg_defaults(&c.cfg);
+	if (cfg_load(&c.cfg, config, &e) < 0) {
 		log_error("main", "config: %s", e.msg);
 		return 1;
 	}
-	level = log_level_parse(cfg.log_level);
+	level = log_level_parse(c.cfg.log_level);
 	log_setup("controller", level < 0 ? LOGL_INFO : (enum log_level)level);
-	if (!realpath(config, config_abs))
-		snprintf(config_abs, sizeof(config_abs), "%s", config);
+	if (!realpath(config, c.config_abs))
+		snprintf(c.config_abs, sizeof(c.config_abs), "%s", config);
 
 	/* Every thread inherits this mask; only main waits for the signals. */
 	sigemptyset(&stop_set);
@@ -147,81 +241,19 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (make_dir(cfg.state_dir, &e) < 0) {
-		log_error("main", "state_dir: %s", e.msg);
-		return 1;
-	}
-	snprintf(db, sizeof(db), "%s/code", cfg.state_dir);
-	if (make_dir(db, &e) < 0) {
-		log_error("main", "state_dir: %s", e.msg);
-		return 1;
-	}
-	snprintf(db, sizeof(db), "%s/edgewhisk.db", cfg.state_dir);
-	if (store_open(db, &store, &e) < 0) {
-		log_error("main", "store: %s", e.msg);
-		return 1;
-	}
-	if (recover(store) < 0 || throttle_new(&cfg, &throttle, &e) < 0)
+	status = 1;
+	if (open_state(&c, &e) < 0 || open_queue(&c, &e) < 0 || start_parts(&c, &e) < 0) {
+		log_error("main", "%s", e.msg);
 		goto out;
-	queue_params_defaults(&qp);
-	qp.name = cfg.queue.name;
-	qp.slots = cfg.queue.slots;
-	if (act_budget_of(cfg.queue.max_payload_bytes, &budget) < 0) {
-		log_error("main", "queue.max_payload_bytes is too large");
-		goto out;
-	}
-	qp.max_payload = budget.queue_payload;
-	qp.invokers = cfg_invoker_count(&cfg);
-	if (queue_create(&qp, &q, &e) < 0) {
-		log_error("main", "queue: %s", e.msg);
-		goto out;
-	}
-	if (dispatch_new(&cfg, q, store, &d, &e) < 0) {
-		log_error("main", "dispatch: %s", e.msg);
-		goto out;
-	}
-	if (invoke_new(&cfg, store, d, q, throttle, &iv, &e) < 0) {
-		log_error("main", "invoke: %s", e.msg);
-		goto out;
-	}
-	if (events_new(store, iv, &ev, &e) < 0) {
-		log_error("main", "events: %s", e.msg);
-		goto out;
-	}
-	if (invokers) {
-		struct sup_config sc = { .cfg = &cfg, .config_path = config_abs, .count = qp.invokers,
-					 .died = on_invoker_died, .arg = d };
-
-		if (sup_start(&sc, &sup, &e) < 0) {
-			log_error("main", "invokers: %s", e.msg);
-			goto out;
-		}
-	}
-	{
-		struct api_deps deps = { .cfg = &cfg, .store = store, .dispatch = d, .queue = q,
-					 .sup = sup, .invoke = iv, .throttle = throttle,
-					 .events = ev };
-
-		if (api_start(&deps, &api, &e) < 0) {
-			log_error("main", "api: %s", e.msg);
-			goto out;
-		}
 	}
 	log_info("main", "ready api=http://%s:%u state=%s queue=%s generation=%u invokers=%u",
-		 cfg.api.address, cfg.api.port, db, qp.name, queue_generation(q), qp.invokers);
+		 c.cfg.api.address, c.cfg.api.port, c.db, c.qp.name, queue_generation(c.queue),
+		 c.qp.invokers);
 	while (sigwait(&stop_set, &sig) != 0)
 		;
 	log_info("main", "stopping (signal %d)", sig);
 	status = 0;
 out:
-	api_stop(api);
-	sup_stop(sup, 15000);
-	events_free(ev);
-	invoke_stop(iv);
-	dispatch_free(d);
-	invoke_free(iv);
-	queue_close(q);
-	throttle_free(throttle);
-	store_close(store);
+	stop_all(&c);
 	return status;
 }

@@ -250,7 +250,3 @@ int sup_state(struct sup *s, uint32_t id, struct sup_invoker_state *out)
 	return 0;
 }
 
-uint32_t sup_count(const struct sup *s)
-{
-	return s->cfg.count;
-}

@@ -44,6 +44,5 @@ void sup_stop(struct sup *s, uint32_t timeout_ms);
 
 /* Snapshot of invoker `id`. -EINVAL for a bad id. */
 int sup_state(struct sup *s, uint32_t id, struct sup_invoker_state *out);
-uint32_t sup_count(const struct sup *s);
 
 #endif

@@ -504,29 +504,86 @@ static void collect_fini(struct collect *c)
 	json_delete(c->lines);
 }
 
-int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
-		 bool wait_sentinels, uint32_t idle_ms, uint32_t total_ms,
-		 struct logs_result *out, struct err *e)
-{
-	struct collect c = { .r = r, .limit = limit_bytes };
-	uint64_t start_ns, last_ns, now_ns, end_pos = UINT64_MAX;
-	long poll_ns = LOGS_POLL_MIN_NS;
-	bool at_eof = false, lost = false, gave_up = false;
-	int restarts = 0, rc;
+/* logs_collect's loop state. */
+struct collect_loop {
+	const char *path;
+	bool wait;                   /* for the sentinels (else: what is there now) */
+	bool at_eof, lost, gave_up;
+	uint64_t start_ns, last_ns, end_pos;
+	uint32_t idle_ms, total_ms;
+	long poll_ns;
+	int restarts;
+};
 
-	if (r->fd < 0) {
-		rc = reader_open(r, path, e);
-		if (rc < 0)
-			return rc;
+enum loop_step { LOOP_STOP, LOOP_AGAIN, LOOP_READ };
+
+/* At the end of what there is: a rotated file is drained and the new one
+ * opened, a truncated one read again from the start (LOOP_AGAIN); a gone
+ * file, the end of "what is there now", or the idle / total time ends the
+ * collection (LOOP_STOP); else wait a poll step and read (LOOP_READ). */
+static int at_end(struct collect *c, struct collect_loop *l, struct err *e)
+{
+	struct logs_reader *r = c->r;
+	enum file_state st = file_check(r, l->path);
+	uint64_t now_ns;
+	size_t got = 0;
+	bool short_read = false;
+	int rc;
+
+	if ((st == FILE_ROTATED || st == FILE_SHRUNK) && l->restarts < LOGS_RESTARTS_MAX) {
+		l->restarts++;
+		if (st == FILE_ROTATED) {
+			/* The old file is final now: drain it, then go on at
+			 * the start of the new one. */
+			do {
+				rc = fill(c, l->path, &got, &short_read, e);
+				if (rc == 0)
+					rc = consume(c);
+				if (rc < 0)
+					return rc;
+			} while (got > 0 && c->sentinels < 2);
+			if (c->sentinels >= 2)
+				return LOOP_STOP;
+			rc = reader_open(r, l->path, e);
+			if (rc < 0)
+				return rc;
+		} else {
+			/* Whatever was written between our last read and the
+			 * truncation is gone. */
+			l->lost = true;
+		}
+		r->offset = 0;
+		r->partial_len = 0;
+		c->scanned = 0;
+		c->skipping = false;
+		l->at_eof = false;
+		if (!l->wait)
+			l->end_pos = file_size(r->fd);
+		return LOOP_AGAIN;
 	}
-	c.lines = cJSON_CreateArray();
-	if (!c.lines)
-		return err_set(e, -ENOMEM, "collect logs of %s: out of memory", path);
-	start_ns = last_ns = now_mono_ns();
-	/* Without waiting, read "what is there now": a file growing as fast
-	 * as we read must not keep us here. */
-	if (!wait_sentinels)
-		end_pos = file_size(r->fd);
+	if (st == FILE_GONE) {
+		l->gave_up = l->wait;
+		return LOOP_STOP;
+	}
+	if (!l->wait)
+		return LOOP_STOP;
+	now_ns = now_mono_ns();
+	if (now_ns - l->last_ns >= (uint64_t)l->idle_ms * 1000000u ||
+	    now_ns - l->start_ns >= (uint64_t)l->total_ms * 1000000u) {
+		l->gave_up = true;
+		return LOOP_STOP;
+	}
+	nanosleep(&(struct timespec){ .tv_nsec = l->poll_ns }, NULL);
+	if (l->poll_ns < LOGS_POLL_MAX_NS)
+		l->poll_ns = l->poll_ns * 2 > LOGS_POLL_MAX_NS ? LOGS_POLL_MAX_NS : l->poll_ns * 2;
+	return LOOP_READ;
+}
+
+/* Read until both sentinels are seen or at_end says stop. */
+static int collect_loop_run(struct collect *c, struct collect_loop *l, struct err *e)
+{
+	struct logs_reader *r = c->r;
+	int rc;
 
 	for (;;) {
 		size_t got = 0;
@@ -534,93 +591,54 @@ int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
 
 		/* Bytes left from the previous collection come first: the
 		 * sentinels are often there already and no syscall is needed. */
-		rc = consume(&c);
-		if (rc < 0)
-			goto fail;
-		if (c.sentinels >= 2)
-			break;
-		if (at_eof) {
-			enum file_state st = file_check(r, path);
-
-			if ((st == FILE_ROTATED || st == FILE_SHRUNK) && restarts < LOGS_RESTARTS_MAX) {
-				restarts++;
-				if (st == FILE_ROTATED) {
-					/* The old file is final now: drain it,
-					 * then go on at the start of the new one. */
-					do {
-						rc = fill(&c, path, &got, &short_read, e);
-						if (rc == 0)
-							rc = consume(&c);
-						if (rc < 0)
-							goto fail;
-					} while (got > 0 && c.sentinels < 2);
-					if (c.sentinels >= 2)
-						break;
-					rc = reader_open(r, path, e);
-					if (rc < 0)
-						goto fail;
-				} else {
-					/* Whatever was written between our last
-					 * read and the truncation is gone. */
-					lost = true;
-				}
-				r->offset = 0;
-				r->partial_len = 0;
-				c.scanned = 0;
-				c.skipping = false;
-				at_eof = false;
-				if (!wait_sentinels)
-					end_pos = file_size(r->fd);
+		rc = consume(c);
+		if (rc < 0 || c->sentinels >= 2)
+			return rc;
+		if (l->at_eof) {
+			rc = at_end(c, l, e);
+			if (rc < 0 || rc == LOOP_STOP)
+				return rc < 0 ? rc : 0;
+			if (rc == LOOP_AGAIN)
 				continue;
-			}
-			if (st == FILE_GONE) {
-				gave_up = wait_sentinels;
-				break;
-			}
-			if (!wait_sentinels)
-				break;
-			now_ns = now_mono_ns();
-			if (now_ns - last_ns >= (uint64_t)idle_ms * 1000000u ||
-			    now_ns - start_ns >= (uint64_t)total_ms * 1000000u) {
-				gave_up = true;
-				break;
-			}
-			nanosleep(&(struct timespec){ .tv_nsec = poll_ns }, NULL);
-			if (poll_ns < LOGS_POLL_MAX_NS)
-				poll_ns = poll_ns * 2 > LOGS_POLL_MAX_NS ? LOGS_POLL_MAX_NS : poll_ns * 2;
 		}
-		rc = fill(&c, path, &got, &short_read, e);
+		rc = fill(c, l->path, &got, &short_read, e);
 		if (rc < 0)
-			goto fail;
-		at_eof = short_read || r->offset + r->partial_len >= end_pos;
-		if (got > 0 && wait_sentinels) {
-			last_ns = now_mono_ns();
-			poll_ns = LOGS_POLL_MIN_NS;
+			return rc;
+		l->at_eof = short_read || r->offset + r->partial_len >= l->end_pos;
+		if (got > 0 && l->wait) {
+			l->last_ns = now_mono_ns();
+			l->poll_ns = LOGS_POLL_MIN_NS;
 			/* A file that never stops growing ends here too. */
-			if (last_ns - start_ns >= (uint64_t)total_ms * 1000000u) {
-				rc = consume(&c);
-				if (rc < 0)
-					goto fail;
-				gave_up = c.sentinels < 2;
-				break;
+			if (l->last_ns - l->start_ns >= (uint64_t)l->total_ms * 1000000u) {
+				rc = consume(c);
+				l->gave_up = c->sentinels < 2;
+				return rc;
 			}
 		}
 	}
+}
+
+/* The collection's end: unfinished lines flushed, the failure notice when
+ * lines may be missing, the reader's buffer trimmed, the result out. */
+static int collect_finish(struct collect *c, const struct collect_loop *l, struct logs_result *out)
+{
+	struct logs_reader *r = c->r;
+	int rc;
 
 	/* A line Docker left unfinished ends with this activation: the
 	 * consumed offset cannot point into the middle of it. */
 	for (int i = 0; i < 2; i++) {
-		rc = pend_flush(&c, &c.pend[i], i + 1);
+		rc = pend_flush(c, &c->pend[i], i + 1);
 		if (rc < 0)
-			goto fail;
+			return rc;
 	}
-	if ((gave_up || lost) && c.limit > 0) {
+	if ((l->gave_up || l->lost) && c->limit > 0) {
 		char now[64];
 
 		time_now(now, sizeof(now));
-		rc = out_append(&c, now, STREAM_STDERR, MSG_FAILURE, sizeof(MSG_FAILURE) - 1);
+		rc = out_append(c, now, STREAM_STDERR, MSG_FAILURE, sizeof(MSG_FAILURE) - 1);
 		if (rc < 0)
-			goto fail;
+			return rc;
 	}
 	/* One long line must not pin a big buffer for the container's life. */
 	if (r->partial_cap > LOGS_CHUNK && r->partial_len <= LOGS_CHUNK / 2) {
@@ -631,14 +649,40 @@ int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
 			r->partial_cap = LOGS_CHUNK;
 		}
 	}
-	out->lines = c.lines;
-	out->bytes = (size_t)c.bytes;
-	out->truncated = c.truncated;
-	out->complete = c.sentinels >= 2 && !lost;
-	c.lines = NULL;
-	collect_fini(&c);
+	out->lines = c->lines;
+	out->bytes = (size_t)c->bytes;
+	out->truncated = c->truncated;
+	out->complete = c->sentinels >= 2 && !l->lost;
+	c->lines = NULL;
 	return 0;
-fail:
+}
+
+int logs_collect(struct logs_reader *r, const char *path, uint64_t limit_bytes,
+		 bool wait_sentinels, uint32_t idle_ms, uint32_t total_ms,
+		 struct logs_result *out, struct err *e)
+{
+	struct collect c = { .r = r, .limit = limit_bytes };
+	struct collect_loop l = { .path = path, .wait = wait_sentinels, .end_pos = UINT64_MAX,
+				  .idle_ms = idle_ms, .total_ms = total_ms,
+				  .poll_ns = LOGS_POLL_MIN_NS };
+	int rc;
+
+	if (r->fd < 0) {
+		rc = reader_open(r, path, e);
+		if (rc < 0)
+			return rc;
+	}
+	c.lines = cJSON_CreateArray();
+	if (!c.lines)
+		return err_set(e, -ENOMEM, "collect logs of %s: out of memory", path);
+	l.start_ns = l.last_ns = now_mono_ns();
+	/* Without waiting, read "what is there now": a file growing as fast
+	 * as we read must not keep us here. */
+	if (!wait_sentinels)
+		l.end_pos = file_size(r->fd);
+	rc = collect_loop_run(&c, &l, e);
+	if (rc == 0)
+		rc = collect_finish(&c, &l, out);
 	collect_fini(&c);
 	return rc;
 }
