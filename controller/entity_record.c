@@ -174,9 +174,9 @@ int entity_record_print(const struct entity_activation_info *info, const struct 
 			struct entity_record *out, struct err *e)
 {
 	_cleanup_json_ cJSON *rec = NULL, *resp = NULL, *ann = NULL;
-	_cleanup_free_ char *logs = NULL;
-	const char *result;
-	size_t result_len, logs_len = 0;
+	const char *result, *logs = "[]";
+	size_t result_len, logs_len = 2;
+	char *printed = NULL;
 	int r, code = ACT_WHISK_ERROR;
 
 	memset(out, 0, sizeof(*out));
@@ -204,14 +204,13 @@ int entity_record_print(const struct entity_activation_info *info, const struct 
 	    add_item(rec, "annotations", take_json(&ann)) < 0)
 		return enomem(e, "activation record");
 	if (cJSON_IsArray(res->logs)) {
-		logs = json_print(res->logs, &logs_len);
-	} else {
-		logs = strdup("[]");
-		logs_len = 2;
+		printed = json_print(res->logs, &logs_len);
+		if (!printed)
+			return enomem(e, "activation record");
+		logs = printed;
 	}
-	if (!logs)
-		return enomem(e, "activation record");
 	r = record_splice(rec, result, result_len, logs, logs_len, out, e);
+	json_free(printed);
 	if (r < 0)
 		return r;
 	out->status_code = code;
