@@ -190,7 +190,7 @@ static int set_error_pages(nng_http_server *srv)
 	return rc;
 }
 
-int api_start(const struct api_deps *deps, struct api **out, struct err *e)
+int api_start(const struct rest_env *env, struct api **out, struct err *e)
 {
 	struct api *a = calloc(1, sizeof(*a));
 	char url[256];
@@ -200,18 +200,9 @@ int api_start(const struct api_deps *deps, struct api **out, struct err *e)
 	if (!a)
 		return err_set(e, -ENOMEM, "allocate api");
 	snprintf(a->build, sizeof(a->build), "%s", __DATE__);
-	a->env = (struct rest_env){
-		.cfg = deps->cfg,
-		.store = deps->store,
-		.dispatch = deps->dispatch,
-		.queue = deps->queue,
-		.sup = deps->sup,
-		.invoke = deps->invoke,
-		.throttle = deps->throttle,
-		.events = deps->events,
-		.build = a->build,
-	};
-	snprintf(url, sizeof(url), "http://%s:%u", deps->cfg->api.address, deps->cfg->api.port);
+	a->env = *env;
+	a->env.build = a->build;
+	snprintf(url, sizeof(url), "http://%s:%u", env->cfg->api.address, env->cfg->api.port);
 	rc = nng_url_parse(&u, url);
 	if (rc == 0)
 		rc = nng_http_server_hold(&a->srv, u);

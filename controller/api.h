@@ -8,31 +8,15 @@
 #ifndef EW_API_H
 #define EW_API_H
 
-#include "common/cfg.h"
-#include "controller/dispatch.h"
-#include "controller/events.h"
 #include "common/err.h"
-#include "controller/invoke.h"
-#include "common/queue.h"
-#include "controller/store.h"
-#include "controller/sup.h"
-#include "controller/throttle.h"
+#include "controller/rest.h"
 
 struct api;
 
-struct api_deps {
-	const struct cfg *cfg;
-	struct store *store;
-	struct dispatch *dispatch;
-	struct queue *queue;
-	struct sup *sup;             /* may be NULL (no supervised invokers) */
-	struct invoke *invoke;
-	struct throttle *throttle;   /* per-namespace limits; may be NULL (none) */
-	struct events *events;       /* triggers and rules */
-};
-
-/* Listen on http://api.address:api.port and serve. -EADDRINUSE etc. */
-int api_start(const struct api_deps *deps, struct api **out, struct err *e)
+/* Listen on http://api.address:api.port and serve the handlers of rest.h
+ * over env (its parts outlive the API; env->build is set here).
+ * -EADDRINUSE, -EIO. */
+int api_start(const struct rest_env *env, struct api **out, struct err *e)
 	__attribute__((warn_unused_result));
 
 /* Stop listening; requests in progress finish or are dropped. */

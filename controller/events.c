@@ -93,12 +93,9 @@ int events_trigger_put(struct events *ev, const char *ns, const char *name, cons
 
 	pthread_mutex_lock(&ev->lock);
 	/* Read under the lock: the rules map may just have changed. */
-	if (overwrite) {
-		rc = store_entity_load(ev->store, ns, "triggers", name, &old, e);
-		if (rc < 0 && rc != -ENOENT)
-			goto out;
-		err_clear(e);
-	}
+	rc = store_entity_load_old(ev->store, ns, "triggers", name, overwrite, &old, e);
+	if (rc < 0)
+		goto out;
 	rc = entity_trigger_build(ns, name, body, old, now_epoch_ms(), &doc, e);
 	if (rc == 0)
 		rc = store_entity_save(ev->store, ns, "triggers", name, doc, now_epoch_ms(), overwrite,
@@ -230,12 +227,9 @@ int events_rule_put(struct events *ev, const char *ns, const char *name, const c
 	char ans[NAME_SIZE], pkg[NAME_SIZE];
 	int rc;
 
-	if (overwrite) {
-		rc = store_entity_load(ev->store, ns, "rules", name, &old, e);
-		if (rc < 0 && rc != -ENOENT)
-			return rc;
-		err_clear(e);
-	}
+	rc = store_entity_load_old(ev->store, ns, "rules", name, overwrite, &old, e);
+	if (rc < 0)
+		return rc;
 	rc = entity_rule_build(ns, name, body, old, now_epoch_ms(), &doc, e);
 	if (rc < 0)
 		return rc;

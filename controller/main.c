@@ -173,7 +173,7 @@ static int open_queue(struct controller *c, struct err *e)
 /* Dispatch, invocations, events, the invokers, then the API. */
 static int start_parts(struct controller *c, struct err *e)
 {
-	struct api_deps deps;
+	struct rest_env env;
 
 	if (dispatch_new(&c->cfg, c->queue, c->store, &c->dispatch, e) < 0)
 		return err_wrap(e, e->code, "dispatch");
@@ -189,10 +189,10 @@ static int start_parts(struct controller *c, struct err *e)
 		if (sup_start(&sc, &c->sup, e) < 0)
 			return err_wrap(e, e->code, "invokers");
 	}
-	deps = (struct api_deps){ .cfg = &c->cfg, .store = c->store, .dispatch = c->dispatch,
-				  .queue = c->queue, .sup = c->sup, .invoke = c->invoke,
-				  .throttle = c->throttle, .events = c->events };
-	if (api_start(&deps, &c->api, e) < 0)
+	env = (struct rest_env){ .cfg = &c->cfg, .store = c->store, .dispatch = c->dispatch,
+				 .queue = c->queue, .sup = c->sup, .invoke = c->invoke,
+				 .throttle = c->throttle, .events = c->events };
+	if (api_start(&env, &c->api, e) < 0)
 		return err_wrap(e, e->code, "api");
 	return 0;
 }

@@ -99,12 +99,9 @@ int packages_put(struct store *s, const char *ns, const char *name, const cJSON 
 	_cleanup_json_ cJSON *old = NULL, *doc = NULL;
 	int rc;
 
-	if (overwrite) {
-		rc = store_entity_load(s, ns, "packages", name, &old, e);
-		if (rc < 0 && rc != -ENOENT)
-			return rc;
-		err_clear(e);
-	}
+	rc = store_entity_load_old(s, ns, "packages", name, overwrite, &old, e);
+	if (rc < 0)
+		return rc;
 	rc = entity_package_build(ns, name, body, old, now_epoch_ms(), &doc, e);
 	if (rc < 0)
 		return rc;

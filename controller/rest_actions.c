@@ -64,12 +64,9 @@ static void action_put(struct rest_req *q, const char *full, const char *docns)
 		return;
 	if (q->r.package[0] && (rc = check_package(q, &e)) < 0)
 		return rest_reply_err(q, rc, &e);
-	if (overwrite) {
-		rc = store_entity_load(env->store, q->ns, "actions", full, &old, &e);
-		if (rc < 0 && rc != -ENOENT)
-			return rest_reply_err(q, rc, &e);
-		err_clear(&e);
-	}
+	rc = store_entity_load_old(env->store, q->ns, "actions", full, overwrite, &old, &e);
+	if (rc < 0)
+		return rest_reply_err(q, rc, &e);
 	rc = entity_action_build(env->cfg, docns, q->r.name, body, old, now_epoch_ms(), &doc, &e);
 	if (rc < 0)
 		return rest_reply_err(q, rc, &e);

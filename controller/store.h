@@ -93,6 +93,12 @@ int store_entity_count(struct store *s, const char *ns, const char *coll, uint64
 int store_entity_load(struct store *s, const char *ns, const char *coll, const char *name,
 		      cJSON **out, struct err *e) __attribute__((warn_unused_result));
 
+/* The stored document a PUT with ?overwrite=true updates: *out is it, or
+ * NULL when !overwrite or there is none yet (0 either way). Errors as
+ * store_entity_load but -ENOENT. */
+int store_entity_load_old(struct store *s, const char *ns, const char *coll, const char *name,
+			  bool overwrite, cJSON **out, struct err *e) __attribute__((warn_unused_result));
+
 /* Print and store a document (store_entity_put). updated_ms 0 = the
  * document's own "updated", else now. -EEXIST carries OpenWhisk's 409
  * message: "resource already exists", or "Resource by this name exists but

@@ -27,6 +27,21 @@ int store_entity_load(struct store *s, const char *ns, const char *coll, const c
 	return 0;
 }
 
+int store_entity_load_old(struct store *s, const char *ns, const char *coll, const char *name,
+			  bool overwrite, cJSON **out, struct err *e)
+{
+	int rc;
+
+	*out = NULL;
+	if (!overwrite)
+		return 0;
+	rc = store_entity_load(s, ns, coll, name, out, e);
+	if (rc != -ENOENT)
+		return rc;
+	err_clear(e);
+	return 0;
+}
+
 int store_entity_save(struct store *s, const char *ns, const char *coll, const char *name,
 		      const cJSON *doc, uint64_t updated_ms, bool overwrite, struct err *e)
 {

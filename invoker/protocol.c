@@ -58,29 +58,41 @@ char *protocol_body_error(const char *body, size_t len)
 	return cJSON_IsString(v) ? strdup(v->valuestring) : json_print(v, NULL);
 }
 
+/* The activation context both bodies carry: as __OW_* environment
+ * variables for /init, as fields beside the value for /run. */
+static bool add_context(cJSON *obj, const struct act_request *q, uint64_t deadline_ms, bool env)
+{
+	const char *const keys[2][7] = {
+		{ "namespace", "action_name", "action_version", "activation_id", "transaction_id",
+		  "deadline", "api_key" },
+		{ "__OW_NAMESPACE", "__OW_ACTION_NAME", "__OW_ACTION_VERSION", "__OW_ACTIVATION_ID",
+		  "__OW_TRANSACTION_ID", "__OW_DEADLINE", "__OW_API_KEY" },
+	};
+	char action_name[1024], num[32];
+	const char *vals[7] = { q->namespace, action_name, q->version, q->activation_id,
+				q->transaction_id, num, q->api_key };
+
+	snprintf(action_name, sizeof(action_name), "/%s/%s", q->path, q->name);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)deadline_ms);
+	for (int i = 0; i < 7; i++)
+		if (vals[i] && !cJSON_AddStringToObject(obj, keys[env][i], vals[i]))
+			return false;
+	return true;
+}
+
 char *protocol_init_body(const struct act_request *q, const char *code, uint64_t deadline_ms,
 			 size_t *len)
 {
 	_cleanup_json_ cJSON *root = cJSON_CreateObject();
 	cJSON *value = cJSON_AddObjectToObject(root, "value"), *env;
-	char action_name[1024], num[32];
 	const cJSON *p;
 
 	if (!value || (code && !cJSON_AddStringToObject(value, "code", code)))
 		return NULL;
-	snprintf(action_name, sizeof(action_name), "/%s/%s", q->path, q->name);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)deadline_ms);
 	if (!cJSON_AddStringToObject(value, "name", q->name) ||
 	    !cJSON_AddStringToObject(value, "main", q->main) ||
 	    !cJSON_AddBoolToObject(value, "binary", q->binary) ||
-	    !(env = cJSON_AddObjectToObject(value, "env")) ||
-	    !cJSON_AddStringToObject(env, "__OW_NAMESPACE", q->namespace) ||
-	    !cJSON_AddStringToObject(env, "__OW_ACTION_NAME", action_name) ||
-	    !cJSON_AddStringToObject(env, "__OW_ACTION_VERSION", q->version) ||
-	    !cJSON_AddStringToObject(env, "__OW_ACTIVATION_ID", q->activation_id) ||
-	    !cJSON_AddStringToObject(env, "__OW_TRANSACTION_ID", q->transaction_id) ||
-	    !cJSON_AddStringToObject(env, "__OW_DEADLINE", num) ||
-	    (q->api_key && !cJSON_AddStringToObject(env, "__OW_API_KEY", q->api_key)))
+	    !(env = cJSON_AddObjectToObject(value, "env")) || !add_context(env, q, deadline_ms, true))
 		return NULL;
 	/* Init parameters reach the process as environment strings. */
 	cJSON_ArrayForEach(p, q->env) {
@@ -99,19 +111,11 @@ char *protocol_init_body(const struct act_request *q, const char *code, uint64_t
 char *protocol_run_body(const struct act_request *q, uint64_t deadline_ms, size_t *len)
 {
 	_cleanup_json_ cJSON *rest = cJSON_CreateObject();
-	char action_name[1024], num[32], *tail, *out;
 	const char *value = q->value_len ? q->value : "{}";
 	size_t vlen = q->value_len ? q->value_len : 2, tlen = 0;
+	char *tail, *out;
 
-	snprintf(action_name, sizeof(action_name), "/%s/%s", q->path, q->name);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)deadline_ms);
-	if (!rest || !cJSON_AddStringToObject(rest, "namespace", q->namespace) ||
-	    !cJSON_AddStringToObject(rest, "action_name", action_name) ||
-	    !cJSON_AddStringToObject(rest, "action_version", q->version) ||
-	    !cJSON_AddStringToObject(rest, "activation_id", q->activation_id) ||
-	    !cJSON_AddStringToObject(rest, "transaction_id", q->transaction_id) ||
-	    !cJSON_AddStringToObject(rest, "deadline", num) ||
-	    (q->api_key && !cJSON_AddStringToObject(rest, "api_key", q->api_key)))
+	if (!rest || !add_context(rest, q, deadline_ms, false))
 		return NULL;
 	tail = json_print(rest, &tlen);
 	if (!tail)
