@@ -325,11 +325,8 @@ int entity_action_build(const struct cfg *c, const char *ns, const char *name, c
 	if (r < 0)
 		return r;
 
-	doc = cJSON_CreateObject();
-	if (!doc || add_str(doc, "namespace", ns) < 0 || add_str(doc, "name", name) < 0 ||
-	    add_str(doc, "version", version) < 0 ||
-	    add_bool(doc, "publish", publish) < 0 ||
-	    add_item(doc, "exec", take_json(&exec)) < 0 ||
+	doc = doc_head_new(ns, name, version, publish);
+	if (!doc || add_item(doc, "exec", take_json(&exec)) < 0 ||
 	    add_item(doc, "parameters", take_json(&params)) < 0 ||
 	    add_item(doc, "limits", take_json(&limits)) < 0 ||
 	    add_item(doc, "annotations", take_json(&annotations)) < 0 ||

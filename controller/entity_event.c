@@ -31,11 +31,8 @@ static int build_common(const char *ns, const char *name, const cJSON *body, con
 	r = entity_build_annotations_plain(body, old, true, &ann, e);
 	if (r < 0)
 		return r;
-	doc = cJSON_CreateObject();
-	if (!doc || add_str(doc, "namespace", ns) < 0 || add_str(doc, "name", name) < 0 ||
-	    add_str(doc, "version", version) < 0 ||
-	    add_bool(doc, "publish", publish) < 0 ||
-	    (with_params && add_item(doc, "parameters", take_json(&params)) < 0) ||
+	doc = doc_head_new(ns, name, version, publish);
+	if (!doc || (with_params && add_item(doc, "parameters", take_json(&params)) < 0) ||
 	    add_item(doc, "annotations", take_json(&ann)) < 0)
 		return enomem(e, "document");
 	*out = take_json(&doc);

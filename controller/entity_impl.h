@@ -115,6 +115,21 @@ static inline int copy_field(cJSON *dst, const cJSON *src, const char *key)
 	return v ? add_dup(dst, key, v) : 0;
 }
 
+/* A new document with the fields every entity starts with: namespace,
+ * name, version, publish. NULL on ENOMEM. */
+static inline cJSON *doc_head_new(const char *ns, const char *name, const char *version,
+				  bool publish)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	if (doc && (add_str(doc, "namespace", ns) < 0 || add_str(doc, "name", name) < 0 ||
+		    add_str(doc, "version", version) < 0 || add_bool(doc, "publish", publish) < 0)) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 /* --- key/value lists (entity.c) --- */
 
 /* The {"key","value"} item of arr with that key, or NULL. */
