@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* file: whole-file read with its limit, atomic write (no temporary left
  * behind, old content replaced whole), cleanup attributes, the clock. */
+/* 32-bit builds (armhf, under qemu-user on a 64-bit host) need the
+ * 64-bit directory interface, or readdir fails on large inode numbers. */
+#define _FILE_OFFSET_BITS 64
+
 #include "common/file.h"
 
 #include <dirent.h>
