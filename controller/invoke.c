@@ -26,7 +26,8 @@ struct seq;
 /* A finished component (or an expired wait: rec NULL) for the worker. */
 struct job {
 	struct seq *s;
-	cJSON *rec;
+	char *record;                 /* the component's record text, or NULL */
+	size_t record_len;
 	struct job *next;
 };
 
@@ -370,19 +371,24 @@ static void seq_component_done(void *arg, const struct dispatch_outcome *o)
 	struct seq *s = arg;
 	struct invoke *iv = s->iv;
 	struct job *j = calloc(1, sizeof(*j));
-	struct err e = { 0 };
 
-	if (!j) {
+	if (j && o) {
+		/* A copy for the worker, which parses it: this runs on
+		 * dispatch's completion thread, under its lock. */
+		j->record = malloc(o->record_len);
+		if (j->record) {
+			memcpy(j->record, o->record, o->record_len);
+			j->record_len = o->record_len;
+		}
+	}
+	if (!j || (o && !j->record)) {
+		free(j);
 		/* Nothing to tell the worker with; the sequence's waiter
 		 * expires and the record is never written. */
 		log_error("invoke", "sequence=%s: out of memory for a step", s->id);
 		return;
 	}
 	j->s = s;
-	/* The worker needs the tree (response, id, duration, the next
-	 * component's arguments): one parse of the record's text. */
-	if (o && json_parse(o->record, o->record_len, &j->rec, &e) < 0)
-		log_error("invoke", "sequence=%s: step record: %s", s->id, e.msg);
 	pthread_mutex_lock(&iv->lock);
 	if (iv->tail)
 		iv->tail->next = j;
@@ -682,6 +688,21 @@ static void expire(struct invoke *iv, uint64_t now)
 		due[i].done(due[i].arg, NULL);
 }
 
+/* One job on the worker: the step needs the record as a tree (response,
+ * id, duration, the next component's arguments), parsed here, off the
+ * completion thread. */
+static void job_run(struct job *j)
+{
+	_cleanup_json_ cJSON *rec = NULL;
+	struct err e = { 0 };
+
+	if (j->record && json_parse(j->record, j->record_len, &rec, &e) < 0)
+		log_error("invoke", "sequence=%s: step record: %s", j->s->id, e.msg);
+	free(j->record);
+	seq_step(j->s, rec);
+	free(j);
+}
+
 static void *worker_main(void *arg)
 {
 	struct invoke *iv = arg;
@@ -709,9 +730,7 @@ static void *worker_main(void *arg)
 		if (!iv->head)
 			iv->tail = NULL;
 		pthread_mutex_unlock(&iv->lock);
-		seq_step(j->s, j->rec);
-		json_delete(j->rec);
-		free(j);
+		job_run(j);
 		pthread_mutex_lock(&iv->lock);
 	}
 	pthread_mutex_unlock(&iv->lock);
@@ -766,7 +785,7 @@ void invoke_free(struct invoke *iv)
 		struct job *j = iv->head;
 
 		iv->head = j->next;
-		json_delete(j->rec);
+		free(j->record);
 		free(j);
 	}
 	/* Sequences still running: their components may still complete
