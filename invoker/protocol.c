@@ -133,7 +133,7 @@ char *protocol_run_body(const struct act_request *q, uint64_t deadline_ms, size_
 	return out;
 }
 
-void protocol_init_outcome(const struct protocol_response *resp, struct protocol_outcome *o)
+void protocol_init_outcome(const struct http_response *resp, struct protocol_outcome *o)
 {
 	char *msg;
 
@@ -151,7 +151,7 @@ void protocol_init_outcome(const struct protocol_response *resp, struct protocol
 }
 
 /* Classify a /run response as OpenWhisk does (spec §3, §9). */
-void protocol_run_outcome(struct protocol_response *resp, uint64_t max_result_bytes,
+void protocol_run_outcome(struct http_response *resp, uint64_t max_result_bytes,
 			  struct protocol_outcome *o)
 {
 	struct jscan_member err;

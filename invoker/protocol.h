@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/act.h"
+#include "invoker/http_parser.h"
 
 /* What an activation came to so far. */
 struct protocol_outcome {
@@ -20,14 +21,6 @@ struct protocol_outcome {
 	size_t result_len;
 	bool keep;                   /* the container is healthy: keep it warm */
 	bool timeout;
-};
-
-/* A container's HTTP answer, as the runner read it. */
-struct protocol_response {
-	int status;                  /* HTTP status */
-	char *body;                  /* NUL-terminated, may be taken (NULL) */
-	size_t len;                  /* bytes kept in body */
-	size_t full_len;             /* bytes the container sent (may exceed len) */
 };
 
 /* Set the outcome to status st with result {"error": msg}; keep the
@@ -54,15 +47,16 @@ char *protocol_body_error(const char *body, size_t len);
 
 /* /init answered: a non-200 is an action developer error with the
  * runtime's message. */
-void protocol_init_outcome(const struct protocol_response *resp, struct protocol_outcome *o);
+void protocol_init_outcome(const struct http_response *resp, struct protocol_outcome *o);
 
 /* /run answered, classified as OpenWhisk does (spec §3, §9): non-200 ->
  * developer error; over max_result_bytes -> application error "exceeded
  * the allowed length"; not a JSON object or array -> developer error; an
  * object with "error" -> application error, result {"error": value};
- * else success, the body taken as the result (resp->body becomes NULL).
+ * else success, the body taken as the result (resp->body becomes NULL, so
+ * http_response_fini leaves it alone).
  * Scanned, never parsed. */
-void protocol_run_outcome(struct protocol_response *resp, uint64_t max_result_bytes,
+void protocol_run_outcome(struct http_response *resp, uint64_t max_result_bytes,
 			  struct protocol_outcome *o);
 
 #endif

@@ -302,11 +302,8 @@ static void do_init(struct runner_worker *w, struct ctr *c, const struct act_req
 		sleep_ms(READY_RETRY_MS);
 	}
 	free(body);
-	if (rc == 0) {
-		struct protocol_response pr = { resp.status, resp.body, resp.len, resp.full_len };
-
-		protocol_init_outcome(&pr, o);
-	}
+	if (rc == 0)
+		protocol_init_outcome(&resp, o);
 	http_response_fini(&resp);
 }
 
@@ -510,10 +507,7 @@ static enum run_step run_exec(struct run *x)
 		protocol_outcome_errorf(&x->o, ACT_WHISK_ERROR, "Failed to run the action: %s", e.msg);
 		x->o.keep = false;
 	} else {
-		struct protocol_response pr = { resp.status, resp.body, resp.len, resp.full_len };
-
-		protocol_run_outcome(&pr, r->cfg.max_result_bytes, &x->o);
-		resp.body = pr.body; /* NULL when the result was taken */
+		protocol_run_outcome(&resp, r->cfg.max_result_bytes, &x->o);
 	}
 	http_response_fini(&resp);
 	res->start_ms = res->has_init ? x->init_start : x->run_start;

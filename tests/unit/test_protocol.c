@@ -124,8 +124,9 @@ static void test_body_error(void)
 static void run(int status, const char *body, size_t full_len, uint64_t max,
 		struct protocol_outcome *o)
 {
-	struct protocol_response r = { status, body ? strdup(body) : NULL, body ? strlen(body) : 0,
-				       full_len ? full_len : (body ? strlen(body) : 0) };
+	struct http_response r = { .status = status, .body = body ? strdup(body) : NULL,
+				   .len = body ? strlen(body) : 0,
+				   .full_len = full_len ? full_len : (body ? strlen(body) : 0) };
 
 	memset(o, 0, sizeof(*o));
 	o->status = ACT_WHISK_ERROR;
@@ -168,9 +169,10 @@ static void test_run_outcomes(void)
 static void test_init_outcomes(void)
 {
 	struct protocol_outcome o = { .status = ACT_SUCCESS, .keep = true };
-	struct protocol_response ok = { 200, "OK", 2, 2 };
-	struct protocol_response bad = { 502, "{\"error\":\"syntax error\"}", 24, 24 };
-	struct protocol_response raw = { 500, "crash", 5, 5 };
+	struct http_response ok = { .status = 200, .body = "OK", .len = 2, .full_len = 2 };
+	struct http_response bad = { .status = 502, .body = "{\"error\":\"syntax error\"}",
+				     .len = 24, .full_len = 24 };
+	struct http_response raw = { .status = 500, .body = "crash", .len = 5, .full_len = 5 };
 
 	protocol_init_outcome(&ok, &o);
 	CHECK_INT_EQ(o.status, ACT_SUCCESS);
