@@ -43,14 +43,6 @@ void events_free(struct events *ev)
 	free(ev);
 }
 
-static int not_found(int rc, struct err *e)
-{
-	if (rc != -ENOENT)
-		return rc;
-	err_clear(e);
-	return err_set(e, rc, "The requested resource does not exist.");
-}
-
 /* "ns" or "ns/pkg" into its parts. */
 static void split_path(const char *path, char ns[NAME_SIZE], char pkg[NAME_SIZE])
 {
@@ -151,7 +143,7 @@ int events_trigger_fire(struct events *ev, const char *ns, int key, const char *
 		return err_set(e, -ENOMEM, "out of memory");
 	rc = store_entity_load(ev->store, ns, "triggers", name, &trigger, e);
 	if (rc < 0)
-		return not_found(rc, e);
+		return store_not_found(rc, e);
 	rc = entity_invoke_params(trigger, payload, &args, &init_env, e);
 	if (rc < 0)
 		return rc;
@@ -287,7 +279,7 @@ int events_rule_set_status(struct events *ev, const char *ns, const char *name,
 	pthread_mutex_lock(&ev->lock);
 	rc = store_entity_load(ev->store, ns, "rules", name, &doc, e);
 	if (rc < 0) {
-		rc = not_found(rc, e);
+		rc = store_not_found(rc, e);
 	} else {
 		rc = trigger_link(ev, ns, doc, status, e);
 		if (rc == -ENOENT) {
@@ -313,7 +305,7 @@ int events_rule_get(struct events *ev, const char *ns, const char *name, cJSON *
 	int rc = store_entity_load(ev->store, ns, "rules", name, &doc, e);
 
 	if (rc < 0)
-		return not_found(rc, e);
+		return store_not_found(rc, e);
 	trig = json_get_object(doc, "trigger");
 	tns = json_get_string(trig, "path");
 	tname = json_get_string(trig, "name");
@@ -346,7 +338,7 @@ int events_rule_delete(struct events *ev, const char *ns, const char *name, cJSO
 	pthread_mutex_unlock(&ev->lock);
 	free(text);
 	if (rc < 0)
-		return not_found(rc, e);
+		return store_not_found(rc, e);
 	if (!doc)
 		return err_set(e, -EIO, "the deleted rule /%s/%s was unreadable", ns, name);
 	*out = TAKE_PTR(doc);

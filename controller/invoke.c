@@ -78,11 +78,6 @@ static int load_doc(struct invoke *iv, const char *ns, const char *coll, const c
 	return store_entity_load(iv->store, ns, coll, name, out, e);
 }
 
-static int not_found(struct err *e)
-{
-	return err_set(e, -ENOENT, "The requested resource does not exist.");
-}
-
 int invoke_resolve(struct invoke *iv, const char *caller_ns, const char *ns, const char *pkg,
 		   const char *name, struct invoke_target *t, struct err *e)
 {
@@ -94,7 +89,7 @@ int invoke_resolve(struct invoke *iv, const char *caller_ns, const char *ns, con
 	if (pkg[0]) {
 		rc = load_doc(iv, ns, "packages", pkg, &package, e);
 		if (rc < 0)
-			return rc == -ENOENT ? not_found(e) : rc;
+			return store_not_found(rc, e);
 		if (strcmp(ns, caller_ns) != 0 && !json_get_bool(package, "publish", false))
 			return err_set(e, -EPERM, "The package /%s/%s is not shared.", ns, pkg);
 		if (entity_package_is_binding(package)) {
@@ -104,18 +99,18 @@ int invoke_resolve(struct invoke *iv, const char *caller_ns, const char *ns, con
 			real_pkg = json_get_string(b, "name");
 			rc = load_doc(iv, real_ns, "packages", real_pkg, &bound, e);
 			if (rc < 0)
-				return rc == -ENOENT ? not_found(e) : rc;
+				return store_not_found(rc, e);
 			if (strcmp(real_ns, caller_ns) != 0 && !json_get_bool(bound, "publish", false))
 				return err_set(e, -EPERM, "The package /%s/%s is not shared.", real_ns,
 					       real_pkg);
 		}
 	} else if (strcmp(ns, caller_ns) != 0) {
-		return not_found(e);
+		return store_not_found(-ENOENT, e);
 	}
 	snprintf(t->full, sizeof(t->full), "%s%s%s", real_pkg, real_pkg[0] ? "/" : "", name);
 	rc = load_doc(iv, real_ns, "actions", t->full, &action, e);
 	if (rc < 0)
-		return rc == -ENOENT ? not_found(e) : rc;
+		return store_not_found(rc, e);
 	/* action < binding < package */
 	if ((bound && entity_params_inherit(action, json_get_array(package, "parameters")) < 0) ||
 	    entity_params_inherit(action, json_get_array(bound ? bound : package, "parameters")) < 0)

@@ -21,14 +21,6 @@ struct pkg_actions {
 	uint32_t n, cap;
 };
 
-static int not_found(int rc, struct err *e)
-{
-	if (rc != -ENOENT)
-		return rc;
-	err_clear(e);
-	return err_set(e, rc, "The requested resource does not exist.");
-}
-
 static int pkg_action_row(void *arg, const char *doc, size_t len)
 {
 	struct pkg_actions *p = arg;
@@ -124,7 +116,7 @@ int packages_get(struct store *s, const char *ns, const char *name, cJSON **out,
 	int rc = store_entity_load(s, ns, "packages", name, &doc, e);
 
 	if (rc < 0)
-		return not_found(rc, e);
+		return store_not_found(rc, e);
 	p.arr = cJSON_AddArrayToObject(doc, "actions");
 	rc = entity_package_is_binding(doc) ? 0 : package_actions(s, ns, name, &p, e);
 	free(p.names);
@@ -162,5 +154,5 @@ int packages_delete(struct store *s, struct invoke *iv, const char *ns, const ch
 	if (rc < 0)
 		return rc;
 	rc = store_entity_delete(s, ns, "packages", name, doc, len, e);
-	return not_found(rc, e);
+	return store_not_found(rc, e);
 }

@@ -93,6 +93,11 @@ int store_entity_count(struct store *s, const char *ns, const char *coll, uint64
 int store_entity_load(struct store *s, const char *ns, const char *coll, const char *name,
 		      cJSON **out, struct err *e) __attribute__((warn_unused_result));
 
+/* rc as it is; when it is -ENOENT, *e says OpenWhisk's 404 message ("The
+ * requested resource does not exist.") instead of the store's own, which
+ * names collections. For callers that answer clients. */
+int store_not_found(int rc, struct err *e);
+
 /* The stored document a PUT with ?overwrite=true updates: *out is it, or
  * NULL when !overwrite or there is none yet (0 either way). Errors as
  * store_entity_load but -ENOENT. */

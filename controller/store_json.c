@@ -27,6 +27,14 @@ int store_entity_load(struct store *s, const char *ns, const char *coll, const c
 	return 0;
 }
 
+int store_not_found(int rc, struct err *e)
+{
+	if (rc != -ENOENT)
+		return rc;
+	err_clear(e);
+	return err_set(e, rc, "The requested resource does not exist.");
+}
+
 int store_entity_load_old(struct store *s, const char *ns, const char *coll, const char *name,
 			  bool overwrite, cJSON **out, struct err *e)
 {
