@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Growable byte buffer (the action proxy, the scanner's quoting): request
- * bodies, child output, response text. Always NUL-terminated after `len` bytes (when data != NULL)
- * so callers may treat the contents as a C string. Growth is bounded by the
+ * bodies, child output, response text. Always NUL-terminated after `len`
+ * bytes (when data != NULL) so callers may treat the contents as a C string. Growth is bounded by the
  * caller's checks, never by this module: sizes from the network are checked
  * against a limit before buf_reserve. Not thread-safe (the proxy has one). */
 #ifndef EW_BUF_H
@@ -41,6 +41,5 @@ void buf_clear(struct buf *b, size_t keep_bytes);
 
 /* Free the storage; accepts an empty or zeroed buffer. */
 void buf_fini(struct buf *b);
-
 
 #endif

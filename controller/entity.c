@@ -321,7 +321,7 @@ int entity_build_parameters(const cJSON *given, const cJSON *old, cJSON **out, s
 	r = entity_kv_size_check(arr, "parameters", e);
 	if (r < 0)
 		return r;
-	*out = take_json(&arr);
+	*out = TAKE_PTR(arr);
 	return 0;
 }
 
@@ -362,6 +362,6 @@ int entity_build_annotations_plain(const cJSON *body, const cJSON *old, bool che
 		return enomem(e, "annotations");
 	if (check_size && (r = entity_kv_size_check(arr, "annotations", e)) < 0)
 		return r;
-	*out = take_json(&arr);
+	*out = TAKE_PTR(arr);
 	return 0;
 }

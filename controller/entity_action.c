@@ -138,7 +138,7 @@ static int build_sequence_exec(const char *ns, const cJSON *x, cJSON **out, stru
 	}
 	if (add_bool(ex, "binary", false) < 0)
 		return enomem(e, "exec");
-	*out = take_json(&ex);
+	*out = TAKE_PTR(ex);
 	return 0;
 }
 
@@ -192,7 +192,7 @@ static int build_exec(const struct cfg *c, const char *ns, const cJSON *x, cJSON
 	    (blackbox && add_str(ex, "image", image->valuestring) < 0))
 		return enomem(e, "exec");
 	*kind_out = resolved;
-	*out = take_json(&ex);
+	*out = TAKE_PTR(ex);
 	return 0;
 }
 
@@ -257,7 +257,7 @@ static int build_limits(const struct cfg *c, const cJSON *given, const cJSON *ol
 		if (add_num(lim, rules[i].key, (double)v) < 0)
 			return enomem(e, "limits");
 	}
-	*out = take_json(&lim);
+	*out = TAKE_PTR(lim);
 	return 0;
 }
 
@@ -281,7 +281,7 @@ static int build_annotations(const cJSON *body, const cJSON *old, const char *ki
 	r = entity_kv_size_check(arr, "annotations", e);
 	if (r < 0)
 		return r;
-	*out = take_json(&arr);
+	*out = TAKE_PTR(arr);
 	return 0;
 }
 
@@ -326,13 +326,13 @@ int entity_action_build(const struct cfg *c, const char *ns, const char *name, c
 		return r;
 
 	doc = doc_head_new(ns, name, version, publish);
-	if (!doc || add_item(doc, "exec", take_json(&exec)) < 0 ||
-	    add_item(doc, "parameters", take_json(&params)) < 0 ||
-	    add_item(doc, "limits", take_json(&limits)) < 0 ||
-	    add_item(doc, "annotations", take_json(&annotations)) < 0 ||
+	if (!doc || add_item(doc, "exec", TAKE_PTR(exec)) < 0 ||
+	    add_item(doc, "parameters", TAKE_PTR(params)) < 0 ||
+	    add_item(doc, "limits", TAKE_PTR(limits)) < 0 ||
+	    add_item(doc, "annotations", TAKE_PTR(annotations)) < 0 ||
 	    add_num(doc, "updated", (double)now_ms) < 0)
 		return enomem(e, "action document");
-	*out = take_json(&doc);
+	*out = TAKE_PTR(doc);
 	return 0;
 }
 
@@ -384,7 +384,7 @@ cJSON *entity_action_summary(const cJSON *action)
 						   false)) < 0 ||
 	    copy_field(s, action, "updated") < 0)
 		return NULL;
-	return take_json(&s);
+	return TAKE_PTR(s);
 }
 
 /* ---- invocation ----------------------------------------------------------- */
@@ -432,8 +432,8 @@ int entity_invoke_params(const cJSON *action, const cJSON *body, cJSON **params,
 			goto out;
 		}
 	}
-	*params = take_json(&p);
-	*init_env = take_json(&env);
+	*params = TAKE_PTR(p);
+	*init_env = TAKE_PTR(env);
 out:
 	json_delete(env);
 	json_delete(p);

@@ -32,10 +32,10 @@ static int build_common(const char *ns, const char *name, const cJSON *body, con
 	if (r < 0)
 		return r;
 	doc = doc_head_new(ns, name, version, publish);
-	if (!doc || (with_params && add_item(doc, "parameters", take_json(&params)) < 0) ||
-	    add_item(doc, "annotations", take_json(&ann)) < 0)
+	if (!doc || (with_params && add_item(doc, "parameters", TAKE_PTR(params)) < 0) ||
+	    add_item(doc, "annotations", TAKE_PTR(ann)) < 0)
 		return enomem(e, "document");
-	*out = take_json(&doc);
+	*out = TAKE_PTR(doc);
 	return 0;
 }
 
@@ -60,7 +60,7 @@ int entity_trigger_build(const char *ns, const char *name, const cJSON *body, co
 	if (add_item(doc, "limits", cJSON_CreateObject()) < 0 ||
 	    (rules && add_dup(doc, "rules", rules) < 0) || add_num(doc, "updated", (double)now_ms) < 0)
 		return enomem(e, "trigger");
-	*out = take_json(&doc);
+	*out = TAKE_PTR(doc);
 	return 0;
 }
 
@@ -113,10 +113,10 @@ int entity_rule_build(const char *ns, const char *name, const cJSON *body, const
 			return err_set(e, -EINVAL, "The rule needs a %s.", fields[i]);
 		}
 	}
-	if (add_str(doc, "status", "active") < 0 || add_item(doc, "trigger", take_json(&trig)) < 0 ||
-	    add_item(doc, "action", take_json(&act)) < 0 || add_num(doc, "updated", (double)now_ms) < 0)
+	if (add_str(doc, "status", "active") < 0 || add_item(doc, "trigger", TAKE_PTR(trig)) < 0 ||
+	    add_item(doc, "action", TAKE_PTR(act)) < 0 || add_num(doc, "updated", (double)now_ms) < 0)
 		return enomem(e, "rule");
-	*out = take_json(&doc);
+	*out = TAKE_PTR(doc);
 	return 0;
 }
 
@@ -148,10 +148,10 @@ int entity_package_build(const char *ns, const char *name, const cJSON *body, co
 	} else {
 		binding = cJSON_CreateObject();
 	}
-	if (add_item(doc, "binding", take_json(&binding)) < 0 ||
+	if (add_item(doc, "binding", TAKE_PTR(binding)) < 0 ||
 	    add_num(doc, "updated", (double)now_ms) < 0)
 		return enomem(e, "package");
-	*out = take_json(&doc);
+	*out = TAKE_PTR(doc);
 	return 0;
 }
 
@@ -190,7 +190,7 @@ cJSON *entity_summary(const char *coll, const cJSON *doc)
 						   : add_bool(s, "binding", false) < 0)
 			return NULL;
 	}
-	return take_json(&s);
+	return TAKE_PTR(s);
 }
 
 int entity_params_inherit(cJSON *action, const cJSON *defaults)

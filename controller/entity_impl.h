@@ -23,14 +23,6 @@
 #define VERSION_PART_MAX 2147483647ULL        /* upstream SemVer parts are Scala Ints */
 #define VERSION_BUF 40                        /* 3 x 10 digits + 2 dots + NUL */
 
-static inline cJSON *take_json(cJSON **p)
-{
-	cJSON *t = *p;
-
-	*p = NULL;
-	return t;
-}
-
 static inline int enomem(struct err *e, const char *what)
 {
 	return err_set(e, -ENOMEM, "%s: out of memory", what);

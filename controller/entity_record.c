@@ -69,7 +69,7 @@ static int build_response(const struct act_result *res, cJSON **out, const char 
 	    add_num(resp, "size", (double)*result_len) < 0)
 		return enomem(e, "activation record");
 	*status_code = code;
-	*out = take_json(&resp);
+	*out = TAKE_PTR(resp);
 	return 0;
 }
 
@@ -121,7 +121,7 @@ static int build_record_annotations(const struct entity_activation_info *info,
 		goto out;
 	if (info->cause && (r = annotation_add(arr, "causedBy", cJSON_CreateString("sequence"))) < 0)
 		goto out;
-	*out = take_json(&arr);
+	*out = TAKE_PTR(arr);
 	r = 0;
 out:
 	free(path);
@@ -199,9 +199,9 @@ int entity_record_print(const struct entity_activation_info *info, const struct 
 	    add_num(rec, "duration",
 		    res->end_ms > res->start_ms ? (double)(res->end_ms - res->start_ms) : 0) < 0 ||
 	    (info->cause && add_str(rec, "cause", info->cause) < 0) ||
-	    add_item(rec, "response", take_json(&resp)) < 0 ||
+	    add_item(rec, "response", TAKE_PTR(resp)) < 0 ||
 	    add_item(rec, "logs", cJSON_CreateRaw(LOGS_MARK)) < 0 ||
-	    add_item(rec, "annotations", take_json(&ann)) < 0)
+	    add_item(rec, "annotations", TAKE_PTR(ann)) < 0)
 		return enomem(e, "activation record");
 	if (cJSON_IsArray(res->logs)) {
 		printed = json_print(res->logs, &logs_len);
@@ -350,7 +350,7 @@ cJSON *entity_activation_summary(const cJSON *record)
 	code = record_status_code(record);
 	if (code >= 0 && add_num(s, "statusCode", code) < 0)
 		return NULL;
-	return take_json(&s);
+	return TAKE_PTR(s);
 }
 
 /* Last resort when the kernel gives no randomness: ids only need to be
@@ -449,7 +449,7 @@ int entity_trigger_record(const char *id, const char *ns, const char *name, cons
 	    add_item(rec, "logs", logs ? cJSON_Duplicate(logs, true) : cJSON_CreateArray()) < 0 ||
 	    add_item(rec, "annotations", cJSON_CreateArray()) < 0)
 		return enomem(e, "trigger activation");
-	*out = take_json(&rec);
+	*out = TAKE_PTR(rec);
 	return 0;
 }
 
@@ -495,8 +495,8 @@ int entity_sequence_record(const struct entity_activation_info *info, const cJSO
 	    (info->cause && add_str(rec, "cause", info->cause) < 0) ||
 	    add_item(rec, "response", cJSON_Duplicate(response, true)) < 0 ||
 	    add_item(rec, "logs", cJSON_Duplicate(component_ids, true)) < 0 ||
-	    add_item(rec, "annotations", take_json(&ann)) < 0)
+	    add_item(rec, "annotations", TAKE_PTR(ann)) < 0)
 		return enomem(e, "sequence activation");
-	*out = take_json(&rec);
+	*out = TAKE_PTR(rec);
 	return 0;
 }

@@ -40,12 +40,8 @@ static int check_package(const struct rest_req *q, struct err *e)
 	_cleanup_json_ cJSON *pkg = NULL;
 	int rc = store_entity_load(q->env->store, q->ns, "packages", q->r.package, &pkg, e);
 
-	if (rc == -ENOENT) {
-		err_clear(e);
-		return err_set(e, rc, "The requested resource does not exist.");
-	}
 	if (rc < 0)
-		return rc;
+		return store_not_found(rc, e);
 	if (entity_package_is_binding(pkg))
 		return err_set(e, -EINVAL, "Cannot create or update an action in a package binding.");
 	return 0;
@@ -93,14 +89,6 @@ struct waiter {
 	char id[33];
 };
 
-static bool is_array(const char *json, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r')
-			return json[i] == '[';
-	return false;
-}
-
 /* Answer with the record's text or its result's bytes as stored: nothing
  * is parsed or printed again on the way out. */
 static void waiter_done(void *arg, const struct dispatch_outcome *o)
@@ -114,8 +102,9 @@ static void waiter_done(void *arg, const struct dispatch_outcome *o)
 		return;
 	}
 	status = o->status_code == 0 ? 200 : o->status_code == 3 ? 500 : 502;
-	/* A bare array result is returned as such (spec §3). */
-	if (w->result_only || is_array(o->result, o->result_len))
+	/* A bare array result is returned as such (spec §3). The stored
+	 * result is compact: its first byte says what it is. */
+	if (w->result_only || (o->result_len && o->result[0] == '['))
 		rest_reply_raw(&w->reply, status, "application/json", o->result, o->result_len, w->id);
 	else
 		rest_reply_raw(&w->reply, status, "application/json", o->record, o->record_len, w->id);
