@@ -336,12 +336,11 @@ static void early_result(struct dispatch *d, const char *id, const struct act_re
 /* The logs of an activation answered early: complete and store its record. */
 static void attach_logs(struct dispatch *d, struct flight *f, const struct act_result *res)
 {
-	_cleanup_json_ cJSON *empty = NULL;
 	struct err e = { 0 };
 
-	if (!res->logs)
-		empty = cJSON_CreateArray();
-	if (entity_record_set_logs(&f->early, res->logs ? res->logs : empty, &e) < 0)
+	/* The early record was printed with no logs ([]): only lines to add
+	 * make a new copy of it. */
+	if (res->logs && entity_record_set_logs(&f->early, res->logs, &e) < 0)
 		log_error("dispatch", "activation=%s: logs: %s", f->id, e.msg);
 	store_record(d, f, &f->early);
 }
