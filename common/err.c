@@ -6,6 +6,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
+
+/* Messages quote input and snprintf cuts at a byte: keep them valid
+ * UTF-8, cut on a character boundary. */
+static void scrub(struct err *e)
+{
+	char raw[ERR_MSG_MAX];
+
+	memcpy(raw, e->msg, sizeof(raw));
+	utf8_scrub(raw, strnlen(raw, sizeof(raw)), e->msg, sizeof(e->msg));
+}
+
 int err_set(struct err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -16,6 +28,7 @@ int err_set(struct err *e, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	scrub(e);
 	return code;
 }
 
@@ -44,6 +57,7 @@ int err_wrap(struct err *e, int code, const char *fmt, ...)
 		memcpy(e->msg + pos, old, len);
 		e->msg[pos + len] = '\0';
 	}
+	scrub(e);
 	return e->code;
 }
 

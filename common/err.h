@@ -11,7 +11,8 @@
 
 struct err {
 	int code;               /* negative errno, 0 when unset */
-	char msg[ERR_MSG_MAX];  /* NUL-terminated, possibly truncated */
+	char msg[ERR_MSG_MAX];  /* NUL-terminated UTF-8 (bad input bytes become
+	                         * U+FFFD), cut on a character boundary */
 };
 
 /* Record `code` (a negative errno) and a formatted message in *e; returns

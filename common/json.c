@@ -8,57 +8,6 @@
 
 #include "common/jscan.h"
 
-bool json_utf8_is_valid(const char *buf, size_t len, size_t *bad_at)
-{
-	const unsigned char *s = (const unsigned char *)buf;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		unsigned char lo = 0x80, hi = 0xbf; /* bounds of the 2nd byte */
-
-		if (c < 0x80) {
-			uint64_t w;
-
-			/* ASCII, the usual case, eight bytes a step. */
-			while (i + 8 <= len && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ull)))
-				i += 8;
-			if (i < len && s[i] < 0x80)
-				i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0; /* overlong */
-			else if (c == 0xed)
-				hi = 0x9f; /* surrogates */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90; /* overlong */
-			else if (c == 0xf4)
-				hi = 0x8f; /* past U+10FFFF */
-		} else {
-			goto bad;
-		}
-		if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
-			goto bad;
-		for (size_t k = 2; k <= n; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto bad;
-		i += n + 1;
-	}
-	return true;
-bad:
-	if (bad_at)
-		*bad_at = i;
-	return false;
-}
-
 int json_parse(const char *buf, size_t len, cJSON **out, struct err *e)
 {
 	const char *end = NULL;

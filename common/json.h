@@ -21,14 +21,6 @@
 int json_parse(const char *buf, size_t len, cJSON **out, struct err *e)
 	__attribute__((warn_unused_result));
 
-/* Whether buf[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
- * no surrogates, nothing past U+10FFFF). cJSON passes bytes through
- * unchecked, so request bodies are checked first: a stored document with
- * invalid UTF-8 would make every later listing unreadable to strict JSON
- * clients. On false, *bad_at (when not NULL) is the offset of the first
- * bad sequence. */
-bool json_utf8_is_valid(const char *buf, size_t len, size_t *bad_at);
-
 /* Whether text[0..len) is exactly one JSON value, whitespace around it
  * allowed: the validating scanner (jscan), no tree built. */
 bool json_is_value(const char *text, size_t len);

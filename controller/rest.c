@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/utf8.h"
 #include "controller/entity.h"
 
 int rest_status_of(int err)
@@ -106,13 +107,17 @@ void rest_reply_json(const struct rest_reply *rp, uint16_t status, const cJSON *
 }
 
 /* OpenWhisk's error body: the message and a fresh code to quote. */
+/* Messages quote clients' input (query values, names, body fields):
+ * scrubbed, so the body is valid UTF-8 JSON whatever was sent. */
 static cJSON *error_body(const char *msg)
 {
 	_cleanup_json_ cJSON *j = cJSON_CreateObject();
-	char code[33];
+	char code[33], text[3 * ERR_MSG_MAX];
 
 	entity_activation_id(code);
-	if (!j || !cJSON_AddStringToObject(j, "error", msg) || !cJSON_AddStringToObject(j, "code", code))
+	utf8_scrub(msg, strlen(msg), text, sizeof(text));
+	if (!j || !cJSON_AddStringToObject(j, "error", text) ||
+	    !cJSON_AddStringToObject(j, "code", code))
 		return NULL;
 	return TAKE_PTR(j);
 }
@@ -184,7 +189,7 @@ int rest_body_object(const struct rest_req *q, cJSON **out)
 		return 0;
 	/* cJSON passes any bytes through: refuse what would be stored and
 	 * served back as invalid UTF-8. */
-	if (!json_utf8_is_valid(q->body, q->body_len, &bad_at)) {
+	if (!utf8_is_valid(q->body, q->body_len, &bad_at)) {
 		snprintf(msg, sizeof(msg), "The request content was malformed:\ninvalid UTF-8 at byte %zu",
 			 bad_at);
 		rest_reply_error(q, 400, msg);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the JSON bodies the API accepts and the documents it builds
  * from them. The input is a request body: checked and parsed as the
- * handlers do (json_utf8_is_valid, json_parse), then, when it is an
+ * handlers do (utf8_is_valid, json_parse), then, when it is an
  * object, validated as an action PUT
  * (entity_action_build, both on create and as an overwrite merged into a
  * stored action carrying parameters, annotations and limits) and as
@@ -18,6 +18,7 @@
 #include "common/cfg.h"
 #include "controller/entity.h"
 #include "common/json.h"
+#include "common/utf8.h"
 
 static const char old_doc[] =
 	"{\"exec\":{\"kind\":\"nodejs:default\",\"code\":\"function main(a){return a}\"},"
@@ -73,8 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * inside the input and everything before it is valid. */
 		size_t at = 0;
 
-		if (!json_utf8_is_valid((const char *)data, size, &at) &&
-		    (at >= size || !json_utf8_is_valid((const char *)data, at, NULL)))
+		if (!utf8_is_valid((const char *)data, size, &at) &&
+		    (at >= size || !utf8_is_valid((const char *)data, at, NULL)))
 			abort();
 	}
 	if (json_parse((const char *)data, size, &body, &e) < 0) {

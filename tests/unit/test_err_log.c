@@ -6,8 +6,10 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "common/utf8.h"
 #include "tests/harness.h"
 
 static void test_err_set_and_wrap(void)
@@ -70,6 +72,29 @@ static void log_two_lines(void)
 	log_error("main", "boom");
 }
 
+/* A message that quotes bad bytes, or is cut in a character, is still
+ * valid UTF-8: the byte becomes U+FFFD, the cut character is dropped. */
+static void test_err_is_utf8(void)
+{
+	struct err e = { 0 };
+	char big[2 * ERR_MSG_MAX];
+	size_t n;
+
+	err_set(&e, -EINVAL, "The value '%s' is bad.", "\xff");
+	CHECK_STR_EQ(e.msg, "The value '\xef\xbf\xbd' is bad.");
+	for (n = 0; n + 2 < sizeof(big); n += 2)
+		memcpy(big + n, "\xc3\xa9", 2);
+	big[n] = '\0';
+	for (int odd = 0; odd < 2; odd++) {
+		err_set(&e, -EINVAL, "%.*s%s", odd, "x", big);
+		n = strlen(e.msg);
+		CHECK(utf8_is_valid(e.msg, n, NULL));
+		CHECK(n >= ERR_MSG_MAX - 3);
+	}
+	err_wrap(&e, -EINVAL, "ctx \xc3");
+	CHECK(utf8_is_valid(e.msg, strlen(e.msg), NULL));
+}
+
 static void test_log_shape_and_levels(void)
 {
 	char *out = capture(log_two_lines), expect[64];
@@ -105,7 +130,7 @@ static void test_log_truncates_to_one_line(void)
 	CHECK(strchr(out, '\n') == out + strlen(out) - 1);
 }
 
-HARNESS_MAIN("err_log",
+HARNESS_MAIN("err_log", TEST_CASE(test_err_is_utf8),
 	     TEST_CASE(test_err_set_and_wrap),
 	     TEST_CASE(test_err_truncates_safely),
 	     TEST_CASE(test_log_shape_and_levels),

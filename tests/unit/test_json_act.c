@@ -258,68 +258,8 @@ static void test_result_roundtrip(void)
 		     -EINVAL);
 }
 
-/* The ASCII fast path steps eight bytes: a bad or multi-byte sequence at
- * every offset around those steps is still found where it is. */
-static void test_utf8_word_boundaries(void)
-{
-	char buf[40];
-	size_t at = 0;
-
-	for (size_t k = 0; k + 2 <= sizeof(buf); k++) {
-		memset(buf, 'a', sizeof(buf));
-		buf[k] = (char)0xff;
-		CHECK(!json_utf8_is_valid(buf, sizeof(buf), &at));
-		CHECK_INT_EQ((int)at, (int)k);
-		buf[k] = (char)0xc3;      /* U+00E4 */
-		buf[k + 1] = (char)0xa4;
-		CHECK(json_utf8_is_valid(buf, sizeof(buf), &at));
-		buf[k + 1] = 'a';         /* truncated sequence */
-		CHECK(!json_utf8_is_valid(buf, sizeof(buf), &at));
-		CHECK_INT_EQ((int)at, (int)k);
-	}
-}
-
-static void test_utf8(void)
-{
-	static const struct {
-		const char *s;
-		size_t len;
-		bool ok;
-		size_t bad_at;
-	} cases[] = {
-		{ "", 0, true, 0 },
-		{ "plain ascii {\"a\":1}", 18, true, 0 },
-		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, true, 0 }, /* e-acute, euro, emoji */
-		{ "\xef\xbf\xbf\xf4\x8f\xbf\xbf", 7, true, 0 },             /* U+FFFF, U+10FFFF */
-		{ "a\0b", 3, true, 0 },                                   /* NUL is ASCII */
-		{ "ab\xff", 3, false, 2 },
-		{ "\x80", 1, false, 0 },                                  /* lone continuation */
-		{ "\xc3\x28", 2, false, 0 },                              /* bad continuation */
-		{ "x\xe2\x82", 3, false, 1 },                             /* truncated */
-		{ "\xc0\xaf", 2, false, 0 },                              /* overlong '/' */
-		{ "\xe0\x80\xaf", 3, false, 0 },                          /* overlong */
-		{ "\xed\xa0\x80", 3, false, 0 },                          /* surrogate D800 */
-		{ "\xf4\x90\x80\x80", 4, false, 0 },                      /* U+110000 */
-		{ "\xf8\x88\x80\x80\x80", 5, false, 0 },                  /* 5-byte form */
-	};
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		size_t at = 12345;
-		bool ok = json_utf8_is_valid(cases[i].s, cases[i].len, &at);
-
-		if (ok != cases[i].ok)
-			HARNESS_FAIL("case %zu: valid = %d, want %d", i, ok, cases[i].ok);
-		else if (!ok && at != cases[i].bad_at)
-			HARNESS_FAIL("case %zu: bad_at = %zu, want %zu", i, at, cases[i].bad_at);
-		else if (ok && at != 12345)
-			HARNESS_FAIL("case %zu: bad_at written on success", i);
-	}
-}
-
 HARNESS_MAIN("json_act",
-	     TEST_CASE(test_utf8),
-	     TEST_CASE(test_utf8_word_boundaries),
-	     TEST_CASE(test_json_parse_and_getters),
+	     	     TEST_CASE(test_json_parse_and_getters),
 	     TEST_CASE(test_request_parse),
 	     TEST_CASE(test_request_errors),
 	     TEST_CASE(test_result_roundtrip), TEST_CASE(test_budget),
