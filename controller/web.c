@@ -331,14 +331,53 @@ static char *header_text(const cJSON *v, bool *bad)
 	return NULL;
 }
 
+/* RFC 9110 §5.1: a field name is a token. */
+static bool header_name_ok(const char *s)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(tchar, *s))
+			return false;
+	return true;
+}
+
+/* RFC 9110 §5.5: visible bytes, space and tab (obs-text allowed); never
+ * CR or LF, which would start a header line of the action's choosing. */
+static bool header_value_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* Framing is the server's: an action's own would desynchronise the
+ * connection, so these are dropped. */
+static bool header_is_framing(const char *name)
+{
+	return strcasecmp(name, "content-length") == 0 ||
+	       strcasecmp(name, "transfer-encoding") == 0 || strcasecmp(name, "connection") == 0;
+}
+
 static int add_header(struct web_response *w, const char *name, const cJSON *v)
 {
 	struct web_header_owned *h;
-	bool bad = false;
-	char *val = header_text(v, &bad);
+	bool bad = !header_name_ok(name);
+	char *val = bad ? NULL : header_text(v, &bad);
 
 	if (!val)
 		return bad ? WEB_BAD : -ENOMEM;
+	if (!header_value_ok(val)) {
+		free(val);
+		return WEB_BAD;
+	}
+	if (header_is_framing(name)) {
+		free(val);
+		return 0;
+	}
 	if (strcasecmp(name, "content-type") == 0) {
 		free(w->content_type);
 		w->content_type = val;

@@ -91,8 +91,12 @@ void web_response_fini(struct web_response *w);
  *   given Content-Type is not text-like (see web_params), text/html when no
  *   Content-Type is given; a non-string body (object/array/number/bool) is
  *   printed as JSON with application/json. An invalid statusCode (not
- *   100..599), bad headers, or a binary body that is not valid base64 ->
- *   400 "The action did not produce a valid response.".
+ *   100..599), bad headers (a name that is not an RFC 9110 token, a value
+ *   with CR, LF, another control byte or DEL, a value that is not a
+ *   string, number or boolean), or a binary body that is not valid base64
+ *   -> 400 "The action did not produce a valid response.". Content-Length,
+ *   Transfer-Encoding and Connection from the action are dropped: the
+ *   server frames the response.
  * -ENOMEM only; every other outcome is a response. */
 int web_respond(enum web_ext ext, const cJSON *result, int status_code, const char *code,
 		struct web_response *out) __attribute__((warn_unused_result));

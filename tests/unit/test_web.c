@@ -355,6 +355,33 @@ static void test_http_headers(void)
 	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"X\":[\"a\",[\"b\"]]}}", 0, MSG_INVALID);
 	CHECK_ERR400(WEB_HTTP, "{\"headers\":[\"X\"],\"body\":\"b\"}", 0, MSG_INVALID);
 	CHECK_ERR400(WEB_HTTP, "{\"headers\":\"X: y\"}", 0, MSG_INVALID);
+	/* No header line of the action's making: CR/LF and control bytes in
+	 * values, non-token names. */
+	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"X\":\"a\\r\\nSet-Cookie: x=1\"}}", 0, MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"X\":\"a\\nb\"}}", 0, MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"X\":[\"ok\",\"a\\rb\"]}}", 0, MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"X\":\"a\\u007fb\"}}", 0, MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"Content-Type\":\"text/html\\r\\nX: 1\"}}", 0,
+		     MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"X Y\":\"a\"}}", 0, MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"X:Y\":\"a\"}}", 0, MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"\":\"a\"}}", 0, MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"headers\":{\"X\\r\\nY\":\"a\"}}", 0, MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"statusCode\":600}", 0, MSG_INVALID);
+	CHECK_ERR400(WEB_HTTP, "{\"statusCode\":99}", 0, MSG_INVALID);
+	{
+		/* Tab and obs-text pass; framing headers are the server's. */
+		struct web_response v = respond(WEB_HTTP,
+			"{\"headers\":{\"X-T\":\"a\\tb \\u00e9\",\"Content-Length\":\"1\","
+			"\"transfer-encoding\":\"chunked\",\"Connection\":\"close\"},\"body\":\"xyz\"}", 0);
+
+		CHECK_INT_EQ(v.status, 200);
+		REQUIRE(v.header_count == 1);
+		CHECK_STR_EQ(v.headers[0].name, "X-T");
+		CHECK_STR_EQ(v.headers[0].value, "a\tb \xc3\xa9");
+		CHECK_INT_EQ(v.body_len, 3);
+		web_response_fini(&v);
+	}
 }
 
 static void test_http_bodies(void)
