@@ -125,7 +125,8 @@ async function main() {
 
   const minutes = [...perMinute.keys()].sort((a, b) => a - b).map((k) => {
     const l = perMinute.get(k).sort((a, b) => a - b);
-    return { minute: k, n: l.length, p50: +p(l, 0.5).toFixed(1), p99: +p(l, 0.99).toFixed(1),
+    return { minute: k, n: l.length, p50: +p(l, 0.5).toFixed(1), p90: +p(l, 0.9).toFixed(1),
+      p99: +p(l, 0.99).toFixed(1),
       max: +l[l.length - 1].toFixed(1) };
   });
   // The last minute may be partial: compare full minutes when there are two.
@@ -143,6 +144,9 @@ async function main() {
     failures: failures.length, failure_samples: failures.slice(0, 5), minutes,
     p99_first_ms: first ? first.p99 : 0, p99_last_ms: last ? last.p99 : 0,
     p99_ratio_last_first: first && first.p99 ? +(last.p99 / first.p99).toFixed(2) : 0,
+    p90_first_ms: first ? first.p90 : 0, p90_last_ms: last ? last.p90 : 0,
+    p90_ratio_last_first: first && first.p90 ? +(last.p90 / first.p90).toFixed(2) : 0,
+    max_ms: Math.max(...minutes.map((m) => m.max)),
   }));
   agent.destroy();
 }

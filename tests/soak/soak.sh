@@ -6,8 +6,12 @@
 # 300) at SOAK_RATE requests/s (default 20). Then checks and prints:
 #   - zero failed requests, and a successful record for every
 #     acknowledged non-blocking activation;
-#   - p99 latency of the first full minute vs the last (after a warm-up;
-#     ratio <= 4, or the last minute's p99 <= 250 ms);
+#   - p90 latency of the first full minute vs the last (after a warm-up;
+#     ratio <= 4, or the last minute's p90 <= 100 ms), and no request
+#     slower than 30 s; p99 and max are printed. p90, not p99: on a shared
+#     2-core machine one noisy moment sets a minute's p99 (cold starts
+#     pile up behind it), while a slowdown that grows with time moves
+#     the p90;
 #   - RSS of the controller and each invoker after the first minute vs at
 #     the end (growth <= SOAK_RSS_GROWTH_KB, default 32768) and their open
 #     file descriptors at rest, before and after the load (growth <= 8);
@@ -108,16 +112,17 @@ check "load generator ran (exit $rc)" test "$rc" = 0
 BODY=$(cat "$T/soak.json")
 printf '%s' "$BODY" | jq -r '"# sent \(.sent) in \(.elapsed_s) s (\(.achieved_rate)/s): \(.by_kind | tostring); non-blocking acknowledged \(.async_acknowledged), records ok \(.async_records_ok)"'
 printf "%s" "$BODY" | jq -c ".latency_by_kind" | sed "s/^/# latency by kind: /"
-printf '%s' "$BODY" | jq -r '.minutes[] | "# minute \(.minute): n=\(.n) p50=\(.p50) ms p99=\(.p99) ms max=\(.max) ms"'
-printf '%s' "$BODY" | jq -r '"# p99 first minute \(.p99_first_ms) ms, last minute \(.p99_last_ms) ms, ratio last/first \(.p99_ratio_last_first)"'
+printf '%s' "$BODY" | jq -r '.minutes[] | "# minute \(.minute): n=\(.n) p50=\(.p50) ms p90=\(.p90) ms p99=\(.p99) ms max=\(.max) ms"'
+printf '%s' "$BODY" | jq -r '"# p90 first minute \(.p90_first_ms) ms, last minute \(.p90_last_ms) ms, ratio last/first \(.p90_ratio_last_first); p99 \(.p99_first_ms) -> \(.p99_last_ms) ms"'
 check "zero failed requests ($(printf '%s' "$BODY" | jq -c '.failures, .failure_samples'))" jqb '.failures == 0'
 check "every request answered" jqb '.done == .sent'
 check "every acknowledged non-blocking activation has a successful record" \
 	jqb '.async_acknowledged > 0 and .async_records_ok == .async_acknowledged'
 check "the rate held (>= 90% of $RATE/s)" jqb ".achieved_rate >= $RATE * 0.9"
-# A noisy shared machine: stable means within 4x, or under 250 ms anyway.
-check "p99 stable: last minute <= 4 x first minute, or <= 250 ms" \
-	jqb '.p99_ratio_last_first <= 4 or .p99_last_ms <= 250'
+# A noisy shared machine: stable means within 4x, or under 100 ms anyway.
+check "p90 stable: last minute <= 4 x first minute, or <= 100 ms" \
+	jqb '.p90_ratio_last_first <= 4 or .p90_last_ms <= 100'
+check "no request slower than 30 s ($(printf '%s' "$BODY" | jq .max_ms) ms)" jqb '.max_ms <= 30000'
 
 # Growth from the first sample after the first minute (warm-up: pools,
 # SQLite cache, arenas) to the last sample.
