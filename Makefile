@@ -193,7 +193,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -fno-omit-frame-pointer -MM
 FUZZ_CONTROLLER_SRC := controller/name.c controller/route.c $(wildcard controller/entity*.c)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_O)/%.o,common/err.c common/log.c common/cfg.c \
 	common/json.c common/act.c common/codec.c common/file.c common/jscan.c common/buf.c \
-	common/utf8.c $(FUZZ_CONTROLLER_SRC) tests/fuzz/fuzz_util.c)
+	common/utf8.c common/image_ref.c $(FUZZ_CONTROLLER_SRC) tests/fuzz/fuzz_util.c)
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_O)/fuzz_%)
 
 $(FUZZ_O)/%.o: %.c
@@ -283,7 +283,7 @@ BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 # controller and the invoker include common/ and themselves, never each
 # other; the static action proxy includes only common/'s libc-only leaves.
 # Every project include names its directory (-I. is the only path).
-LINT_LEAVES := common/(buf|codec|cleanup|file|jscan|now|utf8)\.h
+LINT_LEAVES := common/(buf|codec|cleanup|file|image_ref|jscan|now|utf8)\.h
 lint:
 	$(Q)! grep -nE '\<($(BANNED))[[:space:]]*\(' --include='*.c' --include='*.h' -r \
 		common controller invoker runtimes tests bench || { echo "lint: banned call above"; exit 1; }
@@ -300,7 +300,7 @@ lint:
 		--include='*.h' | grep -vE '"(runtimes/proxy/[a-z_]+|$(LINT_LEAVES:\.h=)|tests/harness)\.h"' \
 		|| { echo "lint: the action proxy includes more than common/'s leaves above"; exit 1; }
 	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"' common/buf.* common/codec.* \
-		common/cleanup.h common/file.* common/jscan.* common/now.h common/utf8.* \
+		common/cleanup.h common/file.* common/image_ref.* common/jscan.* common/now.h common/utf8.* \
 		| grep -vE '"$(LINT_LEAVES)"' \
 		|| { echo "lint: a libc-only leaf of common/ includes more above"; exit 1; }
 	$(Q)grep -rnoE '#[[:space:]]*include[[:space:]]+"[a-z/]+_impl\.h"' common controller invoker \

@@ -22,6 +22,7 @@
 
 #include "common/codec.h"
 #include "common/file.h"
+#include "common/image_ref.h"
 
 #define KIB UINT64_C(1024)
 #define MIB (UINT64_C(1024) * KIB)
@@ -404,8 +405,9 @@ static int check_kinds(const struct cfg *c, struct check *k)
 			return r;
 		if (kd->image[0] == '\0')
 			return check_fail(k, key, entry, "missing");
-		if (has_space(kd->image))
-			return check_fail(k, key, entry, "must not contain spaces or control characters");
+		if (!image_ref_is_valid(kd->image))
+			return check_fail(k, key, entry,
+					  "is not a valid image reference (name[:tag][@digest])");
 
 		path_join(key, sizeof(key), entry, "prewarm");
 		if (kd->prewarm > PREWARM_MAX)

@@ -12,6 +12,8 @@
 
 #include "controller/entity_impl.h"
 
+#include "common/image_ref.h"
+
 /* ---- exec ----------------------------------------------------------------- */
 
 static bool in_family(const char *kind, const char *family, size_t len)
@@ -183,6 +185,11 @@ static int build_exec(const struct cfg *c, const char *ns, const cJSON *x, cJSON
 	if (blackbox && (!cJSON_IsString(image) || !image->valuestring[0]))
 		return err_set(e, -EINVAL,
 			       "exec.image must be a non-empty string for 'blackbox' actions");
+	if (blackbox && !image_ref_is_valid(image->valuestring))
+		return err_set(e, -EINVAL,
+			       "exec.image '%.256s' is not a valid image reference "
+			       "(name[:tag][@digest], lower-case path, e.g. 'team/app:1.0').",
+			       image->valuestring);
 
 	ex = cJSON_CreateObject();
 	if (!ex || add_str(ex, "kind", resolved) < 0 ||

@@ -94,6 +94,8 @@ static void name_part(char *dst, size_t size, const char *s)
 	dst[n] = '\0';
 }
 
+/* A started container with its port. -ENOENT: Docker has no such image
+ * (create answered 404); other errors are the platform's. */
 static int ctr_create(struct runner_worker *w, const char *kind, const char *image,
 		      uint32_t memory_mb, const char *what, struct ctr **out, struct err *e)
 {
@@ -136,7 +138,7 @@ static int ctr_create(struct runner_worker *w, const char *kind, const char *ima
 	if (rc < 0) {
 		err_wrap(e, rc, "start container %s", c->name);
 		ctr_remove(w, c);
-		return rc;
+		return rc == -ENOENT ? -EIO : rc; /* -ENOENT: create's "no such image" only */
 	}
 	c->port = ins.host_port;
 	snprintf(c->log_path, sizeof(c->log_path), "%s", ins.log_path);
@@ -424,9 +426,21 @@ static bool run_acquire(struct run *x)
 			if (rc == 0)
 				return true;
 			log_error("runner", "activation=%s: %s", q->activation_id, e.msg);
-			protocol_outcome_errorf(&x->o, ACT_WHISK_ERROR,
-						"Failed to provision resources to run the action: %s",
-						e.msg);
+			/* The action names an image this board lacks: the
+			 * developer's to fix, as upstream treats an image it
+			 * cannot pull. */
+			if (rc == -ENOENT)
+				protocol_outcome_errorf(&x->o, ACT_DEVELOPER_ERROR,
+							"The action's image '%.256s' is not present on "
+							"this board, and edgewhisk never pulls images: "
+							"build or load it (docker build, docker load) "
+							"first.",
+							q->image);
+			else
+				protocol_outcome_errorf(&x->o, ACT_WHISK_ERROR,
+							"Failed to provision resources to run the "
+							"action: %s",
+							e.msg);
 			return false;
 		}
 		x->c = pool_slot_data(r->pool, x->a.slot);

@@ -331,6 +331,13 @@ static void test_blackbox(void)
 			  "exec.image must be a non-empty string for 'blackbox' actions");
 	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"blackbox\",\"image\":7}}", NULL, -EINVAL,
 			  "exec.image must be a non-empty string for 'blackbox' actions");
+	/* Docker's own "invalid reference format", told at create. */
+	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"blackbox\",\"image\":\"-v\"}}", NULL, -EINVAL,
+			  "exec.image '-v' is not a valid image reference (name[:tag][@digest], "
+			  "lower-case path, e.g. 'team/app:1.0').");
+	CHECK_BUILD_FAILS("{\"exec\":{\"kind\":\"blackbox\",\"image\":\"My/Img\"}}", NULL, -EINVAL,
+			  "exec.image 'My/Img' is not a valid image reference (name[:tag][@digest], "
+			  "lower-case path, e.g. 'team/app:1.0').");
 }
 
 static void test_action_image(void)
