@@ -69,9 +69,10 @@ INVOKER_LIB_OBJ := $(INVOKER_SRC:%.c=$(O)/%.o)
 # Every controller/*.c but main.c is a module of libcontroller.a.
 CONTROLLER_SRC := $(filter-out controller/main.c,$(wildcard controller/*.c))
 CONTROLLER_LIB_OBJ := $(CONTROLLER_SRC:%.c=$(O)/%.o)
-# nng_uri_guard.o is linked in whole: nothing references it, it interposes
-# strncpy for libnng (see controller/nng_uri_guard.c).
-CONTROLLER_OBJ := $(O)/controller/main.o $(O)/controller/nng_uri_guard.o
+# The nng guards are linked in whole: nothing references them, they
+# interpose libc calls of libnng (see controller/nng_*_guard.c).
+CONTROLLER_OBJ := $(O)/controller/main.o $(O)/controller/nng_uri_guard.o \
+	$(O)/controller/nng_crlf_guard.o
 INVOKER_OBJ := $(O)/invoker/main.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -169,7 +170,7 @@ integration: all images $(INTEGRATION_TESTS)
 		tests/integration/test_supervision.sh tests/integration/test_malformed.sh \
 		tests/integration/test_faults.sh tests/integration/test_resources.sh \
 		tests/integration/test_security.sh tests/integration/test_overload.sh \
-		tests/integration/test_faults_dockerd.sh
+		tests/integration/test_hardening.sh tests/integration/test_faults_dockerd.sh
 
 # Bounded soak against real containers: SOAK_SECONDS (default 300) at
 # SOAK_RATE requests/s (default 20); prints latency, RSS and fd figures.
