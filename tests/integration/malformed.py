@@ -297,6 +297,10 @@ class Gen:
                              bytes(self.r.randrange(256) for _ in range(self.r.randint(1, 200))) + b"\r\n\r\n",
                              b"GET / HTTP/1.1\r\nHost x\r\n\r\n", b"GET / HTTP/1.1\r\n: v\r\n\r\n",
                              b"GET /\x00 HTTP/1.1\r\n\r\n"])
+        if not raw.strip(b"\r\n"):
+            # Blank lines only: the server ignores them and waits for a
+            # request line (RFC 9112 2.2), so the client ends its side.
+            return "protocol", (raw, True), True, False
         return "protocol", raw, True, False
 
 
