@@ -191,7 +191,8 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -fno-omit-frame-pointer -MM
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-I. $(shell $(PKG_CONFIG) --cflags yaml-0.1 libcjson)
 # The controller modules the fuzz targets reach (all nng-free).
-FUZZ_CONTROLLER_SRC := controller/name.c controller/route.c $(wildcard controller/entity*.c)
+FUZZ_CONTROLLER_SRC := controller/args.c controller/name.c controller/route.c \
+	$(wildcard controller/entity*.c)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_O)/%.o,common/err.c common/log.c common/cfg.c \
 	common/json.c common/act.c common/codec.c common/file.c common/jscan.c common/buf.c \
 	common/utf8.c common/image_ref.c $(FUZZ_CONTROLLER_SRC) tests/fuzz/fuzz_util.c)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/act.h"
+#include "common/buf.h"
 #include "common/cfg.h"
 #include "common/err.h"
 #include "common/json.h"
@@ -60,17 +61,21 @@ cJSON *entity_action_without_code(const cJSON *action);
  * frees; NULL when action is not an object or on ENOMEM. */
 cJSON *entity_action_summary(const cJSON *action);
 
-/* Effective parameters of an invocation: the action's parameters (those
- * not marked "init": true) overlaid with the request body's keys; init
- * parameters go to *init_env as a {"key": value} object (as upstream, a
- * body key naming an init parameter overrides it there, not in *params).
- * body NULL or JSON null = {}; another non-object -> -EINVAL. A body key
- * that overrides a non-null parameter of an action annotated "final": true
- * (JSON true) -> -EINVAL "Request defines parameters that are not allowed
- * (e.g., reserved properties).". -ENOMEM. Both outputs are the caller's,
- * written only on success. */
-int entity_invoke_params(const cJSON *action, const cJSON *body, cJSON **params, cJSON **init_env,
-			 struct err *e) __attribute__((warn_unused_result));
+/* Effective arguments of an invocation, as JSON text in *params: the
+ * action's (or trigger's) parameters not marked "init": true, under the
+ * body's members, which are copied as bytes (controller/args.h: no tree
+ * of the body is built). Init parameters go to *init_env as a {"key":
+ * value} object; as upstream, a body key naming an init parameter
+ * overrides it there, not in *params. body NULL, empty or JSON null = {};
+ * it must otherwise be one valid JSON object ("invoke parameters must be
+ * a JSON object", -EINVAL). A body key that overrides a non-null
+ * parameter of an action annotated "final": true (JSON true) -> -EINVAL
+ * "Request defines parameters that are not allowed (e.g., reserved
+ * properties).". -ENOMEM. Outputs are the caller's (buf_fini,
+ * json_delete), written only on success. */
+int entity_invoke_args(const cJSON *action, const char *body, size_t body_len,
+		       struct buf *params, cJSON **init_env, struct err *e)
+	__attribute__((warn_unused_result));
 
 /* What the controller knows about an activation, to build its record. */
 struct entity_activation_info {
@@ -161,11 +166,14 @@ cJSON *entity_summary(const char *coll, const cJSON *doc);
  * already has are skipped. Call binding first, then package. -ENOMEM. */
 int entity_params_inherit(cJSON *action, const cJSON *defaults) __attribute__((warn_unused_result));
 
-/* The trigger activation record (spec §5): response.result = the payload
- * (or {}), logs = one JSON string per rule, no end/duration. */
+/* The trigger activation record (spec §5), printed: response.result =
+ * the payload, JSON object text spliced as bytes (compacted; NULL or
+ * empty = {}), logs = one JSON string per rule (NULL = []), no
+ * end/duration. -ENOMEM. *out is written on success only. */
 int entity_trigger_record(const char *id, const char *ns, const char *name, const char *version,
-			  const cJSON *payload, const cJSON *logs, uint64_t start_ms, cJSON **out,
-			  struct err *e) __attribute__((warn_unused_result));
+			  const char *payload, size_t payload_len, const cJSON *logs,
+			  uint64_t start_ms, struct entity_record *out, struct err *e)
+	__attribute__((warn_unused_result));
 
 /* The sequence activation record (spec §6): response = the last executed
  * component's response (copied), logs = the component ids, duration = the

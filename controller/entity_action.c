@@ -13,6 +13,8 @@
 #include "controller/entity_impl.h"
 
 #include "common/image_ref.h"
+#include "common/jscan.h"
+#include "controller/args.h"
 
 /* ---- exec ----------------------------------------------------------------- */
 
@@ -396,54 +398,150 @@ cJSON *entity_action_summary(const cJSON *action)
 
 /* ---- invocation ----------------------------------------------------------- */
 
-int entity_invoke_params(const cJSON *action, const cJSON *body, cJSON **params, cJSON **init_env,
-			 struct err *e)
+static bool is_ws(char c)
 {
-	cJSON *p = NULL, *env = NULL;
-	const cJSON *args = cJSON_IsObject(body) ? body : NULL, *it;
-	bool final = entity_kv_is_true(json_get_array(action, "annotations"), "final");
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* s[0..n) is the JSON literal null, whitespace around it allowed. */
+static bool is_null_text(const char *s, size_t n)
+{
+	while (n && is_ws(*s))
+		s++, n--;
+	while (n && is_ws(s[n - 1]))
+		n--;
+	return n == 4 && memcmp(s, "null", 4) == 0;
+}
+
+static int put_env(cJSON *env, const char *key, const char *val, size_t val_len)
+{
+	cJSON *v = NULL;
+
+	if (json_parse(val, val_len, &v, NULL) < 0)
+		return -ENOMEM; /* the body was validated: only memory fails */
+	cJSON_DeleteItemFromObjectCaseSensitive(env, key);
+	if (!cJSON_AddItemToObject(env, key, v)) {
+		json_delete(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Pass 1 over the body: what it overrides, and whether it may. */
+static int mark_overrides(struct args *a, const char *body, size_t len, bool final, bool *to_env,
+			  struct err *e)
+{
+	struct jscan_iter it;
+	struct jscan_member m;
+	const char *key;
+	size_t klen;
+	int r;
+
+	*to_env = false;
+	if (jscan_object_begin(&it, body, len) < 0)
+		return err_set(e, -EINVAL, "invoke parameters must be a JSON object");
+	while ((r = jscan_object_next(&it, &m)) == 1) {
+		struct args_base *b;
+
+		if (args_decode_key(a, m.key, m.key_len, &key, &klen) < 0)
+			return enomem(e, "invoke parameters");
+		b = args_find(a, key, klen);
+		if (!b)
+			continue;
+		/* Upstream (immutableParameters): with final, the bound
+		 * parameters that have a value (not null) are not the
+		 * caller's to set. */
+		if (final && (b->flags & KV_DEFINED))
+			return err_set(e, -EINVAL,
+				       "Request defines parameters that are not allowed "
+				       "(e.g., reserved properties).");
+		b->overridden = true;
+		*to_env |= (b->flags & KV_INIT) != 0;
+	}
+	return r < 0 ? err_set(e, -EINVAL, "invoke parameters must be a JSON object") : 0;
+}
+
+/* Pass 2: the body's members as bytes; those naming an init parameter go
+ * to the environment instead (upstream's partitionArguments). */
+static int copy_body(struct args *a, const char *body, size_t len, bool to_env, cJSON *env)
+{
+	struct jscan_iter it;
+	struct jscan_member m;
+	const char *key;
+	size_t klen;
+	int r;
+
+	if (jscan_object_begin(&it, body, len) < 0)
+		return -EINVAL;
+	while ((r = jscan_object_next(&it, &m)) == 1) {
+		struct args_base *b = NULL;
+
+		if (to_env) {
+			if (args_decode_key(a, m.key, m.key_len, &key, &klen) < 0)
+				return -ENOMEM;
+			b = args_find(a, key, klen);
+		}
+		r = b && (b->flags & KV_INIT) ? put_env(env, key, m.val, m.val_len)
+					      : args_put_raw(a, m.key, m.key_len, m.val, m.val_len);
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
+int entity_invoke_args(const cJSON *action, const char *body, size_t body_len,
+		       struct buf *params, cJSON **init_env, struct err *e)
+{
+	_cleanup_json_ cJSON *env = cJSON_CreateObject();
+	bool final = entity_kv_is_true(json_get_array(action, "annotations"), "final"), to_env;
 	struct kv_vec kv = { 0 };
 	struct kv_win *w = NULL;
+	struct args_base *base = NULL;
+	struct args a = { 0 };
 	size_t n = 0;
 	int r;
 
-	if (body && !cJSON_IsNull(body) && !args)
-		return err_set(e, -EINVAL, "invoke parameters must be a JSON object");
-	r = entity_kv_vec_push_list(&kv, json_get_array(action, "parameters"), true, 0);
-	cJSON_ArrayForEach(it, args)
-		if (r == 0)
-			r = entity_kv_vec_push(&kv, it->string, it, KV_BODY);
+	/* No body, or JSON null: {} (as upstream). */
+	if (!body || is_null_text(body, body_len))
+		body_len = 0;
+	r = env ? entity_kv_vec_push_list(&kv, json_get_array(action, "parameters"), true, 0)
+		: -ENOMEM;
 	if (r == 0)
 		r = entity_kv_collapse(&kv, &w, &n);
-	p = cJSON_CreateObject();
-	env = cJSON_CreateObject();
-	if (r < 0 || !p || !env) {
+	base = r == 0 ? calloc(n ? n : 1, sizeof(*base)) : NULL;
+	if (!base) {
 		r = enomem(e, "invoke parameters");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		/* Upstream (immutableParameters): with final, the bound
-		 * parameters that have a value (not null) are not the caller's
-		 * to set. */
-		if (final && (w[i].flags & KV_BODY) && (w[i].flags & KV_DEFINED)) {
-			r = err_set(e, -EINVAL,
-				    "Request defines parameters that are not allowed "
-				    "(e.g., reserved properties).");
-			goto out;
-		}
-		/* Upstream merges the body over all parameters, then splits by
-		 * the init keys (ContainerProxy.partitionArguments): a body value
-		 * for an init parameter goes to the environment. */
-		if (add_dup(w[i].flags & KV_INIT ? env : p, w[i].ent->key, w[i].ent->value) < 0) {
-			r = enomem(e, "invoke parameters");
-			goto out;
-		}
+	for (size_t i = 0; i < n; i++)
+		base[i] = (struct args_base){ w[i].ent->key, w[i].ent->value, w[i].flags, false };
+	if (args_begin(&a, base, n) < 0) {
+		r = enomem(e, "invoke parameters");
+		goto out;
 	}
-	*params = TAKE_PTR(p);
+	to_env = false;
+	if (body_len && (r = mark_overrides(&a, body, body_len, final, &to_env, e)) < 0)
+		goto out;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (base[i].overridden)
+			continue;
+		if (base[i].flags & KV_INIT)
+			r = add_dup(env, base[i].key, base[i].value);
+		else
+			r = args_put(&a, base[i].key, base[i].value);
+	}
+	if (r == 0 && body_len)
+		r = copy_body(&a, body, body_len, to_env, env);
+	if (r == 0)
+		r = args_end(&a, params);
+	if (r < 0) {
+		r = enomem(e, "invoke parameters");
+		goto out;
+	}
 	*init_env = TAKE_PTR(env);
 out:
-	json_delete(env);
-	json_delete(p);
+	args_fini(&a);
+	free(base);
 	free(w);
 	entity_kv_vec_fini(&kv);
 	return r;

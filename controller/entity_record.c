@@ -431,26 +431,41 @@ static int record_head(cJSON *rec, const char *id, const char *ns, const char *n
 }
 
 int entity_trigger_record(const char *id, const char *ns, const char *name, const char *version,
-			  const cJSON *payload, const cJSON *logs, uint64_t start_ms, cJSON **out,
-			  struct err *e)
+			  const char *payload, size_t payload_len, const cJSON *logs,
+			  uint64_t start_ms, struct entity_record *out, struct err *e)
 {
 	_cleanup_json_ cJSON *rec = cJSON_CreateObject();
 	cJSON *resp = cJSON_CreateObject();
+	char *ltext = NULL;
+	size_t llen = 2;
+	int r;
 
+	memset(out, 0, sizeof(*out));
 	if (!rec || !resp || record_head(rec, id, ns, name, version, start_ms) < 0 ||
 	    add_str(resp, "status", "success") < 0 || add_num(resp, "statusCode", 0) < 0 ||
 	    add_bool(resp, "success", true) < 0 ||
-	    add_item(resp, "result",
-		     cJSON_IsObject(payload) ? cJSON_Duplicate(payload, true) : cJSON_CreateObject()) < 0) {
+	    add_item(resp, "result", cJSON_CreateRaw(RESULT_MARK)) < 0) {
 		cJSON_Delete(resp);
 		return enomem(e, "trigger activation");
 	}
 	if (add_item(rec, "response", resp) < 0 ||
-	    add_item(rec, "logs", logs ? cJSON_Duplicate(logs, true) : cJSON_CreateArray()) < 0 ||
+	    add_item(rec, "logs", cJSON_CreateRaw(LOGS_MARK)) < 0 ||
 	    add_item(rec, "annotations", cJSON_CreateArray()) < 0)
 		return enomem(e, "trigger activation");
-	*out = TAKE_PTR(rec);
-	return 0;
+	if (logs && !(ltext = json_print(logs, &llen)))
+		return enomem(e, "trigger activation");
+	/* The payload goes in as the bytes received (checked by the caller). */
+	if (!payload || !payload_len) {
+		payload = "{}";
+		payload_len = 2;
+	}
+	r = record_splice(rec, payload, payload_len, ltext ? ltext : "[]", llen, out, e);
+	json_free(ltext);
+	if (r == 0) {
+		out->start_ms = out->end_ms = start_ms;
+		out->status_code = 0;
+	}
+	return r;
 }
 
 int entity_sequence_record(const struct entity_activation_info *info, const cJSON *component_ids,

@@ -101,11 +101,12 @@ out:
 
 /* Start one rule's action; its log line for the trigger record. */
 static cJSON *fire_rule(struct events *ev, const char *ns, int key, const cJSON *rule,
-			const cJSON *args)
+			const struct buf *args)
 {
 	const cJSON *act = json_get_object(rule, "action");
 	const char *path = json_get_string(act, "path"), *name = json_get_string(act, "name");
-	struct invoke_call call = { .caller_ns = ns, .key = key, .args = args };
+	struct invoke_call call = { .caller_ns = ns, .key = key, .args = args->data,
+				    .args_len = args->len };
 	char ans[NAME_SIZE], pkg[NAME_SIZE], action[NAME_FQN_SIZE];
 	_cleanup_json_ cJSON *entry = cJSON_CreateObject();
 	struct err e = { 0 };
@@ -131,10 +132,11 @@ static cJSON *fire_rule(struct events *ev, const char *ns, int key, const cJSON 
 }
 
 int events_trigger_fire(struct events *ev, const char *ns, int key, const char *name,
-			const cJSON *payload, char id[33], struct err *e)
+			const char *payload, size_t payload_len, char id[33], struct err *e)
 {
-	_cleanup_json_ cJSON *trigger = NULL, *args = NULL, *init_env = NULL,
-			     *logs = cJSON_CreateArray(), *rec = NULL;
+	_cleanup_json_ cJSON *trigger = NULL, *init_env = NULL, *logs = cJSON_CreateArray();
+	struct entity_record rec = { 0 };
+	struct buf args = BUF_INIT;
 	const cJSON *rule;
 	uint64_t start;
 	int rc;
@@ -144,7 +146,9 @@ int events_trigger_fire(struct events *ev, const char *ns, int key, const char *
 	rc = store_entity_load(ev->store, ns, "triggers", name, &trigger, e);
 	if (rc < 0)
 		return store_not_found(rc, e);
-	rc = entity_invoke_params(trigger, payload, &args, &init_env, e);
+	/* The payload is spliced, never parsed: one copy per fire, however
+	 * many rules (each action's own parameters are spliced under it). */
+	rc = entity_invoke_args(trigger, payload, payload_len, &args, &init_env, e);
 	if (rc < 0)
 		return rc;
 	entity_activation_id(id);
@@ -156,17 +160,20 @@ int events_trigger_fire(struct events *ev, const char *ns, int key, const char *
 		if (!status || strcmp(status, "active") != 0 || !json_get_string(act, "path") ||
 		    !json_get_string(act, "name"))
 			continue;
-		line = fire_rule(ev, ns, key, rule, args);
+		line = fire_rule(ev, ns, key, rule, &args);
 		if (line)
 			cJSON_AddItemToArray(logs, line);
 	}
 	/* Recorded even when no rule is active, so a fire is never lost
 	 * without a trace. */
+	buf_fini(&args);
 	start = now_epoch_ms();
-	rc = entity_trigger_record(id, ns, name, json_get_string(trigger, "version"), payload, logs,
-				   start, &rec, e);
+	rc = entity_trigger_record(id, ns, name, json_get_string(trigger, "version"), payload,
+				   payload_len, logs, start, &rec, e);
 	if (rc == 0)
-		rc = dispatch_store_record(ev->store, ns, ns, name, rec, start, start, e);
+		rc = dispatch_store_record_text(ev->store, ns, ns, name, id, rec.text, rec.len, start,
+						start, e);
+	entity_record_fini(&rec);
 	return rc;
 }
 

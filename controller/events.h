@@ -33,14 +33,15 @@ int events_trigger_put(struct events *ev, const char *ns, const char *name, cons
 		       bool overwrite, cJSON **out, struct err *e) __attribute__((warn_unused_result));
 
 /* Fire trigger `name` of ns as the caller with key index `key` (-1 none):
- * payload (an object or NULL) overlays the trigger's parameters. Always
- * records the fire (also with no active rule) under a new id, written to
- * id. -ENOENT ("The requested resource does not exist."), -EINVAL (a
- * `final` parameter overridden), store errors (record not written). A rule
- * whose action cannot start does not fail the fire: its log line says why
+ * payload (JSON object text, NULL or empty = none; spliced, never parsed)
+ * overlays the trigger's parameters. Always records the fire (also with
+ * no active rule) under a new id, written to id. -ENOENT ("The requested
+ * resource does not exist."), -EINVAL (not an object; a `final`
+ * parameter overridden), store errors (record not written). A rule whose
+ * action cannot start does not fail the fire: its log line says why
  * (statusCode 1 for the caller's errors, 3 for the platform's). */
 int events_trigger_fire(struct events *ev, const char *ns, int key, const char *name,
-			const cJSON *payload, char id[33], struct err *e)
+			const char *payload, size_t payload_len, char id[33], struct err *e)
 	__attribute__((warn_unused_result));
 
 /* PUT a rule: the trigger must exist in ns (-EINVAL "trigger /ns/t does

@@ -294,38 +294,38 @@ static int request_of(struct invoke *iv, const struct invoke_target *t, const st
 static int start_action(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
 			struct err *e)
 {
-	_cleanup_json_ cJSON *params = NULL, *init_env = NULL;
+	_cleanup_json_ cJSON *init_env = NULL;
+	struct buf params = BUF_INIT;
 	struct act_request req = { 0 };
 	struct dispatch_request dr = { 0 };
 	struct request_bufs bufs;
-	char *ptext = NULL, *mtext = NULL;
-	size_t plen = 0, mlen = 0;
+	char *mtext = NULL;
+	size_t mlen = 0;
 	int rc;
 
-	rc = entity_invoke_params(t->action, c->args, &params, &init_env, e);
+	rc = entity_invoke_args(t->action, c->args, c->args_len, &params, &init_env, e);
 	if (rc < 0)
 		return rc;
 	req.kind = json_get_string(json_get_object(t->action, "exec"), "kind");
 	req.image = entity_action_image(iv->cfg, t->action);
 	if (!req.image)
-		return err_set(e, -EINVAL,
-			       "The action's runtime '%s' is not configured on this platform.",
-			       req.kind ? req.kind : "?");
-	if (!any_invoker_up(iv))
-		return err_set(e, -EHOSTDOWN, "No invoker is available to run the action.");
-	rc = request_of(iv, t, c, init_env, &req, &bufs, e);
-	if (rc < 0)
+		rc = err_set(e, -EINVAL, "The action's runtime '%s' is not configured on this platform.",
+			     req.kind ? req.kind : "?");
+	else if (!any_invoker_up(iv))
+		rc = err_set(e, -EHOSTDOWN, "No invoker is available to run the action.");
+	else
+		rc = request_of(iv, t, c, init_env, &req, &bufs, e);
+	mtext = rc == 0 ? act_request_meta_encode(&req, &mlen) : NULL;
+	if (rc == 0 && !mtext)
+		rc = err_set(e, -ENOMEM, "out of memory");
+	if (rc < 0) {
+		buf_fini(&params);
 		return rc;
-	ptext = json_print(params, &plen);
-	mtext = ptext ? act_request_meta_encode(&req, &mlen) : NULL;
-	if (!mtext) {
-		json_free(ptext);
-		return err_set(e, -ENOMEM, "out of memory");
 	}
 	dr.meta = mtext;
 	dr.meta_len = mlen;
-	dr.value = ptext;
-	dr.value_len = plen;
+	dr.value = params.data;
+	dr.value_len = params.len;
 	dr.activation_id = c->id;
 	dr.home = dispatch_home(t->path, t->name);
 	dr.info = (struct entity_activation_info){
@@ -340,7 +340,7 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 	dr.arg = c->arg;
 	rc = dispatch_submit(iv->dispatch, &dr, e);
 	json_free(mtext);
-	json_free(ptext);
+	buf_fini(&params);
 	return rc;
 }
 
@@ -475,7 +475,7 @@ static int start_target(struct invoke *iv, const struct invoke_target *t, struct
 			struct err *e);
 
 /* Start component s->next with args (the call every step makes). */
-static int seq_start_component(struct seq *s, const cJSON *args, struct err *e)
+static int seq_start_component(struct seq *s, const char *args, size_t args_len, struct err *e)
 {
 	const struct invoke_target *t = &s->comps[s->next];
 	struct invoke_call c = { 0 };
@@ -485,6 +485,7 @@ static int seq_start_component(struct seq *s, const cJSON *args, struct err *e)
 	c.caller_ns = s->ns;
 	c.key = s->key;
 	c.args = args;
+	c.args_len = args_len;
 	c.cause = s->id;
 	c.wait_ms = (uint32_t)(timeout + COMPONENT_GRACE_MS);
 	c.done = seq_component_done;
@@ -498,8 +499,14 @@ static int seq_start_component(struct seq *s, const cJSON *args, struct err *e)
 static bool seq_start_next(struct seq *s, const cJSON *args)
 {
 	struct err e = { 0 };
+	size_t len = 0;
+	char *text = cJSON_IsObject(args) ? json_print(args, &len) : NULL;
+	int rc = cJSON_IsObject(args) && !text
+			 ? err_set(&e, -ENOMEM, "out of memory")
+			 : seq_start_component(s, text, len, &e);
 
-	if (seq_start_component(s, cJSON_IsObject(args) ? args : NULL, &e) < 0) {
+	json_free(text);
+	if (rc < 0) {
 		json_delete(s->response);
 		s->response = whisk_error(e.msg[0] ? e.msg : "A sequence component could not start.");
 		return false;
@@ -631,7 +638,7 @@ static int start_sequence(struct invoke *iv, const struct invoke_target *t,
 	/* The sequence's own parameters are not passed to its components
 	 * (spec §6); the invocation's arguments are. */
 	s->next = 0;
-	rc = seq_start_component(s, c->args, e);
+	rc = seq_start_component(s, c->args, c->args_len, e);
 	if (rc < 0) {
 		/* Nothing ran: the caller answers the error, no record. */
 		running_remove(iv, s);
@@ -654,8 +661,7 @@ static int start_target(struct invoke *iv, const struct invoke_target *t, struct
 int invoke_start(struct invoke *iv, const struct invoke_target *t, struct invoke_call *c,
 		 struct err *e)
 {
-	if (c->args && !cJSON_IsObject(c->args))
-		return err_set(e, -EINVAL, "invoke parameters must be a JSON object");
+	/* The arguments are checked where they are spliced (entity_invoke_args). */
 	return start_target(iv, t, c, e);
 }
 

@@ -67,7 +67,8 @@ int invoke_check_sequence(struct invoke *iv, const char *caller_ns, const char *
 struct invoke_call {
 	const char *caller_ns;   /* the invoking namespace (record namespace, subject) */
 	int key;                 /* caller's key index (provide-api-key), -1 = none */
-	const cJSON *args;       /* invocation arguments: an object, or NULL = {} */
+	const char *args;        /* invocation arguments: JSON object text, or NULL = {} */
+	size_t args_len;
 	const char *cause;       /* enclosing sequence's activation id, or NULL */
 	uint32_t wait_ms;        /* 0 = nobody waits */
 	dispatch_done_fn done;   /* with wait_ms: the record, or NULL when the wait expired */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jscan.h"
 #include "common/log.h"
 #include "common/utf8.h"
 #include "controller/entity.h"
@@ -204,6 +205,29 @@ int rest_body_object(const struct rest_req *q, cJSON **out)
 		json_delete(*out);
 		*out = NULL;
 		rest_reply_error(q, 400, "The request content was malformed:\nexpected a JSON object");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int rest_body_object_text(const struct rest_req *q)
+{
+	struct jscan_iter it;
+	char msg[96];
+	size_t bad_at = 0;
+
+	if (q->body_len == 0)
+		return 0;
+	if (!utf8_is_valid(q->body, q->body_len, &bad_at)) {
+		snprintf(msg, sizeof(msg), "The request content was malformed:\ninvalid UTF-8 at byte %zu",
+			 bad_at);
+		rest_reply_error(q, 400, msg);
+		return -EINVAL;
+	}
+	if (jscan_object_begin(&it, q->body, q->body_len) < 0) {
+		rest_reply_error(q, 400, json_is_value(q->body, q->body_len)
+					 ? "The request content was malformed:\nexpected a JSON object"
+					 : "The request content was malformed:\ninvalid JSON");
 		return -EINVAL;
 	}
 	return 0;

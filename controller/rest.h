@@ -139,6 +139,11 @@ void rest_reply_accepted(const struct rest_reply *rp, const char *id);
  * 400 (invalid UTF-8, malformed JSON, not an object) and returns -EINVAL. */
 int rest_body_object(const struct rest_req *q, cJSON **out) __attribute__((warn_unused_result));
 
+/* The same checks without a tree (the scanner), for a body that is passed
+ * on as bytes (invoke arguments, trigger payloads): 0 when it is empty or
+ * one JSON object. */
+int rest_body_object_text(const struct rest_req *q) __attribute__((warn_unused_result));
+
 /* Refuse a body over limits.payload_bytes.max with 413; -E2BIG. */
 int rest_body_within_limit(const struct rest_req *q) __attribute__((warn_unused_result));
 

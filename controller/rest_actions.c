@@ -114,7 +114,6 @@ static void waiter_done(void *arg, const struct dispatch_outcome *o)
 static void action_invoke(struct rest_req *q)
 {
 	const struct rest_env *env = q->env;
-	_cleanup_json_ cJSON *body = NULL;
 	struct invoke_call call = { .caller_ns = q->ns, .key = q->key };
 	struct waiter *w = NULL;
 	struct err e = { 0 };
@@ -133,9 +132,10 @@ static void action_invoke(struct rest_req *q)
 	if (route_query_u64(q->uri, "timeout", BLOCKING_WAIT_MAX_MS, 1, BLOCKING_WAIT_MAX_MS,
 			    &wait_ms) < 0)
 		return rest_reply_error(q, 400, "Timeout must be number of milliseconds up to 60000.");
-	if (rest_body_within_limit(q) < 0 || rest_body_object(q, &body) < 0)
+	if (rest_body_within_limit(q) < 0 || rest_body_object_text(q) < 0)
 		return;
-	call.args = body;
+	call.args = q->body;
+	call.args_len = q->body_len;
 	entity_activation_id(call.id);
 	if (blocking) {
 		w = calloc(1, sizeof(*w));

@@ -13,14 +13,14 @@ void rest_triggers_list(struct rest_req *q)
 
 static void trigger_fire(struct rest_req *q)
 {
-	_cleanup_json_ cJSON *body = NULL;
 	struct err e = { 0 };
 	char id[33];
 	int rc;
 
-	if (rest_body_within_limit(q) < 0 || rest_body_object(q, &body) < 0)
+	if (rest_body_within_limit(q) < 0 || rest_body_object_text(q) < 0)
 		return;
-	rc = events_trigger_fire(q->env->events, q->ns, q->key, q->r.name, body, id, &e);
+	rc = events_trigger_fire(q->env->events, q->ns, q->key, q->r.name, q->body, q->body_len, id,
+				 &e);
 	if (rc < 0)
 		return rest_reply_err(q, rc, &e);
 	rest_reply_accepted(&q->reply, id);

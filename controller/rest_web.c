@@ -125,7 +125,7 @@ static bool web_authorized(struct rest_req *q, const cJSON *action, const char *
 }
 
 /* The action's arguments from the request; answers and returns <0. */
-static int web_args(struct rest_req *q, const cJSON *action, const char *user, cJSON **args)
+static int web_args(struct rest_req *q, const cJSON *action, const char *user, struct buf *args)
 {
 	struct web_header hdrs[WEB_HEADERS];
 	struct web_request wreq = { .user = user };
@@ -160,7 +160,7 @@ void rest_web(struct rest_req *q)
 	const struct rest_env *env = q->env;
 	struct invoke_target t = { 0 };
 	struct invoke_call call = { .caller_ns = q->r.ns, .key = -1, .wait_ms = WEB_WAIT_MS };
-	_cleanup_json_ cJSON *args = NULL;
+	struct buf args = BUF_INIT;
 	struct web_waiter *w = NULL;
 	struct err e = { 0 };
 	const char *user = NULL;
@@ -190,7 +190,8 @@ void rest_web(struct rest_req *q)
 	w->head = rest_is(q, "HEAD");
 	entity_activation_id(call.id);
 	snprintf(w->id, sizeof(w->id), "%s", call.id);
-	call.args = args;
+	call.args = args.data;
+	call.args_len = args.len;
 	call.done = web_done;
 	call.arg = w;
 	rc = invoke_start(env->invoke, &t, &call, &e);
@@ -199,5 +200,6 @@ void rest_web(struct rest_req *q)
 		rest_reply_err(q, rc, &e);
 	}
 out:
+	buf_fini(&args);
 	invoke_target_fini(&t);
 }

@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "common/codec.h"
+#include "common/jscan.h"
+#include "controller/args.h"
 
 #define MSG_RESERVED "Request defines parameters that are not allowed (e.g., reserved properties)."
 #define MSG_MALFORMED "The request content was malformed."
@@ -131,9 +133,11 @@ static bool key_is_reserved(const char *key)
 	return strncmp(key, "__ow_", 5) == 0;
 }
 
-/* Merge "k=v&k2=v2" into obj as strings, last wins. -EINVAL bad escape,
- * -EPERM reserved key, -ENOMEM. */
-static int form_merge(cJSON *obj, const char *s, size_t len)
+/* Each field of "k=v&k2=v2", decoded, to fn (which may stop the walk
+ * with a negative value). -EINVAL bad escape, -EPERM reserved key,
+ * -ENOMEM, or fn's. */
+static int form_each(const char *s, size_t len, int (*fn)(void *ctx, const char *k, const char *v),
+		     void *ctx)
 {
 	const char *end = s + len;
 
@@ -151,7 +155,7 @@ static int form_merge(cJSON *obj, const char *s, size_t len)
 			if (rc == 0 && key_is_reserved(key))
 				rc = -EPERM;
 			if (rc == 0)
-				rc = obj_set(obj, key, cJSON_CreateString(val));
+				rc = fn(ctx, key, val);
 		}
 		free(key);
 		free(val);
@@ -162,45 +166,15 @@ static int form_merge(cJSON *obj, const char *s, size_t len)
 	return 0;
 }
 
-/* The body as a JSON string: as is when text-like, else base64. */
-static cJSON *body_string(const struct web_request *r)
+static int form_set(void *obj, const char *k, const char *v)
 {
-	const unsigned char *b = (const unsigned char *)r->body;
-	char *s = media_of(r->content_type) != MEDIA_BINARY ? strndup(r->body, r->body_len)
-							    : codec_b64_encode(b, r->body_len, NULL);
-	cJSON *j = s ? cJSON_CreateString(s) : NULL;
-
-	free(s);
-	return j;
+	return obj_set(obj, k, cJSON_CreateString(v));
 }
 
-/* Parse the body into p per the rules in web.h. -EINVAL malformed, -EPERM
- * reserved key, -ENOMEM. */
-static int body_merge(cJSON *p, const struct web_request *r)
+/* Merge the fields into obj as strings, last wins (the query: small). */
+static int form_merge(cJSON *obj, const char *s, size_t len)
 {
-	enum media m = media_of(r->content_type);
-	cJSON *doc = NULL;
-	int rc;
-
-	if (m == MEDIA_FORM)
-		return form_merge(p, r->body, r->body_len);
-	if (m == MEDIA_JSON || !r->content_type) {
-		rc = json_parse(r->body, r->body_len, &doc, NULL);
-		if (rc == -ENOMEM || (rc < 0 && r->content_type))
-			return rc;
-	}
-	if (!doc || !cJSON_IsObject(doc)) {
-		json_delete(doc);
-		return obj_set(p, "__ow_body", body_string(r));
-	}
-	rc = 0;
-	for (const cJSON *c = doc->child; c && rc == 0; c = c->next)
-		if (key_is_reserved(c->string))
-			rc = -EPERM;
-	for (const cJSON *c = doc->child; c && rc == 0; c = c->next)
-		rc = obj_set(p, c->string, cJSON_Duplicate(c, 1));
-	json_delete(doc);
-	return rc;
+	return form_each(s, len, form_set, obj);
 }
 
 static cJSON *headers_object(const struct web_request *r)
@@ -222,47 +196,193 @@ static cJSON *headers_object(const struct web_request *r)
 	return h;
 }
 
-int web_params(const cJSON *defaults, const struct web_request *r, cJSON **out, struct err *e)
+/* The body as the JSON string __ow_body: as is when text-like, else
+ * base64. Quoted straight from the bytes. */
+static int put_body_string(struct args *a, const struct web_request *r)
+{
+	const unsigned char *b = (const unsigned char *)r->body;
+	char *enc;
+	int rc;
+
+	if (media_of(r->content_type) != MEDIA_BINARY)
+		return args_put_string(a, "__ow_body", r->body, r->body_len);
+	enc = codec_b64_encode(b, r->body_len, NULL);
+	if (!enc)
+		return -ENOMEM;
+	rc = args_put_string(a, "__ow_body", enc, strlen(enc));
+	free(enc);
+	return rc;
+}
+
+/* Pass 1 of a form body: reserved keys, and what each field overrides. */
+static int form_mark(void *ctx, const char *k, const char *v)
+{
+	struct args_base *b = args_find(ctx, k, strlen(k));
+
+	(void)v;
+	if (b)
+		b->overridden = true;
+	return 0;
+}
+
+static int form_put(void *ctx, const char *k, const char *v)
+{
+	return args_put_string(ctx, k, v, strlen(v));
+}
+
+/* Pass 1 of a JSON object body: reserved keys, and overrides. */
+static int json_mark(struct args *a, const struct web_request *r)
+{
+	struct jscan_iter it;
+	struct jscan_member m;
+	const char *key;
+	size_t klen;
+	int rc;
+
+	if (jscan_object_begin(&it, r->body, r->body_len) < 0)
+		return -EINVAL;
+	while ((rc = jscan_object_next(&it, &m)) == 1) {
+		struct args_base *b;
+
+		rc = args_decode_key(a, m.key, m.key_len, &key, &klen);
+		if (rc < 0)
+			return rc;
+		if (klen >= 5 && strncmp(key, "__ow_", 5) == 0)
+			return -EPERM;
+		if ((b = args_find(a, key, klen)))
+			b->overridden = true;
+	}
+	return rc;
+}
+
+static int json_put(struct args *a, const struct web_request *r)
+{
+	struct jscan_iter it;
+	struct jscan_member m;
+	int rc;
+
+	if (jscan_object_begin(&it, r->body, r->body_len) < 0)
+		return -EINVAL;
+	while ((rc = jscan_object_next(&it, &m)) == 1)
+		if ((rc = args_put_raw(a, m.key, m.key_len, m.val, m.val_len)) < 0)
+			return rc;
+	return rc;
+}
+
+/* The first byte that is not JSON whitespace, or 0. */
+static char first_byte(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return s[i];
+	return 0;
+}
+
+enum body_kind { BODY_NONE, BODY_FORM, BODY_OBJECT, BODY_STRING };
+
+/* How the body merges (web.h); -EINVAL for malformed JSON of a JSON type. */
+static int body_kind_of(const struct web_request *r, enum body_kind *k)
+{
+	enum media m = media_of(r->content_type);
+
+	*k = BODY_NONE;
+	if (!r->body || r->body_len == 0)
+		return 0;
+	if (r->raw_http) {
+		*k = BODY_STRING;
+		return 0;
+	}
+	if (m == MEDIA_FORM) {
+		*k = BODY_FORM;
+		return 0;
+	}
+	*k = BODY_STRING;
+	if (m != MEDIA_JSON && r->content_type)
+		return 0;
+	if (first_byte(r->body, r->body_len) == '{' && json_is_value(r->body, r->body_len)) {
+		*k = BODY_OBJECT;
+		return 0;
+	}
+	return r->content_type && !json_is_value(r->body, r->body_len) ? -EINVAL : 0;
+}
+
+int web_params(const cJSON *defaults, const struct web_request *r, struct buf *out, struct err *e)
 {
 	_cleanup_json_ cJSON *p = cJSON_IsObject(defaults) ? cJSON_Duplicate(defaults, 1)
 							   : cJSON_CreateObject();
-	cJSON *method = NULL;
-	bool has_body = r->body && r->body_len > 0;
+	_cleanup_json_ cJSON *method = NULL;
+	struct args_base *base = NULL;
+	struct args a = { 0 };
+	enum body_kind bk = BODY_NONE;
+	size_t n = 0, i = 0;
+	const cJSON *c;
 	int rc = p ? 0 : -ENOMEM;
 
-	if (rc == 0 && r->raw_http) {
-		if (r->query && *r->query)
-			rc = obj_set(p, "__ow_query", cJSON_CreateString(r->query));
-		if (rc == 0 && has_body)
-			rc = obj_set(p, "__ow_body", body_string(r));
-	} else if (rc == 0) {
-		if (r->query && *r->query) {
-			rc = form_merge(p, r->query, strlen(r->query));
-			if (rc == -EINVAL)
-				return err_set(e, rc, "malformed query");
-		}
-		if (rc == 0 && has_body) {
-			rc = body_merge(p, r);
-			if (rc == -EINVAL)
-				return err_set(e, rc, MSG_MALFORMED);
-		}
+	if (rc == 0 && !r->raw_http && r->query && *r->query) {
+		rc = form_merge(p, r->query, strlen(r->query));
+		if (rc == -EINVAL)
+			return err_set(e, rc, "malformed query");
 	}
-	if (rc == -EPERM)
-		return err_set(e, -EINVAL, MSG_RESERVED);
-	if (rc == 0 && (method = cJSON_CreateString(r->method ? r->method : "get")))
+	if (rc == 0)
+		rc = body_kind_of(r, &bk);
+	if (rc == -EINVAL)
+		return err_set(e, rc, MSG_MALFORMED);
+	cJSON_ArrayForEach(c, p)
+		n++;
+	base = rc == 0 ? calloc(n ? n : 1, sizeof(*base)) : NULL;
+	if (rc == 0 && !base)
+		rc = -ENOMEM;
+	for (c = base ? p->child : NULL; c; c = c->next)
+		base[i++] = (struct args_base){ c->string, c, 0, false };
+	if (rc == 0)
+		rc = args_begin(&a, base, n);
+	/* Pass 1: what the body overrides (and its reserved keys). */
+	if (rc == 0 && bk == BODY_FORM)
+		rc = form_each(r->body, r->body_len, form_mark, &a);
+	else if (rc == 0 && bk == BODY_OBJECT)
+		rc = json_mark(&a, r);
+	if (rc == -EINVAL) {
+		args_fini(&a);
+		free(base);
+		return err_set(e, rc, MSG_MALFORMED);
+	}
+	for (i = 0; rc == 0 && i < n; i++)
+		if (!base[i].overridden)
+			rc = args_put(&a, base[i].key, base[i].value);
+	if (rc == 0 && r->raw_http && r->query && *r->query)
+		rc = args_put_string(&a, "__ow_query", r->query, strlen(r->query));
+	if (rc == 0 && bk == BODY_FORM)
+		rc = form_each(r->body, r->body_len, form_put, &a);
+	else if (rc == 0 && bk == BODY_OBJECT)
+		rc = json_put(&a, r);
+	else if (rc == 0 && bk == BODY_STRING)
+		rc = put_body_string(&a, r);
+	if (rc == 0 && !(method = cJSON_CreateString(r->method ? r->method : "get")))
+		rc = -ENOMEM;
+	if (rc == 0)
 		lower(method->valuestring);
 	if (rc == 0)
-		rc = obj_set(p, "__ow_method", method);
-	if (rc == 0)
-		rc = obj_set(p, "__ow_headers", headers_object(r));
-	if (rc == 0)
-		rc = obj_set(p, "__ow_path", cJSON_CreateString(r->path ? r->path : ""));
+		rc = args_put(&a, "__ow_method", method);
+	if (rc == 0) {
+		_cleanup_json_ cJSON *h = headers_object(r);
+
+		rc = h ? args_put(&a, "__ow_headers", h) : -ENOMEM;
+	}
+	if (rc == 0) {
+		const char *path = r->path ? r->path : "";
+
+		rc = args_put_string(&a, "__ow_path", path, strlen(path));
+	}
 	if (rc == 0 && r->user)
-		rc = obj_set(p, "__ow_user", cJSON_CreateString(r->user));
+		rc = args_put_string(&a, "__ow_user", r->user, strlen(r->user));
+	if (rc == 0)
+		rc = args_end(&a, out);
+	args_fini(&a);
+	free(base);
+	if (rc == -EPERM)
+		return err_set(e, -EINVAL, MSG_RESERVED);
 	if (rc < 0)
 		return err_set(e, rc, "web action parameters: out of memory");
-	*out = p;
-	p = NULL;
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/json.h"
 
@@ -54,8 +55,11 @@ struct web_request {
  * parameters that are not allowed (e.g., reserved properties).". Malformed
  * JSON with a JSON content type -> -EINVAL "The request content was
  * malformed.". Bad %-escape in the query -> -EINVAL "malformed query".
- * -ENOMEM. *out is the caller's, written only on success. */
-int web_params(const cJSON *defaults, const struct web_request *r, cJSON **out, struct err *e)
+ * -ENOMEM. The arguments are JSON object text in *out (the caller's,
+ * buf_fini; written only on success): a JSON body's members and a form
+ * body's fields are spliced (controller/args.h), never put in a tree, so
+ * a 1 MB body costs about its size. */
+int web_params(const cJSON *defaults, const struct web_request *r, struct buf *out, struct err *e)
 	__attribute__((warn_unused_result));
 
 /* What to send back. All strings and body owned by the response. */

@@ -5,7 +5,7 @@
  * object, validated as an action PUT
  * (entity_action_build, both on create and as an overwrite merged into a
  * stored action carrying parameters, annotations and limits) and as
- * invocation parameters (entity_invoke_params against that action,
+ * invocation parameters (entity_invoke_args against that action,
  * annotated final). Whatever builds must print and parse back, and its
  * derived views (summary, without code, image) must not fail on it. The
  * same bytes are also read as a stored document (list summaries of actions
@@ -17,6 +17,7 @@
 
 #include "common/cfg.h"
 #include "controller/entity.h"
+#include "common/jscan.h"
 #include "common/json.h"
 #include "common/utf8.h"
 
@@ -64,7 +65,8 @@ static void check_doc(const cJSON *doc)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	cJSON *body = NULL, *doc = NULL, *params = NULL, *env = NULL, *v;
+	cJSON *body = NULL, *doc = NULL, *env = NULL, *v;
+	struct buf params = BUF_INIT;
 	struct err e = { 0 };
 
 	if (!old)
@@ -94,10 +96,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_delete(doc);
 		}
 	}
-	if (entity_invoke_params(old, body, &params, &env, &e) == 0) {
-		if (!cJSON_IsObject(params) || (env && !cJSON_IsObject(env)))
+	/* Spliced arguments are one valid JSON object whatever the body. */
+	if (entity_invoke_args(old, (const char *)data, size, &params, &env, &e) == 0) {
+		if (!jscan_is_object_or_array(params.data, params.len) || params.data[0] != '{' ||
+		    !json_is_value(params.data, params.len) || (env && !cJSON_IsObject(env)))
 			abort();
-		json_delete(params);
+		buf_fini(&params);
 		json_delete(env);
 	}
 	/* As a stored document read back by a listing. */

@@ -264,7 +264,7 @@ static void test_params_inherit(void)
 
 static void test_trigger_and_sequence_records(void)
 {
-	_cleanup_json_ cJSON *payload = parse("{\"x\":1}"), *logs = parse("[\"{}\"]"), *rec = NULL;
+	_cleanup_json_ cJSON *logs = parse("[\"{}\"]"), *rec = NULL;
 	_cleanup_json_ cJSON *ids = parse("[\"a\",\"b\"]"), *resp = parse(
 		"{\"status\":\"success\",\"statusCode\":0,\"success\":true,\"result\":{\"r\":2}}");
 	struct entity_activation_info info = { .activation_id = "0123456789abcdef0123456789abcdef",
@@ -273,15 +273,24 @@ static void test_trigger_and_sequence_records(void)
 					       .timeout_ms = 60000, .memory_mb = 256, .logs_mb = 10 };
 	struct err e = { 0 };
 
-	REQUIRE(entity_trigger_record("0123456789abcdef0123456789abcdef", "guest", "t", "0.0.1",
-				      payload, logs, NOW, &rec, &e) == 0);
-	CHECK_JSON(rec, "{\"namespace\":\"guest\",\"name\":\"t\",\"version\":\"0.0.1\","
-			"\"subject\":\"guest\",\"publish\":false,"
-			"\"activationId\":\"0123456789abcdef0123456789abcdef\",\"start\":1700000000000,"
-			"\"response\":{\"status\":\"success\",\"statusCode\":0,\"success\":true,"
-			"\"result\":{\"x\":1}},\"logs\":[\"{}\"],\"annotations\":[]}");
-	json_delete(rec);
-	rec = NULL;
+	{
+		struct entity_record tr;
+
+		REQUIRE(entity_trigger_record("0123456789abcdef0123456789abcdef", "guest", "t",
+					      "0.0.1", "{ \"x\": 1 }", 10, logs, NOW, &tr, &e) == 0);
+		CHECK_STR_EQ(tr.text,
+			     "{\"namespace\":\"guest\",\"name\":\"t\",\"version\":\"0.0.1\","
+			     "\"subject\":\"guest\",\"publish\":false,"
+			     "\"activationId\":\"0123456789abcdef0123456789abcdef\","
+			     "\"start\":1700000000000,\"response\":{\"status\":\"success\","
+			     "\"statusCode\":0,\"success\":true,\"result\":{\"x\":1}},"
+			     "\"logs\":[\"{}\"],\"annotations\":[]}");
+		entity_record_fini(&tr);
+		REQUIRE(entity_trigger_record("0123456789abcdef0123456789abcdef", "guest", "t",
+					      "0.0.1", NULL, 0, NULL, NOW, &tr, &e) == 0);
+		CHECK(strstr(tr.text, "\"result\":{}},\"logs\":[],") != NULL);
+		entity_record_fini(&tr);
+	}
 	REQUIRE(entity_sequence_record(&info, ids, resp, NOW, NOW + 9, 7, 1, &rec, &e) == 0);
 	CHECK_JSON(rec, "{\"namespace\":\"guest\",\"name\":\"seq\",\"version\":\"0.0.1\","
 			"\"subject\":\"guest\",\"publish\":false,"
@@ -705,13 +714,15 @@ static void check_params(const char *action_text, const char *body_text, const c
 			 const char *want_env)
 {
 	_cleanup_json_ cJSON *action = parse(action_text);
-	_cleanup_json_ cJSON *body = body_text ? parse(body_text) : NULL;
-	_cleanup_json_ cJSON *params = NULL, *env = NULL;
+	_cleanup_json_ cJSON *env = NULL;
+	struct buf params = BUF_INIT;
 	struct err e;
 
-	REQUIRE(entity_invoke_params(action, body, &params, &env, &e) == 0);
-	CHECK_JSON(params, want_params);
+	REQUIRE(entity_invoke_args(action, body_text, body_text ? strlen(body_text) : 0, &params,
+				   &env, &e) == 0);
+	CHECK_STR_EQ(params.data, want_params);
 	CHECK_JSON(env, want_env);
+	buf_fini(&params);
 }
 
 static void test_invoke_params(void)
@@ -721,8 +732,13 @@ static void test_invoke_params(void)
 		"{\"key\":\"secret\",\"value\":\"s\",\"init\":true}],"
 		"\"annotations\":[{\"key\":\"final\",\"value\":\"true\"}]}";   /* a string: not final */
 
-	check_params(action, "{\"b\":3,\"c\":{\"d\":[4]}}", "{\"a\":1,\"b\":3,\"c\":{\"d\":[4]}}",
+	/* Parameters the body does not override, then the body's members as
+	 * sent (compacted). */
+	check_params(action, "{\"b\":3, \"c\":{ \"d\":[4]}}", "{\"a\":1,\"b\":3,\"c\":{\"d\":[4]}}",
 		     "{\"secret\":\"s\"}");
+	check_params(action, "{\"a\":3}", "{\"b\":2,\"a\":3}", "{\"secret\":\"s\"}");
+	check_params(action, "{\"\\u0061\":3}", "{\"b\":2,\"\\u0061\":3}", "{\"secret\":\"s\"}");
+	check_params(action, " null ", "{\"a\":1,\"b\":2}", "{\"secret\":\"s\"}");
 	check_params(action, NULL, "{\"a\":1,\"b\":2}", "{\"secret\":\"s\"}");
 	check_params(action, "null", "{\"a\":1,\"b\":2}", "{\"secret\":\"s\"}");
 	/* A body value for an init parameter goes to the environment. */
@@ -730,7 +746,7 @@ static void test_invoke_params(void)
 		     "{\"secret\":\"x\"}");
 	check_params("{}", "{\"x\":1}", "{\"x\":1}", "{}");
 	/* final: unbound and null-valued parameters stay settable. */
-	check_params(final_action, "{\"c\":3,\"open\":4}", "{\"a\":1,\"b\":2,\"open\":4,\"c\":3}",
+	check_params(final_action, "{\"c\":3,\"open\":4}", "{\"a\":1,\"b\":2,\"c\":3,\"open\":4}",
 		     "{\"secret\":\"s\"}");
 }
 
@@ -738,47 +754,50 @@ static void test_invoke_params_errors(void)
 {
 	static const char *const bodies[] = { "{\"a\":9}", "{\"c\":1,\"b\":2}", "{\"secret\":\"x\"}" };
 	_cleanup_json_ cJSON *action = parse(final_action);
-	cJSON *params = NULL, *env = NULL;
+	struct buf params = BUF_INIT;
+	cJSON *env = NULL;
 	struct err e;
 
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		_cleanup_json_ cJSON *body = parse(bodies[i]);
-
 		err_clear(&e);
-		CHECK_INT_EQ(entity_invoke_params(action, body, &params, &env, &e), -EINVAL);
+		CHECK_INT_EQ(entity_invoke_args(action, bodies[i], strlen(bodies[i]), &params, &env,
+						&e),
+			     -EINVAL);
 		CHECK_STR_EQ(e.msg, "Request defines parameters that are not allowed "
 				    "(e.g., reserved properties).");
-		CHECK(params == NULL && env == NULL);
+		CHECK(params.data == NULL && env == NULL);
 	}
-	{
-		_cleanup_json_ cJSON *body = parse("[1]");
-
-		CHECK_INT_EQ(entity_invoke_params(action, body, &params, &env, &e), -EINVAL);
-		CHECK_STR_EQ(e.msg, "invoke parameters must be a JSON object");
-		CHECK(params == NULL && env == NULL);
-	}
+	CHECK_INT_EQ(entity_invoke_args(action, "[1]", 3, &params, &env, &e), -EINVAL);
+	CHECK_STR_EQ(e.msg, "invoke parameters must be a JSON object");
+	CHECK_INT_EQ(entity_invoke_args(action, "{\"a\":", 5, &params, &env, &e), -EINVAL);
+	CHECK(params.data == NULL && env == NULL);
 }
 
-/* Many keys must not be quadratic (this would take minutes if it were). */
+/* Many keys must not be quadratic (this would take minutes if it were),
+ * and the body's bytes go through as they are. */
 static void test_invoke_params_many_keys(void)
 {
 	enum { N = 200000 };
-	_cleanup_json_ cJSON *action = parse("{\"parameters\":[{\"key\":\"k7\",\"value\":\"bound\"}]}");
-	_cleanup_json_ cJSON *body = cJSON_CreateObject(), *params = NULL, *env = NULL;
+	_cleanup_json_ cJSON *action = parse("{\"parameters\":[{\"key\":\"k7\",\"value\":\"bound\"},"
+					     "{\"key\":\"z\",\"value\":1}]}");
+	_cleanup_json_ cJSON *env = NULL, *params_tree = NULL;
+	struct buf body = BUF_INIT, params = BUF_INIT;
 	struct err e;
-	char key[32];
 
-	REQUIRE(action && body);
-	for (int i = 0; i < N; i++) {
-		snprintf(key, sizeof(key), "k%d", i);
-		REQUIRE(cJSON_AddNumberToObject(body, key, i));
-	}
-	REQUIRE(entity_invoke_params(action, body, &params, &env, &e) == 0);
-	CHECK_INT_EQ(cJSON_GetArraySize(params), N);
-	CHECK_INT_EQ(json_get_u64(params, "k7", &(uint64_t){ 0 }), 0);
-	CHECK_STR_EQ(cJSON_GetArrayItem(params, 0)->string, "k7");
-	CHECK_INT_EQ(cJSON_GetArrayItem(params, 0)->valueint, 7);
-	CHECK_STR_EQ(cJSON_GetArrayItem(params, 1)->string, "k0");
+	REQUIRE(buf_puts(&body, "{") == 0);
+	for (int i = 0; i < N; i++)
+		REQUIRE(buf_printf(&body, "%s\"k%d\":%d", i ? "," : "", i, i) == 0);
+	REQUIRE(buf_puts(&body, "}") == 0);
+	REQUIRE(entity_invoke_args(action, body.data, body.len, &params, &env, &e) == 0);
+	/* z stays, k7 is the body's: {"z":1,<the body's members>}. */
+	CHECK_INT_EQ(params.len, body.len + 6);
+	CHECK(memcmp(params.data, "{\"z\":1,", 7) == 0);
+	CHECK(memcmp(params.data + 7, body.data + 1, body.len - 1) == 0);
+	REQUIRE(json_parse(params.data, params.len, &params_tree, &e) == 0);
+	CHECK_INT_EQ(cJSON_GetArraySize(params_tree), N + 1);
+	CHECK_INT_EQ(cJSON_GetObjectItem(params_tree, "k7")->valueint, 7);
+	buf_fini(&body);
+	buf_fini(&params);
 }
 
 static const struct entity_activation_info info = {

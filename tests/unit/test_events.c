@@ -121,7 +121,7 @@ static void test_links_follow_the_rule(void)
 
 static void test_fire_records(void)
 {
-	_cleanup_json_ cJSON *payload = obj("{\"p\":2}"), *bad = obj("{\"k\":3}");
+	const char *payload = "{\"p\": 2}", *bad = "{\"k\":3}";
 	struct err e = { 0 };
 	char id[33] = "", *text = NULL;
 	size_t len = 0;
@@ -132,16 +132,16 @@ static void test_fire_records(void)
 			    false) == 0);
 	/* No rule at all: still recorded, with the payload over the
 	 * trigger's parameters and no log line. */
-	REQUIRE(events_trigger_fire(st.events, "guest", 0, "t", payload, id, &e) == 0);
+	REQUIRE(events_trigger_fire(st.events, "guest", 0, "t", payload, strlen(payload), id, &e) == 0);
 	CHECK_INT_EQ(strlen(id), 32);
 	REQUIRE(store_activation_get(st.store, "guest", id, &text, &len, &e) == 0);
 	CHECK_STR_CONTAINS(text, "\"result\":{\"p\":2}");
 	CHECK_STR_CONTAINS(text, "\"logs\":[]");
 	free(text);
 	/* A `final` trigger parameter cannot be overridden. */
-	CHECK_INT_EQ(events_trigger_fire(st.events, "guest", 0, "t", bad, id, &e), -EINVAL);
+	CHECK_INT_EQ(events_trigger_fire(st.events, "guest", 0, "t", bad, strlen(bad), id, &e), -EINVAL);
 	err_clear(&e);
-	CHECK_INT_EQ(events_trigger_fire(st.events, "guest", 0, "none", NULL, id, &e), -ENOENT);
+	CHECK_INT_EQ(events_trigger_fire(st.events, "guest", 0, "none", NULL, 0, id, &e), -ENOENT);
 	CHECK_STR_EQ(e.msg, "The requested resource does not exist.");
 	stack_close(&st);
 }
