@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define ARENA_INDEX_BITS 24
 #define ARENA_INDEX_MASK ((1u << ARENA_INDEX_BITS) - 1)
@@ -168,8 +170,30 @@ uint32_t arena_owner(const struct arena *a, uint32_t block)
 	return atomic_load_explicit(owner_word(a, cls, idx), memory_order_acquire);
 }
 
+/* A large block's pages go back to the system before it is free: after
+ * a burst of 1 MB payloads the shared memory would otherwise stay
+ * resident in every process that touched it. Done while the caller still
+ * owns the block, so no new owner's data is dropped. MADV_REMOVE frees
+ * the tmpfs pages under a shared mapping (next use faults in zeroes); on
+ * memory that is not shared it fails, harmlessly. */
+static void release_pages(struct arena *a, uint32_t block)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint32_t size = arena_block_size(a, block);
+	uintptr_t start, end;
+
+	if (size < ARENA_RELEASE_MIN || page <= 0)
+		return;
+	start = (uintptr_t)arena_block_data(a, block);
+	end = (start + size) & ~((uintptr_t)page - 1);
+	start = (start + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	if (end > start)
+		(void)madvise((void *)start, end - start, MADV_REMOVE);
+}
+
 void arena_free(struct arena *a, uint32_t block)
 {
+	release_pages(a, block);
 	arena_set_owner(a, block, ARENA_OWNER_FREE);
 }
 

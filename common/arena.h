@@ -21,6 +21,7 @@
 #define ARENA_OWNER_FREE 0u
 #define ARENA_OWNER_QUEUED 0xffffffffu
 #define ARENA_NO_BLOCK 0xffffffffu
+#define ARENA_RELEASE_MIN (256u * 1024) /* blocks this large give pages back on free */
 
 struct arena_class {
 	uint32_t block_size;       /* bytes, multiple of 64 */
@@ -63,7 +64,9 @@ uint32_t arena_block_size(const struct arena *a, uint32_t block);
 void arena_set_owner(struct arena *a, uint32_t block, uint32_t owner);
 uint32_t arena_owner(const struct arena *a, uint32_t block);
 
-/* Return a block to the free pool. The caller must hold it. */
+/* Return a block to the free pool. The caller must hold it. A block of
+ * ARENA_RELEASE_MIN bytes or more gives its pages back first (its data
+ * reads as zeroes afterwards). */
 void arena_free(struct arena *a, uint32_t block);
 
 /* Free every block owned by `owner` (a client that died); returns how many. */

@@ -22,6 +22,7 @@
 #include "controller/invoke.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "common/queue.h"
 #include "controller/store.h"
 #include "controller/sup.h"
@@ -223,6 +224,7 @@ int main(int argc, char **argv)
 	status = parse_args(argc, argv, &config, &c.invokers);
 	if (status >= 0)
 		return status;
+	mem_tune();
 	log_setup("controller", LOGL_INFO);
 	cfg_defaults(&c.cfg);
 	if (cfg_load(&c.cfg, config, &e) < 0) {

@@ -19,6 +19,7 @@
 #include "common/cfg.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "common/queue.h"
 #include "invoker/runner.h"
 #include "invoker/workers.h"
@@ -201,6 +202,7 @@ int main(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	status = 0;
+	mem_tune();
 	inv.id = args.id;
 	cpu = args.cpu;
 	log_setup("invoker", LOGL_INFO);

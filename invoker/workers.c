@@ -12,6 +12,7 @@
 
 #include "common/act.h"
 #include "common/log.h"
+#include "common/mem.h"
 
 #define POP_TIMEOUT_MS 250
 #define TICK_MS 50
@@ -112,6 +113,8 @@ static bool send_early_result(void *arg, const struct act_result *res)
 	return rc == 0;
 }
 
+#define LARGE_PAYLOAD (64u * 1024) /* worth giving memory back after */
+
 static void *worker_main(void *arg)
 {
 	struct workers *inv = arg;
@@ -132,6 +135,7 @@ static void *worker_main(void *arg)
 		struct act_result res;
 		struct queue_buf b;
 		struct queue_item it;
+		size_t moved;
 		char *result = NULL;
 		int rc;
 
@@ -146,6 +150,7 @@ static void *worker_main(void *arg)
 			break;
 		}
 		queue_item_start(c, &it);
+		moved = it.msg->len;
 		err_clear(&e);
 		if (act_request_parse(it.payload, it.msg->len, &req, &e) < 0) {
 			log_error("worker", "activation=%s: %s", it.msg->id, e.msg);
@@ -186,8 +191,13 @@ static void *worker_main(void *arg)
 			log_error("worker", "completion of activation=%s: %s", it.msg->id, strerror(-rc));
 			queue_item_release(c, &it);
 		}
+		moved += res.result_len;
 		act_result_fini(&res);
 		free(result);
+		/* After a large activation, free heap pages go back. */
+		if (moved >= LARGE_PAYLOAD)
+			mem_note(moved);
+		mem_give_back();
 	}
 	runner_worker_free(w);
 	queue_client_close(c);
