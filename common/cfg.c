@@ -84,6 +84,7 @@ void cfg_defaults(struct cfg *c)
 	memset(c, 0, sizeof(*c));
 	SET_LITERAL(c->api.address, "127.0.0.1");
 	c->api.port = 3233;
+	c->api.inflight_body_bytes = 32 * MIB;
 	c->keys[0] = guest_key;
 	c->key_count = 1;
 	SET_LITERAL(c->state_dir, "/var/lib/edgewhisk");
@@ -538,6 +539,9 @@ static int cfg_check(const struct cfg *c, struct check *k)
 				  "must not contain spaces or control characters");
 	if (c->api.port == 0)
 		return check_fail(k, "api.port", NULL, "0 is out of range [1, 65535]");
+	/* Room for one request of the largest payload at least. */
+	if (c->api.inflight_body_bytes < MIB)
+		return check_fail(k, "api.inflight_body_bytes", NULL, "must be at least 1m");
 
 	r = check_auth(c, k);
 	if (r < 0)
@@ -1150,6 +1154,7 @@ static int load_runtimes(struct load *ld, const yaml_node_t *n, const char *path
 static const struct field api_fields[] = {
 	F_VAL("address", FT_STR, struct cfg, api.address),
 	F_VAL("port", FT_UINT, struct cfg, api.port),
+	F_VAL("inflight_body_bytes", FT_SIZE, struct cfg, api.inflight_body_bytes),
 	F_END,
 };
 

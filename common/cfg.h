@@ -38,6 +38,7 @@ struct cfg {
 	struct {
 		char address[CFG_NAME_MAX];   /* default "127.0.0.1" */
 		uint16_t port;                /* default 3233 */
+		uint64_t inflight_body_bytes; /* request bodies read at once; default 32 MiB */
 	} api;
 	struct cfg_auth_key keys[CFG_MAX_KEYS];
 	uint32_t key_count;                   /* default: the guest key */

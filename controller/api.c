@@ -7,6 +7,10 @@
 #include "controller/api.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +18,47 @@
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
+#include "common/mem.h"
 #include "controller/rest.h"
 
-#define MAX_BODY (64u * 1024 * 1024) /* nng refuses larger bodies itself */
+#define MAX_BODY (64u * 1024 * 1024) /* larger bodies are refused unread */
+#define LARGE_BODY (64u * 1024)       /* worth giving memory back after */
 
 struct api {
 	struct rest_env env;
 	nng_http_server *srv;
 	nng_http_handler *h;
+	_Atomic uint64_t inflight;    /* body bytes of the requests being handled */
 	char build[32];
 };
+
+/* One request: its body (read here, not by nng, so the in-flight budget
+ * is checked before a byte of it is allocated) and its reply. Two
+ * references: the handler's and the reply's, which may come first from
+ * another thread. */
+struct call {
+	struct api *a;
+	nng_aio *aio;                 /* the server's; finished by reply_send */
+	nng_http_req *req;
+	nng_aio *rx;                  /* reading the body */
+	char *body;
+	size_t len;
+	uint64_t reserved;            /* of a->inflight */
+	bool close;                   /* the body was left unread */
+	_Atomic int refs;
+};
+
+static void call_unref(struct call *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	if (c->reserved)
+		atomic_fetch_sub(&c->a->inflight, c->reserved);
+	if (c->rx)
+		nng_aio_reap(c->rx); /* maybe from its own callback */
+	free(c->body);
+	free(c);
+}
 
 static void set_cors(nng_http_res *res)
 {
@@ -39,12 +74,14 @@ static void set_cors(nng_http_res *res)
  * ...), so the reason phrase is always set from rest_reason. */
 static void reply_send(void *ctx, const struct rest_response *r)
 {
-	nng_aio *aio = ctx;
+	struct call *c = ctx;
+	nng_aio *aio = c->aio;
 	nng_http_res *res = NULL;
 	bool body;
 
 	if (!r || nng_http_res_alloc(&res) != 0) {
 		nng_aio_finish(aio, NNG_ENOMEM);
+		call_unref(c);
 		return;
 	}
 	nng_http_res_set_status(res, r->status);
@@ -58,6 +95,8 @@ static void reply_send(void *ctx, const struct rest_response *r)
 		nng_http_res_set_header(res, "x-openwhisk-activation-id", r->activation_id);
 	if (r->auth_challenge)
 		nng_http_res_set_header(res, "WWW-Authenticate", "Basic realm=\"OpenWhisk secure realm\"");
+	if (c->close)
+		nng_http_res_set_header(res, "Connection", "close");
 	body = r->body_len && !r->head;
 	/* nng sets Content-Length only with data; an empty body needs it too
 	 * or the client waits for more. */
@@ -66,10 +105,13 @@ static void reply_send(void *ctx, const struct rest_response *r)
 	if (body && nng_http_res_copy_data(res, r->body, r->body_len) != 0) {
 		nng_http_res_free(res);
 		nng_aio_finish(aio, NNG_ENOMEM);
+		call_unref(c);
 		return;
 	}
 	nng_aio_set_output(aio, 0, res);
 	nng_aio_finish(aio, 0);
+	call_unref(c);
+	mem_give_back();
 }
 
 static const char *req_header(void *ctx, const char *name)
@@ -130,26 +172,23 @@ static const struct {
 	[ROUTE_PACKAGE] = { rest_package, false },
 };
 
-static void handle(nng_aio *aio)
+/* Route and answer a request whose body (if any) is in c. */
+static void dispatch_call(struct call *c)
 {
-	nng_http_req *http = nng_aio_get_input(aio, 0);
-	nng_http_handler *h = nng_aio_get_input(aio, 1);
-	struct api *a = nng_http_handler_get_data(h);
 	struct rest_req q = {
-		.env = &a->env,
+		.env = &c->a->env,
 		.key = -1,
 		.header = req_header,
-		.header_ctx = http,
-		.reply = { reply_send, aio },
+		.header_ctx = c->req,
+		.reply = { reply_send, c },
+		.body = c->body,
+		.body_len = c->len,
 	};
 	struct err e = { 0 };
-	void *body = NULL;
 	int rc;
 
-	q.method = nng_http_req_get_method(http);
-	q.uri = nng_http_req_get_uri(http);
-	nng_http_req_get_data(http, &body, &q.body_len);
-	q.body = body;
+	q.method = nng_http_req_get_method(c->req);
+	q.uri = nng_http_req_get_uri(c->req);
 	if (rest_is(&q, "OPTIONS"))
 		return rest_reply_raw(&q.reply, 200, NULL, NULL, 0, NULL);
 	rc = route_parse(q.uri, &q.r, &e);
@@ -160,6 +199,104 @@ static void handle(nng_aio *aio)
 	if (!handlers[q.r.kind].open && !authorize(&q))
 		return;
 	handlers[q.r.kind].fn(&q);
+}
+
+static void body_read(void *arg)
+{
+	struct call *c = arg;
+	int rv = nng_aio_result(c->rx);
+
+	if (rv != 0) {
+		/* The client went away mid-body: nothing to answer. */
+		nng_aio_finish(c->aio, rv);
+		call_unref(c);
+	} else {
+		dispatch_call(c);
+	}
+	call_unref(c);
+}
+
+/* Refuse without reading the body (the connection closes after). */
+static void refuse_unread(struct call *c, int status, const char *msg)
+{
+	struct rest_req q = { .env = &c->a->env, .reply = { reply_send, c } };
+
+	q.method = nng_http_req_get_method(c->req);
+	q.uri = nng_http_req_get_uri(c->req);
+	c->close = true;
+	rest_reply_error(&q, status, msg);
+}
+
+/* Content-Length as nng would take it; -1 when malformed. */
+static long long content_length(nng_http_req *req)
+{
+	const char *v = nng_http_req_get_header(req, "Content-Length");
+	char *end;
+	unsigned long long n;
+
+	if (!v)
+		return 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	n = strtoull(v, &end, 10);
+	return *end || n > (unsigned long long)LLONG_MAX ? -1 : (long long)n;
+}
+
+static void handle(nng_aio *aio)
+{
+	nng_http_handler *h = nng_aio_get_input(aio, 1);
+	nng_http_conn *conn = nng_aio_get_input(aio, 2);
+	struct api *a = nng_http_handler_get_data(h);
+	struct call *c = calloc(1, sizeof(*c));
+	long long len;
+	uint64_t budget = a->env.cfg->api.inflight_body_bytes, before;
+	nng_iov iov;
+
+	if (!c) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	c->a = a;
+	c->aio = aio;
+	c->req = nng_aio_get_input(aio, 0);
+	atomic_init(&c->refs, 2);
+	len = content_length(c->req);
+	if (len < 0) {
+		refuse_unread(c, 400, "The request has an invalid Content-Length.");
+		call_unref(c);
+		return;
+	}
+	if (len == 0) {
+		dispatch_call(c);
+		call_unref(c);
+		return;
+	}
+	if ((unsigned long long)len > MAX_BODY) {
+		refuse_unread(c, 413, "The request is larger than allowed.");
+		call_unref(c);
+		return;
+	}
+	/* The budget: one request always fits, more only within it. */
+	before = atomic_fetch_add(&a->inflight, (uint64_t)len);
+	c->reserved = (uint64_t)len;
+	if (before && before + (uint64_t)len > budget) {
+		refuse_unread(c, 503, "Too many large requests at once; retry shortly.");
+		call_unref(c);
+		return;
+	}
+	c->len = (size_t)len;
+	c->body = malloc(c->len);
+	if (!c->body || nng_aio_alloc(&c->rx, body_read, c) != 0) {
+		refuse_unread(c, 503, "Out of memory for the request body; retry shortly.");
+		call_unref(c);
+		return;
+	}
+	if (c->len >= LARGE_BODY)
+		mem_note(c->len);
+	iov.iov_buf = c->body;
+	iov.iov_len = c->len;
+	nng_aio_set_iov(c->rx, 1, &iov);
+	nng_http_conn_read_all(conn, c->rx);
 }
 
 /* Requests nng rejects itself (malformed request line or headers, bad
@@ -213,7 +350,7 @@ int api_start(const struct rest_env *env, struct api **out, struct err *e)
 	if (rc == 0)
 		rc = nng_http_handler_set_tree(a->h);
 	if (rc == 0)
-		rc = nng_http_handler_collect_body(a->h, true, MAX_BODY);
+		rc = nng_http_handler_collect_body(a->h, false, 0);
 	if (rc == 0)
 		rc = nng_http_handler_set_data(a->h, a, NULL);
 	if (rc == 0) {

@@ -8,7 +8,10 @@
 #   - a web action's .http headers cannot add header lines (CR/LF);
 #   - every error body is valid UTF-8 JSON, whatever bytes the query
 #     parameters, names and body fields carried (utf8_errors.py);
-#   - blank lines before a request line are ignored (RFC 9112 §2.2).
+#   - blank lines before a request line are ignored (RFC 9112 §2.2);
+#   - request bodies in flight are bounded (api.inflight_body_bytes): past
+#     it a request is answered 503 before its body is read, and the room
+#     comes back when the bodies are done or their clients go away.
 # Exit: 0 all passed, 1 a failure, 77 Docker absent (and CI is not "true").
 set -uo pipefail
 
@@ -92,5 +95,40 @@ check "one CRLF before each request line: 2 answers, both 200 (got $answers, $ok
 read -r answers oks < <(blank_lines 1000)
 check "1,000 CRLF before each request line: 2 answers, both 200 (got $answers, $oks)" \
 	test "$answers.$oks" = 2.2
+
+# ---------------------------------------------------------------- body budget
+# 40 clients each announce a 1,000,000-byte body and send only half: the
+# default budget (32 MiB) holds 33 of them, the rest are refused at once.
+budget_out=$(python3 - "$PORT" "$GUEST_AUTH" <<'PY'
+import base64, socket, sys, time
+port, auth = int(sys.argv[1]), base64.b64encode(sys.argv[2].encode())
+head = (b"POST /api/v1/namespaces/_/actions/hdr?blocking=true HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Basic " + auth + b"\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000000\r\n\r\n")
+socks, refused, msg = [], 0, b""
+for i in range(40):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(head + b"{" + b" " * 499999)
+    s.settimeout(0.3)
+    try:
+        r = s.recv(4096)
+        if b" 503 " in r.split(b"\r\n")[0]:
+            refused += 1
+            msg = r
+    except socket.timeout:
+        pass
+    socks.append(s)
+print(refused, b"Too many large requests" in msg and b"Connection: close" in msg)
+for s in socks:
+    s.close()
+PY
+)
+read -r refused clear <<<"$budget_out"
+check "past the body budget: 503 before the body is read ($refused of 40 refused, clear message: $clear)" \
+	eval '[ "$refused" -ge 1 ] && [ "$refused" -le 8 ] && [ "$clear" = True ]'
+sleep 1
+head -c 900000 /dev/zero | tr '\0' x | sed 's/^/{"p":"/; s/$/"}/' >"$T/big.json"
+req POST "$NS/actions/hdr?blocking=true" -H 'Content-Type: application/json' --data-binary "@$T/big.json"
+check "the budget is free again once those clients left (a 900 KB invoke -> 200)" test "$CODE" = 200
 
 ew_finish
