@@ -170,7 +170,8 @@ integration: all images $(INTEGRATION_TESTS)
 		tests/integration/test_supervision.sh tests/integration/test_malformed.sh \
 		tests/integration/test_faults.sh tests/integration/test_resources.sh \
 		tests/integration/test_security.sh tests/integration/test_overload.sh \
-		tests/integration/test_hardening.sh tests/integration/test_faults_dockerd.sh
+		tests/integration/test_hardening.sh tests/integration/test_memory.sh \
+		tests/integration/test_fuzz_api.sh tests/integration/test_faults_dockerd.sh
 
 # Bounded soak against real containers: SOAK_SECONDS (default 300) at
 # SOAK_RATE requests/s (default 20); prints latency, RSS and fd figures.
