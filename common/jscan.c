@@ -160,14 +160,17 @@ static size_t scan_literal(const char *s, size_t len, size_t p, const char *lit)
 	return p + n;
 }
 
-int jscan_skip_value(const char *s, size_t len, size_t *pos)
+/* jscan_skip_value, counting the values it passes (when count is not
+ * NULL): what a tree of the text would hold. */
+static int skip_counted(const char *s, size_t len, size_t *pos, size_t *count)
 {
 	char stack[JSCAN_MAX_DEPTH];
-	size_t depth = 0;
+	size_t depth = 0, n = 0;
 	size_t p = skip_ws(s, len, *pos);
 	size_t q;
 
 value:
+	n++;
 	if (p >= len)
 		return -EINVAL;
 	switch (s[p]) {
@@ -216,6 +219,8 @@ value:
 after:
 	if (depth == 0) {
 		*pos = p;
+		if (count)
+			*count = n;
 		return 0;
 	}
 	p = skip_ws(s, len, p);
@@ -245,6 +250,20 @@ key:
 		return -EINVAL;
 	p = skip_ws(s, len, p + 1);
 	goto value;
+}
+
+int jscan_skip_value(const char *s, size_t len, size_t *pos)
+{
+	return skip_counted(s, len, pos, NULL);
+}
+
+int jscan_count_values(const char *s, size_t len, size_t *count)
+{
+	size_t p = 0;
+
+	if (skip_counted(s, len, &p, count) < 0 || skip_ws(s, len, p) != len)
+		return -EINVAL;
+	return 0;
 }
 
 bool jscan_is_object_or_array(const char *s, size_t len)

@@ -21,6 +21,12 @@
  * or nesting deeper than JSCAN_MAX_DEPTH (*pos is then unchanged). */
 int jscan_skip_value(const char *s, size_t len, size_t *pos) __attribute__((warn_unused_result));
 
+/* Whether s[0..len) is exactly one JSON value (whitespace around it
+ * allowed), and how many values it holds, nested ones included: the
+ * nodes a tree of it would take. 0 or -EINVAL. */
+int jscan_count_values(const char *s, size_t len, size_t *count)
+	__attribute__((warn_unused_result));
+
 /* Copy the JSON text s[0..len) — which must be valid (jscan_skip_value) —
  * into dst (len bytes suffice) without the whitespace outside strings: the
  * compact form cJSON would print, without building a tree. Returns the

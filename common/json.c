@@ -8,6 +8,16 @@
 
 #include "common/jscan.h"
 
+int json_parse_bounded(const char *buf, size_t len, cJSON **out, struct err *e)
+{
+	size_t n = 0;
+
+	if (jscan_count_values(buf, len, &n) == 0 && n > JSON_TREE_VALUES_MAX(len))
+		return err_set(e, -E2BIG, "too many JSON values: %zu for %zu bytes (at most %zu)", n,
+			       len, JSON_TREE_VALUES_MAX(len));
+	return json_parse(buf, len, out, e);
+}
+
 int json_parse(const char *buf, size_t len, cJSON **out, struct err *e)
 {
 	const char *end = NULL;

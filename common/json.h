@@ -21,6 +21,15 @@
 int json_parse(const char *buf, size_t len, cJSON **out, struct err *e)
 	__attribute__((warn_unused_result));
 
+/* A tree of client-supplied JSON costs up to ~40x its size (a node of
+ * 64 bytes plus malloc's overhead per "1,"). json_parse_bounded first
+ * counts the values with the scanner and refuses (-E2BIG, "too many JSON
+ * values: N for L bytes") more than JSON_TREE_VALUES_MAX(len): the tree
+ * then stays within about 3x the text. Otherwise as json_parse. */
+#define JSON_TREE_VALUES_MAX(len) ((size_t)4096 + (len) / 32)
+int json_parse_bounded(const char *buf, size_t len, cJSON **out, struct err *e)
+	__attribute__((warn_unused_result));
+
 /* Whether text[0..len) is exactly one JSON value, whitespace around it
  * allowed: the validating scanner (jscan), no tree built. */
 bool json_is_value(const char *text, size_t len);

@@ -196,7 +196,12 @@ int rest_body_object(const struct rest_req *q, cJSON **out)
 		rest_reply_error(q, 400, msg);
 		return -EINVAL;
 	}
-	if (json_parse(q->body, q->body_len, out, &e) < 0) {
+	if (json_parse_bounded(q->body, q->body_len, out, &e) < 0) {
+		if (e.code == -E2BIG) {
+			snprintf(msg, sizeof(msg), "The request content is too dense: %s", e.msg);
+			rest_reply_error(q, 413, msg);
+			return -E2BIG;
+		}
 		snprintf(msg, sizeof(msg), "The request content was malformed:\n%s", e.msg);
 		rest_reply_error(q, 400, msg);
 		return -EINVAL;

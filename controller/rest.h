@@ -136,7 +136,9 @@ void rest_reply_method(const struct rest_req *q, const char *allowed);
 void rest_reply_accepted(const struct rest_reply *rp, const char *id);
 
 /* The request body as a JSON object: *out NULL for an empty body. Answers
- * 400 (invalid UTF-8, malformed JSON, not an object) and returns -EINVAL. */
+ * 400 (invalid UTF-8, malformed JSON, not an object) and returns -EINVAL,
+ * or 413 for more values than a tree may take for the body's size
+ * (json_parse_bounded) and returns -E2BIG. */
 int rest_body_object(const struct rest_req *q, cJSON **out) __attribute__((warn_unused_result));
 
 /* The same checks without a tree (the scanner), for a body that is passed

@@ -58,9 +58,23 @@ static void web_done(void *arg, const struct dispatch_outcome *o)
 		free(w);
 		return;
 	}
-	/* The response is made from the result's fields: the one place the
-	 * result is parsed. */
-	if (json_parse(o->result, o->result_len, &result, NULL) < 0)
+	/* .json of a successful object or array is the result's bytes. */
+	if (w->ext == WEB_JSON && o->status_code == 0 && o->result_len &&
+	    (o->result[0] == '{' || o->result[0] == '[')) {
+		r.status = 200;
+		r.content_type = "application/json";
+		r.body = o->result;
+		r.body_len = o->result_len;
+		r.activation_id = w->id;
+		r.head = w->head;
+		w->reply.send(w->reply.ctx, &r);
+		free(w);
+		return;
+	}
+	/* Otherwise the response is made from the result's fields: the one
+	 * place the result is parsed, its tree bounded by its size (a denser
+	 * result is not a valid response). */
+	if (json_parse_bounded(o->result, o->result_len, &result, NULL) < 0)
 		result = NULL;
 	if (web_respond(w->ext, result, o->status_code, code, &wr) < 0 ||
 	    (wr.header_count && !(hdrs = calloc(wr.header_count, sizeof(*hdrs))))) {

@@ -45,6 +45,12 @@ check "result=true: 502 with the error object" eval \
 left=$("$DOCKER" ps -aq --filter "label=edgewhisk.instance=$INSTANCE" --filter "ancestor=edgewhisk/not-on-this-board:1" | wc -l)
 check "no container left for the missing image" test "$left" = 0
 
+# ---------------------------------------------------------------- dense bodies
+# A body that needs a tree (an entity) may not cost more than ~3x its size.
+python3 -c 'import sys; sys.stdout.write("{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"x\"},\"parameters\":[{\"key\":\"p\",\"value\":[" + ",".join(["1"] * 100000) + "]}]}")' >"$T/dense.json"
+req PUT "$NS/actions/dense?overwrite=true" -H 'Content-Type: application/json' --data-binary "@$T/dense.json"
+expect_error "PUT of 100,000 values in 200 KB -> 413" 413 "too many JSON values"
+
 # ---------------------------------------------------------------- headers
 reqj PUT "$NS/actions/hdr?overwrite=true" \
 	'{"exec":{"kind":"nodejs:20","code":"function main(p){return {headers:{\"X-Fz\": p.hv}, body:\"x\"}}"},"annotations":[{"key":"web-export","value":true}]}'

@@ -258,7 +258,41 @@ static void test_result_roundtrip(void)
 		     -EINVAL);
 }
 
-HARNESS_MAIN("json_act",
+/* The scanner counts what a tree would hold; the bounded parse refuses
+ * texts denser than JSON_TREE_VALUES_MAX and takes the rest. */
+static void test_count_and_bounded_parse(void)
+{
+	size_t n = 0, len;
+	cJSON *j = NULL;
+	struct err e = { 0 };
+	char *dense;
+
+	const char *t = " {\"a\":[1,2,{\"b\":null}],\"c\":\"x\"} ";
+
+	REQUIRE(jscan_count_values(t, strlen(t), &n) == 0);
+	CHECK_INT_EQ(n, 7); /* object, array, 1, 2, object, null, "x" */
+	REQUIRE(jscan_count_values("[]", 2, &n) == 0);
+	CHECK_INT_EQ(n, 1);
+	CHECK_INT_EQ(jscan_count_values("[1,]", 4, &n), -EINVAL);
+	CHECK_INT_EQ(jscan_count_values("1 2", 3, &n), -EINVAL);
+	/* 40,000 elements in 80 KB: more than 4096 + 80000 / 32. */
+	len = 2 + 2 * 40000 - 1;
+	dense = malloc(len + 1);
+	REQUIRE(dense);
+	dense[0] = '[';
+	for (size_t i = 0; i < 40000; i++)
+		memcpy(dense + 1 + 2 * i, i + 1 < 40000 ? "1," : "1]", 2);
+	CHECK_INT_EQ(json_parse_bounded(dense, len, &j, &e), -E2BIG);
+	CHECK(j == NULL);
+	CHECK_STR_CONTAINS(e.msg, "too many JSON values: 40001 for 80001 bytes");
+	free(dense);
+	REQUIRE(json_parse_bounded("{\"a\":[1,2,3]}", 13, &j, &e) == 0);
+	CHECK(cJSON_IsObject(j));
+	json_delete(j);
+	CHECK_INT_EQ(json_parse_bounded("{", 1, &j, &e), -EINVAL);
+}
+
+HARNESS_MAIN("json_act", TEST_CASE(test_count_and_bounded_parse),
 	     	     TEST_CASE(test_json_parse_and_getters),
 	     TEST_CASE(test_request_parse),
 	     TEST_CASE(test_request_errors),
