@@ -56,6 +56,26 @@ int args_decode_key(struct args *a, const char *raw, size_t raw_len, const char 
 	return 0;
 }
 
+int args_each(struct args *a, const char *body, size_t len, args_member_fn fn, void *ctx)
+{
+	struct jscan_iter it;
+	struct jscan_member m;
+	const char *key;
+	size_t klen;
+	int rc;
+
+	if (jscan_object_begin(&it, body, len) < 0)
+		return -EINVAL;
+	while ((rc = jscan_object_next(&it, &m)) == 1) {
+		rc = args_decode_key(a, m.key, m.key_len, &key, &klen);
+		if (rc == 0)
+			rc = fn(ctx, key, klen, &m);
+		if (rc < 0)
+			return rc;
+	}
+	return rc;
+}
+
 /* strcmp of a NUL-terminated key against key[0..len), which may hold NUL
  * bytes (\u0000): a key with one never matches a parameter's. */
 static int key_cmp(const char *k, const char *key, size_t len)

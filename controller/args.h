@@ -47,6 +47,16 @@ int args_begin(struct args *a, struct args_base *base, size_t n)
 int args_decode_key(struct args *a, const char *raw, size_t raw_len, const char **key,
 		    size_t *key_len) __attribute__((warn_unused_result));
 
+/* Each member of the JSON object text body[0..len), its key decoded
+ * (valid until fn returns) and the raw member: fn may stop the walk with
+ * a negative value. 0, -EINVAL (not one valid object, a bad escape),
+ * -ENOMEM, or fn's value. */
+struct jscan_member;
+typedef int (*args_member_fn)(void *ctx, const char *key, size_t key_len,
+			      const struct jscan_member *m);
+int args_each(struct args *a, const char *body, size_t len, args_member_fn fn, void *ctx)
+	__attribute__((warn_unused_result));
+
 /* The last base entry with this (decoded) key, or NULL. */
 struct args_base *args_find(const struct args *a, const char *key, size_t key_len);
 

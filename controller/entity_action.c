@@ -427,73 +427,53 @@ static int put_env(cJSON *env, const char *key, const char *val, size_t val_len)
 	return 0;
 }
 
+struct body_pass {
+	struct args *a;
+	bool final, to_env, refused;
+	cJSON *env;
+	struct err *e;
+};
+
 /* Pass 1 over the body: what it overrides, and whether it may. */
-static int mark_overrides(struct args *a, const char *body, size_t len, bool final, bool *to_env,
-			  struct err *e)
+static int mark_override(void *ctx, const char *key, size_t klen, const struct jscan_member *m)
 {
-	struct jscan_iter it;
-	struct jscan_member m;
-	const char *key;
-	size_t klen;
-	int r;
+	struct body_pass *p = ctx;
+	struct args_base *b = args_find(p->a, key, klen);
 
-	*to_env = false;
-	if (jscan_object_begin(&it, body, len) < 0)
-		return err_set(e, -EINVAL, "invoke parameters must be a JSON object");
-	while ((r = jscan_object_next(&it, &m)) == 1) {
-		struct args_base *b;
-
-		if (args_decode_key(a, m.key, m.key_len, &key, &klen) < 0)
-			return enomem(e, "invoke parameters");
-		b = args_find(a, key, klen);
-		if (!b)
-			continue;
-		/* Upstream (immutableParameters): with final, the bound
-		 * parameters that have a value (not null) are not the
-		 * caller's to set. */
-		if (final && (b->flags & KV_DEFINED))
-			return err_set(e, -EINVAL,
-				       "Request defines parameters that are not allowed "
-				       "(e.g., reserved properties).");
-		b->overridden = true;
-		*to_env |= (b->flags & KV_INIT) != 0;
+	(void)m;
+	if (!b)
+		return 0;
+	/* Upstream (immutableParameters): with final, the bound parameters
+	 * that have a value (not null) are not the caller's to set. */
+	if (p->final && (b->flags & KV_DEFINED)) {
+		p->refused = true;
+		return err_set(p->e, -EINVAL,
+			       "Request defines parameters that are not allowed "
+			       "(e.g., reserved properties).");
 	}
-	return r < 0 ? err_set(e, -EINVAL, "invoke parameters must be a JSON object") : 0;
+	b->overridden = true;
+	p->to_env |= (b->flags & KV_INIT) != 0;
+	return 0;
 }
 
 /* Pass 2: the body's members as bytes; those naming an init parameter go
  * to the environment instead (upstream's partitionArguments). */
-static int copy_body(struct args *a, const char *body, size_t len, bool to_env, cJSON *env)
+static int copy_member(void *ctx, const char *key, size_t klen, const struct jscan_member *m)
 {
-	struct jscan_iter it;
-	struct jscan_member m;
-	const char *key;
-	size_t klen;
-	int r;
+	struct body_pass *p = ctx;
+	struct args_base *b = p->to_env ? args_find(p->a, key, klen) : NULL;
 
-	if (jscan_object_begin(&it, body, len) < 0)
-		return -EINVAL;
-	while ((r = jscan_object_next(&it, &m)) == 1) {
-		struct args_base *b = NULL;
-
-		if (to_env) {
-			if (args_decode_key(a, m.key, m.key_len, &key, &klen) < 0)
-				return -ENOMEM;
-			b = args_find(a, key, klen);
-		}
-		r = b && (b->flags & KV_INIT) ? put_env(env, key, m.val, m.val_len)
-					      : args_put_raw(a, m.key, m.key_len, m.val, m.val_len);
-		if (r < 0)
-			return r;
-	}
-	return r;
+	if (b && (b->flags & KV_INIT))
+		return put_env(p->env, key, m->val, m->val_len);
+	return args_put_raw(p->a, m->key, m->key_len, m->val, m->val_len);
 }
 
 int entity_invoke_args(const cJSON *action, const char *body, size_t body_len,
 		       struct buf *params, cJSON **init_env, struct err *e)
 {
 	_cleanup_json_ cJSON *env = cJSON_CreateObject();
-	bool final = entity_kv_is_true(json_get_array(action, "annotations"), "final"), to_env;
+	bool final = entity_kv_is_true(json_get_array(action, "annotations"), "final");
+	struct body_pass pass;
 	struct kv_vec kv = { 0 };
 	struct kv_win *w = NULL;
 	struct args_base *base = NULL;
@@ -519,9 +499,14 @@ int entity_invoke_args(const cJSON *action, const char *body, size_t body_len,
 		r = enomem(e, "invoke parameters");
 		goto out;
 	}
-	to_env = false;
-	if (body_len && (r = mark_overrides(&a, body, body_len, final, &to_env, e)) < 0)
+	pass = (struct body_pass){ &a, final, false, false, env, e };
+	if (body_len && (r = args_each(&a, body, body_len, mark_override, &pass)) < 0) {
+		if (r == -EINVAL && !pass.refused)
+			r = err_set(e, -EINVAL, "invoke parameters must be a JSON object");
+		else if (r != -EINVAL)
+			r = enomem(e, "invoke parameters");
 		goto out;
+	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (base[i].overridden)
 			continue;
@@ -531,7 +516,7 @@ int entity_invoke_args(const cJSON *action, const char *body, size_t body_len,
 			r = args_put(&a, base[i].key, base[i].value);
 	}
 	if (r == 0 && body_len)
-		r = copy_body(&a, body, body_len, to_env, env);
+		r = args_each(&a, body, body_len, copy_member, &pass);
 	if (r == 0)
 		r = args_end(&a, params);
 	if (r < 0) {

@@ -179,23 +179,31 @@ void rest_unauthorized(struct rest_req *q, int k)
 	json_free(s);
 }
 
+/* cJSON and the scanner pass any bytes through: refuse what would be
+ * stored or passed on, and served back, as invalid UTF-8. */
+static int body_utf8(const struct rest_req *q)
+{
+	char msg[96];
+	size_t bad_at = 0;
+
+	if (utf8_is_valid(q->body, q->body_len, &bad_at))
+		return 0;
+	snprintf(msg, sizeof(msg), "The request content was malformed:\ninvalid UTF-8 at byte %zu",
+		 bad_at);
+	rest_reply_error(q, 400, msg);
+	return -EINVAL;
+}
+
 int rest_body_object(const struct rest_req *q, cJSON **out)
 {
 	struct err e = { 0 };
 	char msg[ERR_MSG_MAX + 64];
-	size_t bad_at = 0;
 
 	*out = NULL;
 	if (q->body_len == 0)
 		return 0;
-	/* cJSON passes any bytes through: refuse what would be stored and
-	 * served back as invalid UTF-8. */
-	if (!utf8_is_valid(q->body, q->body_len, &bad_at)) {
-		snprintf(msg, sizeof(msg), "The request content was malformed:\ninvalid UTF-8 at byte %zu",
-			 bad_at);
-		rest_reply_error(q, 400, msg);
+	if (body_utf8(q) < 0)
 		return -EINVAL;
-	}
 	if (json_parse_bounded(q->body, q->body_len, out, &e) < 0) {
 		if (e.code == -E2BIG) {
 			snprintf(msg, sizeof(msg), "The request content is too dense: %s", e.msg);
@@ -218,17 +226,11 @@ int rest_body_object(const struct rest_req *q, cJSON **out)
 int rest_body_object_text(const struct rest_req *q)
 {
 	struct jscan_iter it;
-	char msg[96];
-	size_t bad_at = 0;
 
 	if (q->body_len == 0)
 		return 0;
-	if (!utf8_is_valid(q->body, q->body_len, &bad_at)) {
-		snprintf(msg, sizeof(msg), "The request content was malformed:\ninvalid UTF-8 at byte %zu",
-			 bad_at);
-		rest_reply_error(q, 400, msg);
+	if (body_utf8(q) < 0)
 		return -EINVAL;
-	}
 	if (jscan_object_begin(&it, q->body, q->body_len) < 0) {
 		rest_reply_error(q, 400, json_is_value(q->body, q->body_len)
 					 ? "The request content was malformed:\nexpected a JSON object"

@@ -231,42 +231,23 @@ static int form_put(void *ctx, const char *k, const char *v)
 }
 
 /* Pass 1 of a JSON object body: reserved keys, and overrides. */
-static int json_mark(struct args *a, const struct web_request *r)
+static int json_mark(void *ctx, const char *key, size_t klen, const struct jscan_member *m)
 {
-	struct jscan_iter it;
-	struct jscan_member m;
-	const char *key;
-	size_t klen;
-	int rc;
+	struct args_base *b;
 
-	if (jscan_object_begin(&it, r->body, r->body_len) < 0)
-		return -EINVAL;
-	while ((rc = jscan_object_next(&it, &m)) == 1) {
-		struct args_base *b;
-
-		rc = args_decode_key(a, m.key, m.key_len, &key, &klen);
-		if (rc < 0)
-			return rc;
-		if (klen >= 5 && strncmp(key, "__ow_", 5) == 0)
-			return -EPERM;
-		if ((b = args_find(a, key, klen)))
-			b->overridden = true;
-	}
-	return rc;
+	(void)m;
+	if (klen >= 5 && strncmp(key, "__ow_", 5) == 0)
+		return -EPERM;
+	if ((b = args_find(ctx, key, klen)))
+		b->overridden = true;
+	return 0;
 }
 
-static int json_put(struct args *a, const struct web_request *r)
+static int json_put(void *ctx, const char *key, size_t klen, const struct jscan_member *m)
 {
-	struct jscan_iter it;
-	struct jscan_member m;
-	int rc;
-
-	if (jscan_object_begin(&it, r->body, r->body_len) < 0)
-		return -EINVAL;
-	while ((rc = jscan_object_next(&it, &m)) == 1)
-		if ((rc = args_put_raw(a, m.key, m.key_len, m.val, m.val_len)) < 0)
-			return rc;
-	return rc;
+	(void)key;
+	(void)klen;
+	return args_put_raw(ctx, m->key, m->key_len, m->val, m->val_len);
 }
 
 /* The first byte that is not JSON whitespace, or 0. */
@@ -340,7 +321,7 @@ int web_params(const cJSON *defaults, const struct web_request *r, struct buf *o
 	if (rc == 0 && bk == BODY_FORM)
 		rc = form_each(r->body, r->body_len, form_mark, &a);
 	else if (rc == 0 && bk == BODY_OBJECT)
-		rc = json_mark(&a, r);
+		rc = args_each(&a, r->body, r->body_len, json_mark, &a);
 	if (rc == -EINVAL) {
 		args_fini(&a);
 		free(base);
@@ -354,7 +335,7 @@ int web_params(const cJSON *defaults, const struct web_request *r, struct buf *o
 	if (rc == 0 && bk == BODY_FORM)
 		rc = form_each(r->body, r->body_len, form_put, &a);
 	else if (rc == 0 && bk == BODY_OBJECT)
-		rc = json_put(&a, r);
+		rc = args_each(&a, r->body, r->body_len, json_put, &a);
 	else if (rc == 0 && bk == BODY_STRING)
 		rc = put_body_string(&a, r);
 	if (rc == 0 && !(method = cJSON_CreateString(r->method ? r->method : "get")))
