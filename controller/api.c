@@ -260,6 +260,14 @@ static void handle(nng_aio *aio)
 	c->aio = aio;
 	c->req = nng_aio_get_input(aio, 0);
 	atomic_init(&c->refs, 2);
+	/* nng does not decode chunked request bodies: the chunks would be
+	 * read as the next request. */
+	if (nng_http_req_get_header(c->req, "Transfer-Encoding")) {
+		refuse_unread(c, 411, "A request body needs a Content-Length (chunked bodies "
+				      "are not taken).");
+		call_unref(c);
+		return;
+	}
 	len = content_length(c->req);
 	if (len < 0) {
 		refuse_unread(c, 400, "The request has an invalid Content-Length.");

@@ -102,6 +102,25 @@ read -r answers oks < <(blank_lines 1000)
 check "1,000 CRLF before each request line: 2 answers, both 200 (got $answers, $oks)" \
 	test "$answers.$oks" = 2.2
 
+# A chunked body cannot be read by the server: refused, not misread as
+# the next request.
+chunked=$(python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"POST /api/v1/web/guest/default/hdr.json HTTP/1.1\r\nHost: x\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+buf = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    buf += c
+print(buf.count(b"HTTP/1.1 "), buf.split(b"\r\n")[0].decode())
+PY
+)
+check "a chunked body -> one 411 answer, then the connection closes ($chunked)" \
+	test "$chunked" = "1 HTTP/1.1 411 Length Required"
+
 # ---------------------------------------------------------------- body budget
 # 40 clients each announce a 1,000,000-byte body and send only half: the
 # default budget (32 MiB) holds 33 of them, the rest are refused at once.
