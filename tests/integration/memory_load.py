@@ -10,6 +10,7 @@ blocking invoke), sends CONC requests at once and reads the peak RSS
 controller and of each invoker. Prints a table and writes CSV; exits 0
 (the bounds are checked by the caller from the CSV).
 usage: memory_load.py --port P --auth UUID:KEY --pids CTRL,INV1,... --csv F
+                      [--conc N] [--size BYTES] [--shapes A,B] [--routes web,trigger,invoke]
 """
 import argparse
 import base64
@@ -76,6 +77,8 @@ def main():
     ap.add_argument("--csv", required=True)
     ap.add_argument("--conc", type=int, default=16)
     ap.add_argument("--size", type=int, default=MB)
+    ap.add_argument("--shapes", help="comma-separated shapes (default all)")
+    ap.add_argument("--routes", help="comma-separated routes (default all)")
     a = ap.parse_args()
     auth = "Basic " + base64.b64encode(a.auth.encode()).decode()
     pids = [int(p) for p in a.pids.split(",")]
@@ -90,8 +93,12 @@ def main():
     print("# %-14s %-8s %-10s %s" % ("shape", "route", "statuses", "  ".join(
         "pid%d" % p for p in pids)))
     for shape, body in shapes(a.size):
+        if a.shapes and shape not in a.shapes.split(","):
+            continue
         json.loads(body)  # every shape is valid JSON
         for route, method, path, hdr in routes:
+            if a.routes and route not in a.routes.split(","):
+                continue
             time.sleep(1)
             base = [rss(p, "VmRSS") for p in pids]
             for p in pids:

@@ -9,7 +9,8 @@
 #   - peak RSS growth per in-flight request <= MEM_PER_REQ_KB (3 MB);
 #   - RSS back within MEM_IDLE_SLACK_KB (2 MB) of idle within 60 s.
 # The figures go to $O/memory.csv. Not under ASan (its quarantine and
-# shadow memory are not the program's).
+# shadow memory are not the program's). MEM_SHAPES / MEM_ROUTES (comma
+# lists) run a part; MEM_IDLE_WAIT (default 60) bounds the wait for idle.
 # Exit: 0 all passed, 1 a failure, 77 Docker absent (and CI is not "true").
 set -uo pipefail
 
@@ -18,6 +19,7 @@ set -uo pipefail
 PER_REQ_KB=${MEM_PER_REQ_KB:-3072}
 SLACK_KB=${MEM_IDLE_SLACK_KB:-2048}
 CONC=${MEM_CONC:-16}
+IDLE_WAIT=${MEM_IDLE_WAIT:-60}
 EW_INVOKERS=2
 export EW_INVOKERS
 
@@ -71,8 +73,11 @@ declare -A idle
 for p in ${pids//,/ }; do idle[$p]=$(rss_of "$p"); done
 echo "# idle RSS (KB): $(for p in ${pids//,/ }; do printf '%s=%s ' "$p" "${idle[$p]}"; done)"
 
+part=()
+[ -n "${MEM_SHAPES:-}" ] && part+=(--shapes "$MEM_SHAPES")
+[ -n "${MEM_ROUTES:-}" ] && part+=(--routes "$MEM_ROUTES")
 python3 "$EW_ROOT/tests/integration/memory_load.py" --port "$PORT" --auth "$GUEST_AUTH" \
-	--pids "$pids" --csv "$T/memory.csv" --conc "$CONC"
+	--pids "$pids" --csv "$T/memory.csv" --conc "$CONC" "${part[@]}"
 check "load driver ran" test -s "$T/memory.csv"
 cp "$T/memory.csv" "$EW_ROOT/$O/memory.csv" 2>/dev/null
 # 503 is the answer to a full queue (its payload blocks are in use): a
@@ -86,10 +91,10 @@ worst=$(awk -F, -v n="$npids" -v c="$CONC" 'NR > 1 { for (i = 0; i < n; i++) { v
 check "peak RSS growth per in-flight 1 MB request ${worst%% *} KB (worst: ${worst#* }) <= $PER_REQ_KB KB" \
 	test "${worst%% *}" -le "$PER_REQ_KB"
 
-# Back to idle: freed memory given back within 60 s.
+# Back to idle: freed memory given back within IDLE_WAIT seconds.
 for p in ${pids//,/ }; do
 	back=0
-	for s in $(seq 1 60); do
+	for s in $(seq 1 "$IDLE_WAIT"); do
 		r=$(rss_of "$p")
 		if [ "$r" -le $((idle[$p] + SLACK_KB)) ]; then back=$s; break; fi
 		sleep 1
