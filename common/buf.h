@@ -42,4 +42,11 @@ void buf_clear(struct buf *b, size_t keep_bytes);
 /* Free the storage; accepts an empty or zeroed buffer. */
 void buf_fini(struct buf *b);
 
+/* For __attribute__((cleanup)): `_cleanup_buf_ struct buf b = BUF_INIT;` */
+static inline void buf_finip(struct buf *b)
+{
+	buf_fini(b);
+}
+#define _cleanup_buf_ __attribute__((cleanup(buf_finip)))
+
 #endif

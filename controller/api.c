@@ -48,9 +48,9 @@ struct call {
 	_Atomic int refs;
 };
 
-static void call_unref(struct call *c)
+static void call_drop(struct call *c, int refs)
 {
-	if (atomic_fetch_sub(&c->refs, 1) != 1)
+	if (atomic_fetch_sub(&c->refs, refs) != refs)
 		return;
 	if (c->reserved)
 		atomic_fetch_sub(&c->a->inflight, c->reserved);
@@ -58,6 +58,11 @@ static void call_unref(struct call *c)
 		nng_aio_reap(c->rx); /* maybe from its own callback */
 	free(c->body);
 	free(c);
+}
+
+static void call_unref(struct call *c)
+{
+	call_drop(c, 1);
 }
 
 static void set_cors(nng_http_res *res)
@@ -207,12 +212,13 @@ static void body_read(void *arg)
 	int rv = nng_aio_result(c->rx);
 
 	if (rv != 0) {
-		/* The client went away mid-body: nothing to answer. */
+		/* The client went away mid-body: nothing to answer, so the
+		 * reply's reference goes with the handler's. */
 		nng_aio_finish(c->aio, rv);
-		call_unref(c);
-	} else {
-		dispatch_call(c);
+		call_drop(c, 2);
+		return;
 	}
+	dispatch_call(c);
 	call_unref(c);
 }
 

@@ -295,7 +295,7 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 			struct err *e)
 {
 	_cleanup_json_ cJSON *init_env = NULL;
-	struct buf params = BUF_INIT;
+	_cleanup_buf_ struct buf params = BUF_INIT;
 	struct act_request req = { 0 };
 	struct dispatch_request dr = { 0 };
 	struct request_bufs bufs;
@@ -309,19 +309,17 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 	req.kind = json_get_string(json_get_object(t->action, "exec"), "kind");
 	req.image = entity_action_image(iv->cfg, t->action);
 	if (!req.image)
-		rc = err_set(e, -EINVAL, "The action's runtime '%s' is not configured on this platform.",
-			     req.kind ? req.kind : "?");
-	else if (!any_invoker_up(iv))
-		rc = err_set(e, -EHOSTDOWN, "No invoker is available to run the action.");
-	else
-		rc = request_of(iv, t, c, init_env, &req, &bufs, e);
-	mtext = rc == 0 ? act_request_meta_encode(&req, &mlen) : NULL;
-	if (rc == 0 && !mtext)
-		rc = err_set(e, -ENOMEM, "out of memory");
-	if (rc < 0) {
-		buf_fini(&params);
+		return err_set(e, -EINVAL,
+			       "The action's runtime '%s' is not configured on this platform.",
+			       req.kind ? req.kind : "?");
+	if (!any_invoker_up(iv))
+		return err_set(e, -EHOSTDOWN, "No invoker is available to run the action.");
+	rc = request_of(iv, t, c, init_env, &req, &bufs, e);
+	if (rc < 0)
 		return rc;
-	}
+	mtext = act_request_meta_encode(&req, &mlen);
+	if (!mtext)
+		return err_set(e, -ENOMEM, "out of memory");
 	dr.meta = mtext;
 	dr.meta_len = mlen;
 	dr.value = params.data;
@@ -340,7 +338,6 @@ static int start_action(struct invoke *iv, const struct invoke_target *t, struct
 	dr.arg = c->arg;
 	rc = dispatch_submit(iv->dispatch, &dr, e);
 	json_free(mtext);
-	buf_fini(&params);
 	return rc;
 }
 

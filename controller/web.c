@@ -338,12 +338,12 @@ int web_params(const cJSON *defaults, const struct web_request *r, struct buf *o
 		rc = args_each(&a, r->body, r->body_len, json_put, &a);
 	else if (rc == 0 && bk == BODY_STRING)
 		rc = put_body_string(&a, r);
-	if (rc == 0 && !(method = cJSON_CreateString(r->method ? r->method : "get")))
-		rc = -ENOMEM;
-	if (rc == 0)
-		lower(method->valuestring);
-	if (rc == 0)
-		rc = args_put(&a, "__ow_method", method);
+	if (rc == 0) {
+		method = cJSON_CreateString(r->method ? r->method : "get");
+		if (method)
+			lower(method->valuestring);
+		rc = method ? args_put(&a, "__ow_method", method) : -ENOMEM;
+	}
 	if (rc == 0) {
 		_cleanup_json_ cJSON *h = headers_object(r);
 
