@@ -160,12 +160,12 @@ static size_t scan_literal(const char *s, size_t len, size_t p, const char *lit)
 	return p + n;
 }
 
-/* jscan_skip_value, counting the values it passes (when count is not
- * NULL): what a tree of the text would hold. */
-static int skip_counted(const char *s, size_t len, size_t *pos, size_t *count)
+/* jscan_skip_value, counting the values it passes and the deepest
+ * nesting (when count is not NULL): what a tree of the text would hold. */
+static int skip_counted(const char *s, size_t len, size_t *pos, size_t *count, size_t *deepest)
 {
 	char stack[JSCAN_MAX_DEPTH];
-	size_t depth = 0, n = 0;
+	size_t depth = 0, n = 0, max = 0;
 	size_t p = skip_ws(s, len, *pos);
 	size_t q;
 
@@ -178,6 +178,7 @@ value:
 		if (depth == JSCAN_MAX_DEPTH)
 			return -EINVAL;
 		stack[depth++] = '{';
+		max = depth > max ? depth : max;
 		p = skip_ws(s, len, p + 1);
 		if (p < len && s[p] == '}') {
 			depth--;
@@ -189,6 +190,7 @@ value:
 		if (depth == JSCAN_MAX_DEPTH)
 			return -EINVAL;
 		stack[depth++] = '[';
+		max = depth > max ? depth : max;
 		p = skip_ws(s, len, p + 1);
 		if (p < len && s[p] == ']') {
 			depth--;
@@ -221,6 +223,8 @@ after:
 		*pos = p;
 		if (count)
 			*count = n;
+		if (deepest)
+			*deepest = max;
 		return 0;
 	}
 	p = skip_ws(s, len, p);
@@ -254,16 +258,25 @@ key:
 
 int jscan_skip_value(const char *s, size_t len, size_t *pos)
 {
-	return skip_counted(s, len, pos, NULL);
+	return skip_counted(s, len, pos, NULL, NULL);
+}
+
+int jscan_measure(const char *s, size_t len, size_t *count, size_t *depth)
+{
+	size_t p = 0, n = 0, d = 0;
+
+	if (skip_counted(s, len, &p, &n, &d) < 0 || skip_ws(s, len, p) != len)
+		return -EINVAL;
+	if (count)
+		*count = n;
+	if (depth)
+		*depth = d;
+	return 0;
 }
 
 int jscan_count_values(const char *s, size_t len, size_t *count)
 {
-	size_t p = 0;
-
-	if (skip_counted(s, len, &p, count) < 0 || skip_ws(s, len, p) != len)
-		return -EINVAL;
-	return 0;
+	return jscan_measure(s, len, count, NULL);
 }
 
 bool jscan_is_object_or_array(const char *s, size_t len)

@@ -27,6 +27,11 @@ int jscan_skip_value(const char *s, size_t len, size_t *pos) __attribute__((warn
 int jscan_count_values(const char *s, size_t len, size_t *count)
 	__attribute__((warn_unused_result));
 
+/* The same, and the deepest nesting (0 for a scalar, 1 for [] or {}). Either
+ * output may be NULL. */
+int jscan_measure(const char *s, size_t len, size_t *count, size_t *depth)
+	__attribute__((warn_unused_result));
+
 /* Copy the JSON text s[0..len) — which must be valid (jscan_skip_value) —
  * into dst (len bytes suffice) without the whitespace outside strings: the
  * compact form cJSON would print, without building a tree. Returns the

@@ -68,7 +68,9 @@ cJSON *entity_action_summary(const cJSON *action);
  * value} object; as upstream, a body key naming an init parameter
  * overrides it there, not in *params. body NULL, empty or JSON null = {};
  * it must otherwise be one valid JSON object ("invoke parameters must be
- * a JSON object", -EINVAL). A body key that overrides a non-null
+ * a JSON object", -EINVAL) nested at most JSCAN_MAX_DEPTH - 12 levels,
+ * so the envelopes it travels in stay within every hop's scanner ("The
+ * arguments are nested too deeply: N levels, at most M.", -EINVAL). A body key that overrides a non-null
  * parameter of an action annotated "final": true (JSON true) -> -EINVAL
  * "Request defines parameters that are not allowed (e.g., reserved
  * properties).". -ENOMEM. Outputs are the caller's (buf_fini,

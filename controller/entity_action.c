@@ -427,6 +427,24 @@ static int put_env(cJSON *env, const char *key, const char *val, size_t val_len)
 	return 0;
 }
 
+/* The arguments travel inside envelopes (the /run body's "value", a
+ * runtime's own), each a level deeper, and every hop's scanner stops at
+ * JSCAN_MAX_DEPTH: refuse here what a later hop would refuse. */
+#define ARGS_MAX_DEPTH (JSCAN_MAX_DEPTH - 12)
+
+static int check_depth(const char *body, size_t len, struct err *e)
+{
+	size_t depth = 0;
+
+	if (jscan_measure(body, len, NULL, &depth) < 0)
+		return err_set(e, -EINVAL, "invoke parameters must be a JSON object");
+	if (depth > ARGS_MAX_DEPTH)
+		return err_set(e, -EINVAL,
+			       "The arguments are nested too deeply: %zu levels, at most %d.", depth,
+			       ARGS_MAX_DEPTH);
+	return 0;
+}
+
 struct body_pass {
 	struct args *a;
 	bool final, to_env, refused;
@@ -499,6 +517,8 @@ int entity_invoke_args(const cJSON *action, const char *body, size_t body_len,
 		r = enomem(e, "invoke parameters");
 		goto out;
 	}
+	if (body_len && (r = check_depth(body, body_len, e)) < 0)
+		goto out;
 	pass = (struct body_pass){ &a, final, false, false, env, e };
 	if (body_len && (r = args_each(&a, body, body_len, mark_override, &pass)) < 0) {
 		if (r == -EINVAL && !pass.refused)

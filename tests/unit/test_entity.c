@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jscan.h"
 #include "tests/harness.h"
 
 #define NOW 1700000000000ULL
@@ -750,6 +751,21 @@ static void test_invoke_params(void)
 		     "{\"secret\":\"s\"}");
 }
 
+/* {"p":[[...]]} with `levels` arrays into buf; its length. */
+static size_t nested_object(char *buf, int levels)
+{
+	size_t k = 0;
+
+	memcpy(buf, "{\"p\":", 5);
+	k = 5;
+	for (int i = 0; i < levels; i++)
+		buf[k++] = '[';
+	for (int i = 0; i < levels; i++)
+		buf[k++] = ']';
+	buf[k++] = '}';
+	return k;
+}
+
 static void test_invoke_params_errors(void)
 {
 	static const char *const bodies[] = { "{\"a\":9}", "{\"c\":1,\"b\":2}", "{\"secret\":\"x\"}" };
@@ -771,6 +787,20 @@ static void test_invoke_params_errors(void)
 	CHECK_STR_EQ(e.msg, "invoke parameters must be a JSON object");
 	CHECK_INT_EQ(entity_invoke_args(action, "{\"a\":", 5, &params, &env, &e), -EINVAL);
 	CHECK(params.data == NULL && env == NULL);
+	/* Deeper than the envelopes leave room for: refused here, not by the
+	 * runtime's proxy after the trip. {"p":[[...]]} is levels + 1 deep. */
+	{
+		char deep[1100];
+		size_t k = nested_object(deep, JSCAN_MAX_DEPTH - 12);
+
+		CHECK_INT_EQ(entity_invoke_args(action, deep, k, &params, &env, &e), -EINVAL);
+		CHECK_STR_EQ(e.msg, "The arguments are nested too deeply: 501 levels, at most 500.");
+		k = nested_object(deep, JSCAN_MAX_DEPTH - 13);
+		REQUIRE(entity_invoke_args(action, deep, k, &params, &env, &e) == 0);
+		buf_fini(&params);
+		json_delete(env);
+		env = NULL;
+	}
 }
 
 /* Many keys must not be quadratic (this would take minutes if it were),

@@ -273,6 +273,16 @@ static void test_count_and_bounded_parse(void)
 	CHECK_INT_EQ(n, 7); /* object, array, 1, 2, object, null, "x" */
 	REQUIRE(jscan_count_values("[]", 2, &n) == 0);
 	CHECK_INT_EQ(n, 1);
+	{
+		size_t d = 99;
+
+		REQUIRE(jscan_measure(t, strlen(t), &n, &d) == 0);
+		CHECK_INT_EQ(d, 3); /* {"a":[{...}]} */
+		REQUIRE(jscan_measure("7", 1, NULL, &d) == 0);
+		CHECK_INT_EQ(d, 0);
+		REQUIRE(jscan_measure("[[],{}]", 7, NULL, &d) == 0);
+		CHECK_INT_EQ(d, 2);
+	}
 	CHECK_INT_EQ(jscan_count_values("[1,]", 4, &n), -EINVAL);
 	CHECK_INT_EQ(jscan_count_values("1 2", 3, &n), -EINVAL);
 	/* 40,000 elements in 80 KB: more than 4096 + 80000 / 32. */
