@@ -304,6 +304,22 @@ int jscan_object_begin(struct jscan_iter *it, const char *s, size_t len)
 	return 0;
 }
 
+int jscan_object_walk(struct jscan_iter *it, const char *s, size_t len)
+{
+	size_t p = skip_ws(s, len, 0), end = len;
+
+	while (end > p && (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\r' ||
+			   s[end - 1] == '\n'))
+		end--;
+	if (p >= end || s[p] != '{')
+		return -EINVAL;
+	it->s = s;
+	it->len = end;
+	it->pos = p + 1;
+	it->state = 0;
+	return 0;
+}
+
 int jscan_object_next(struct jscan_iter *it, struct jscan_member *m)
 {
 	const char *s = it->s;

@@ -66,6 +66,14 @@ struct jscan_iter {
 int jscan_object_begin(struct jscan_iter *it, const char *s, size_t len)
 	__attribute__((warn_unused_result));
 
+/* The same for text the caller has validated already (jscan_skip_value,
+ * jscan_measure, json_is_value): no second pass over it. Each member is
+ * still checked as jscan_object_next reaches it, so bad text fails there
+ * (-EINVAL) instead of here. Returns 0, or -EINVAL when s does not start
+ * with an object. */
+int jscan_object_walk(struct jscan_iter *it, const char *s, size_t len)
+	__attribute__((warn_unused_result));
+
 /* Next member into *m: returns 1 (member), 0 (end of object), -EINVAL. */
 int jscan_object_next(struct jscan_iter *it, struct jscan_member *m)
 	__attribute__((warn_unused_result));

@@ -64,7 +64,8 @@ int args_each(struct args *a, const char *body, size_t len, args_member_fn fn, v
 	size_t klen;
 	int rc;
 
-	if (jscan_object_begin(&it, body, len) < 0)
+	/* Validated by the caller (args.h): walked, not scanned again. */
+	if (jscan_object_walk(&it, body, len) < 0)
 		return -EINVAL;
 	while ((rc = jscan_object_next(&it, &m)) == 1) {
 		rc = args_decode_key(a, m.key, m.key_len, &key, &klen);

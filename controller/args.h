@@ -47,10 +47,11 @@ int args_begin(struct args *a, struct args_base *base, size_t n)
 int args_decode_key(struct args *a, const char *raw, size_t raw_len, const char **key,
 		    size_t *key_len) __attribute__((warn_unused_result));
 
-/* Each member of the JSON object text body[0..len), its key decoded
- * (valid until fn returns) and the raw member: fn may stop the walk with
- * a negative value. 0, -EINVAL (not one valid object, a bad escape),
- * -ENOMEM, or fn's value. */
+/* Each member of the JSON object text body[0..len), which the caller has
+ * validated (one pass is enough: the walk does not scan it again), its
+ * key decoded (valid until fn returns) and the raw member: fn may stop
+ * the walk with a negative value. 0, -EINVAL (not an object, a bad
+ * escape), -ENOMEM, or fn's value. */
 struct jscan_member;
 typedef int (*args_member_fn)(void *ctx, const char *key, size_t key_len,
 			      const struct jscan_member *m);

@@ -236,7 +236,8 @@ static int json_mark(void *ctx, const char *key, size_t klen, const struct jscan
 	struct args_base *b;
 
 	(void)m;
-	if (klen >= 5 && strncmp(key, "__ow_", 5) == 0)
+	(void)klen;
+	if (key_is_reserved(key)) /* NUL-terminated by args_each */
 		return -EPERM;
 	if ((b = args_find(ctx, key, klen)))
 		b->overridden = true;
