@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <stdatomic.h>
 
+#define NOTE_MIN_BYTES (64u * 1024)  /* smaller ones leave no heap behind */
 #define NOTE_TRIM_BYTES (1u << 20)
 
 static _Atomic size_t noted;
@@ -19,7 +20,8 @@ void mem_tune(void)
 void mem_note(size_t bytes)
 {
 	/* Relaxed: a hint for when to trim, ordering nothing. */
-	atomic_fetch_add_explicit(&noted, bytes, memory_order_relaxed);
+	if (bytes >= NOTE_MIN_BYTES)
+		atomic_fetch_add_explicit(&noted, bytes, memory_order_relaxed);
 }
 
 void mem_give_back(void)

@@ -14,8 +14,8 @@
  * the heap is trimmed past 256 KiB free, at most two malloc arenas. */
 void mem_tune(void);
 
-/* A transient allocation of `bytes` happened (a large request or
- * payload); thread-safe. */
+/* A transient allocation of `bytes` happened (a request body, a
+ * payload); only those of 64 KiB or more count. Thread-safe. */
 void mem_note(size_t bytes);
 
 /* Give free heap pages back to the system (malloc_trim) when 1 MiB or

@@ -22,7 +22,6 @@
 #include "controller/rest.h"
 
 #define MAX_BODY (64u * 1024 * 1024) /* larger bodies are refused unread */
-#define LARGE_BODY (64u * 1024)       /* worth giving memory back after */
 
 struct api {
 	struct rest_env env;
@@ -222,7 +221,8 @@ static void body_read(void *arg)
 	call_unref(c);
 }
 
-/* Refuse without reading the body (the connection closes after). */
+/* Refuse without reading the body (the connection closes after); the
+ * handler is done with c. */
 static void refuse_unread(struct call *c, int status, const char *msg)
 {
 	struct rest_req q = { .env = &c->a->env, .reply = { reply_send, c } };
@@ -231,9 +231,10 @@ static void refuse_unread(struct call *c, int status, const char *msg)
 	q.uri = nng_http_req_get_uri(c->req);
 	c->close = true;
 	rest_reply_error(&q, status, msg);
+	call_unref(c);
 }
 
-/* Content-Length as nng would take it; -1 when malformed. */
+/* Content-Length: digits only, no sign or space; -1 when malformed. */
 static long long content_length(nng_http_req *req)
 {
 	const char *v = nng_http_req_get_header(req, "Content-Length");
@@ -271,13 +272,11 @@ static void handle(nng_aio *aio)
 	if (nng_http_req_get_header(c->req, "Transfer-Encoding")) {
 		refuse_unread(c, 411, "A request body needs a Content-Length (chunked bodies "
 				      "are not taken).");
-		call_unref(c);
 		return;
 	}
 	len = content_length(c->req);
 	if (len < 0) {
 		refuse_unread(c, 400, "The request has an invalid Content-Length.");
-		call_unref(c);
 		return;
 	}
 	if (len == 0) {
@@ -287,7 +286,6 @@ static void handle(nng_aio *aio)
 	}
 	if ((unsigned long long)len > MAX_BODY) {
 		refuse_unread(c, 413, "The request is larger than allowed.");
-		call_unref(c);
 		return;
 	}
 	/* The budget: one request always fits, more only within it. */
@@ -295,18 +293,15 @@ static void handle(nng_aio *aio)
 	c->reserved = (uint64_t)len;
 	if (before && before + (uint64_t)len > budget) {
 		refuse_unread(c, 503, "Too many large requests at once; retry shortly.");
-		call_unref(c);
 		return;
 	}
 	c->len = (size_t)len;
 	c->body = malloc(c->len);
 	if (!c->body || nng_aio_alloc(&c->rx, body_read, c) != 0) {
 		refuse_unread(c, 503, "Out of memory for the request body; retry shortly.");
-		call_unref(c);
 		return;
 	}
-	if (c->len >= LARGE_BODY)
-		mem_note(c->len);
+	mem_note(c->len);
 	iov.iov_buf = c->body;
 	iov.iov_len = c->len;
 	nng_aio_set_iov(c->rx, 1, &iov);

@@ -113,8 +113,6 @@ static bool send_early_result(void *arg, const struct act_result *res)
 	return rc == 0;
 }
 
-#define LARGE_PAYLOAD (64u * 1024) /* worth giving memory back after */
-
 static void *worker_main(void *arg)
 {
 	struct workers *inv = arg;
@@ -195,8 +193,7 @@ static void *worker_main(void *arg)
 		act_result_fini(&res);
 		free(result);
 		/* After a large activation, free heap pages go back. */
-		if (moved >= LARGE_PAYLOAD)
-			mem_note(moved);
+		mem_note(moved);
 		mem_give_back();
 	}
 	runner_worker_free(w);
