@@ -142,14 +142,13 @@ bool entity_kv_is_true(const cJSON *arr, const char *key);
 int entity_build_head(const cJSON *body, const cJSON *old, char version[VERSION_BUF],
 		      bool *publish, struct err *e);
 
-/* Merging lists by key must not be quadratic: a 1 MB parameter list or a
- * big invoke body holds ~100k keys. Entries from all inputs go into one
+/* Merging lists by key must not be quadratic: a 1 MB parameter or
+ * annotation list holds ~100k keys (invoke bodies are spliced, args.h). Entries from all inputs go into one
  * vector in order of appearance, are sorted by (key, position), and each
  * run of equal keys collapses to its last entry, placed where the key first
  * appeared: O(n log n). */
 enum kv_flag {
 	KV_INIT = 1,      /* a parameter marked "init": true */
-	KV_BODY = 2,      /* from the invoke body */
 	KV_DEFINED = 4,   /* a bound parameter with a non-null value */
 	KV_DEL = 8,       /* a delAnnotations key: drops its whole group */
 };
