@@ -19,6 +19,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "controller/nng_uri_guard.h"
+
 enum { PHASE_START, PHASE_HEAD, PHASE_BODY };
 
 void crlf_track_init(struct crlf_track *t)
@@ -163,18 +165,6 @@ size_t crlf_track_filter(struct crlf_track *t, char *buf, size_t n)
 static struct crlf_track tracks[TRACKED_FDS];
 static bool tracked[TRACKED_FDS];
 
-static bool caller_is_nng(const void *ret)
-{
-	Dl_info info;
-	const char *f;
-
-	if (!ret || !dladdr(ret, &info) || !info.dli_fname)
-		return false;
-	f = strrchr(info.dli_fname, '/');
-	f = f ? f + 1 : info.dli_fname;
-	return strncmp(f, "libnng.", 7) == 0 || strcmp(f, "libnng") == 0;
-}
-
 static void *next_fn(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
@@ -183,7 +173,7 @@ static void *next_fn(const char *name)
 static int track_new(int fd, const void *caller)
 {
 	if (fd >= 0 && fd < TRACKED_FDS) {
-		tracked[fd] = caller_is_nng(caller);
+		tracked[fd] = nng_caller_is_libnng(caller);
 		if (tracked[fd])
 			crlf_track_init(&tracks[fd]);
 	}

@@ -32,7 +32,7 @@
 char *strncpy(char *restrict dst, const char *restrict src, size_t n)
 	__attribute__((optimize("no-tree-loop-distribute-patterns")));
 
-static int caller_is_nng(const void *ret)
+int nng_caller_is_libnng(const void *ret)
 {
 	Dl_info info;
 	const char *f, *p;
@@ -55,7 +55,7 @@ char *strncpy(char *restrict dst, const char *restrict src, size_t n)
 		dst[i] = src[i];
 	for (size_t j = i; j < n; j++)
 		dst[j] = '\0';
-	if (caller_is_nng(__builtin_return_address(0))) {
+	if (nng_caller_is_libnng(__builtin_return_address(0))) {
 		/* Up to the query: canonify cuts the copy there. */
 		for (size_t j = 0; j < i && dst[j] != '?'; j++)
 			if (dst[j] == '%')

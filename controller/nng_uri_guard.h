@@ -10,4 +10,8 @@
 /* Always 1: the guard is linked in. */
 int nng_uri_guard_active(void);
 
+/* Whether a return address lies in libnng (its file is libnng or
+ * libnng.*): how the nng guards tell libnng's libc calls from others. */
+int nng_caller_is_libnng(const void *ret);
+
 #endif
