@@ -28,6 +28,49 @@ static bool word_special(uint64_t w)
 	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs;
 }
 
+/* The value of the 4 hex digits at s, or -1. */
+static int hex4(const char *s)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int h = codec_hex_value((unsigned char)s[i]);
+
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* The escape at s[p] (just past a backslash, s[p] == 'u') into dst: a
+ * surrogate without its pair becomes \ufffd, the same length, because
+ * cJSON (which reads the stored records back) refuses lone ones. Returns
+ * the bytes consumed and written (both the same). */
+static size_t copy_u_escape(const char *s, size_t len, size_t p, char *dst)
+{
+	int u = p + 5 <= len ? hex4(s + p + 1) : -1;
+	bool lone = false;
+
+	if (u >= 0xd800 && u <= 0xdbff) {
+		int lo = p + 11 <= len && s[p + 5] == '\\' && s[p + 6] == 'u' ? hex4(s + p + 7) : -1;
+
+		if (lo >= 0xdc00 && lo <= 0xdfff) {
+			memcpy(dst, s + p, 11);
+			return 11;
+		}
+		lone = true;
+	} else if (u >= 0xdc00 && u <= 0xdfff) {
+		lone = true;
+	}
+	if (lone) {
+		memcpy(dst, "ufffd", 5);
+		return 5;
+	}
+	dst[0] = s[p];
+	return 1;
+}
+
 size_t jscan_copy_compact(const char *s, size_t len, char *dst)
 {
 	size_t p = 0, o = 0;
@@ -58,10 +101,16 @@ size_t jscan_copy_compact(const char *s, size_t len, char *dst)
 			}
 			c = s[p++];
 			dst[o++] = c;
-			if (c == '\\' && p < len)
+			if (c == '\\' && p < len && s[p] == 'u') {
+				size_t k = copy_u_escape(s, len, p, dst + o);
+
+				p += k;
+				o += k;
+			} else if (c == '\\' && p < len) {
 				dst[o++] = s[p++];
-			else if (c == '"')
+			} else if (c == '"') {
 				break;
+			}
 		}
 	}
 	return o;

@@ -35,7 +35,9 @@ int jscan_measure(const char *s, size_t len, size_t *count, size_t *depth)
 /* Copy the JSON text s[0..len) — which must be valid (jscan_skip_value) —
  * into dst (len bytes suffice) without the whitespace outside strings: the
  * compact form cJSON would print, without building a tree. Returns the
- * bytes written. Strings are copied eight bytes a step. */
+ * bytes written. Strings are copied eight bytes a step; a \u escape of a
+ * surrogate without its pair becomes \ufffd (the same length), which cJSON
+ * reads where it refuses the lone one. */
 size_t jscan_copy_compact(const char *s, size_t len, char *dst);
 
 /* True when s[0..len) is exactly one JSON object or array, with optional

@@ -132,6 +132,29 @@ static void test_is_value_and_compact(void)
 	CHECK(!json_is_value("", 0));
 	out[jscan_copy_compact(in, strlen(in), out)] = '\0';
 	CHECK_STR_EQ(out, "{\"a b\":[1,\"x \\\" y\",{}],\"s\":\"0123456789 abcdef\"}");
+	/* Lone surrogates (valid JSON, refused by cJSON) become U+FFFD; a
+	 * pair and other escapes stay. Found by the act fuzzer: a record
+	 * holding "\udce9" could not be read back. */
+	{
+		static const struct {
+			const char *in, *want;
+		} c[] = {
+			{ "\"\\udCe9\"", "\"\\ufffd\"" },
+			{ "\"a\\ud800b\"", "\"a\\ufffdb\"" },
+			{ "\"\\ud83d\\ude00\"", "\"\\ud83d\\ude00\"" },
+			{ "\"\\ud83d\\u0041\"", "\"\\ufffd\\u0041\"" },
+			{ "\"\\u00e9\\n\\\\u\"", "\"\\u00e9\\n\\\\u\"" },
+		};
+		cJSON *j = NULL;
+
+		for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+			out[jscan_copy_compact(c[i].in, strlen(c[i].in), out)] = '\0';
+			CHECK_STR_EQ(out, c[i].want);
+			CHECK_INT_EQ(json_parse(out, strlen(out), &j, NULL), 0);
+			json_delete(j);
+			j = NULL;
+		}
+	}
 }
 
 static void test_json_parse_and_getters(void)
