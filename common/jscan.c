@@ -64,8 +64,10 @@ static size_t copy_u_escape(const char *s, size_t len, size_t p, char *dst)
 		lone = true;
 	}
 	if (lone) {
-		memcpy(dst, "ufffd", 5);
-		return 5;
+		static const char fffd[5] = { 'u', 'f', 'f', 'f', 'd' }; /* no NUL: mid-string */
+
+		memcpy(dst, fffd, sizeof(fffd));
+		return sizeof(fffd);
 	}
 	dst[0] = s[p];
 	return 1;
