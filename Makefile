@@ -2,6 +2,8 @@
 #   make              build build/edgewhisk-controller and build/edgewhisk-invoker
 #   make test         unit tests + multi-process queue stress test
 #   make test SAN=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build-san/)
+#   make test SAN=thread  the shared-memory queue's tests under ThreadSanitizer (in build-tsan/):
+#                     ring, arena, wake, queue and the threaded stress test
 #   make images       runtime images edgewhisk/action-{nodejs,python,native}:1 (needs dockerd)
 #   make integration  real containers through the real Docker API (needs dockerd)
 #   make bench-queue  queue throughput / wake-up benchmark against a mutex+condvar baseline
@@ -25,6 +27,8 @@ PKG_CONFIG ?= pkg-config
 SAN ?=
 ifeq ($(SAN),1)
 O ?= build-san
+else ifeq ($(SAN),thread)
+O ?= build-tsan
 else
 O ?= build
 endif
@@ -43,6 +47,11 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fstack-protector-strong -MMD -
 ifeq ($(SAN),1)
 BASE_CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 BASE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(SAN),thread)
+# TSan sees one process: the queue's tests run producers and consumers as
+# threads over one mapping (tests/stress/stress_queue_threads.c).
+BASE_CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=thread
+BASE_LDFLAGS := -fsanitize=thread
 else
 BASE_CFLAGS += -O2 -D_FORTIFY_SOURCE=2
 BASE_LDFLAGS :=
@@ -78,7 +87,10 @@ INVOKER_OBJ := $(O)/invoker/main.o
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,\
 	$(wildcard tests/integration/test_*.c))
-STRESS := $(O)/tests/stress_queue
+STRESS := $(O)/tests/stress_queue $(O)/tests/stress_queue_threads
+# What `make test SAN=thread` runs: the queue and its parts.
+TSAN_TESTS := $(patsubst %,$(O)/tests/test_%,ring arena wake queue queue_crash) \
+	$(O)/tests/stress_queue_threads
 # Fuzz targets (tests/fuzz/fuzz_<t>.c): libFuzzer binaries in build-fuzz/,
 # and corpus replay runners (gcc, part of `make test`) in $(O)/tests/fuzz/.
 FUZZ_TARGETS := route entity cfg act
@@ -120,9 +132,16 @@ $(O)/edgewhisk-invoker: $(INVOKER_OBJ) $(O)/libinvoker.a $(O)/libcommon.a
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
 
 # Archives only contribute the objects a test uses.
+ifeq ($(SAN),thread)
+# The queue's tests need common/ only; the processes are not built for TSan.
+$(O)/tests/%: $(O)/tests/unit/%.o $(O)/libcommon.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
+else
 $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libcontroller.a $(O)/libinvoker.a $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_ALL) -o $@
+endif
 
 $(O)/tests/integration/%: $(O)/tests/integration/%.o $(O)/libcontroller.a $(O)/libinvoker.a \
 		$(O)/libcommon.a
@@ -134,7 +153,7 @@ $(O)/tests/fuzz/replay_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/replay.o \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_ALL) -o $@
 
-$(STRESS): $(O)/tests/stress/stress_queue.o $(O)/libcommon.a
+$(O)/tests/stress_%: $(O)/tests/stress/stress_%.o $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_COMMON) -o $@
 
@@ -151,8 +170,16 @@ $(SEED_LOAD): $(O)/bench/seed_load.o $(O)/libinvoker.a $(O)/libcommon.a
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
 
 # Tests run from the repository root (they read config/edgewhisk.yaml).
+ifeq ($(SAN),thread)
+# halt_on_error: the first report fails the binary (exit 66), so the
+# runner counts it even when every check passed.
+test: $(TSAN_TESTS)
+	$(Q)TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $(TSAN_OPTIONS)" \
+		tests/run-tests.sh $(TSAN_TESTS)
+else
 test: all $(UNIT_TESTS) $(RT_UNIT) $(STRESS) $(FUZZ_REPLAY)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(RT_UNIT) $(FUZZ_REPLAY) $(STRESS)
+endif
 
 unit: $(UNIT_TESTS) $(FUZZ_REPLAY)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(FUZZ_REPLAY)
@@ -316,7 +343,7 @@ lint:
 	done; echo "lint: ok"
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 ifneq ($(O),$(FUZZ_O))

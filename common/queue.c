@@ -92,6 +92,7 @@ struct queue_client {
 	struct queue *q;
 	struct queue_lease *lease;
 	uint32_t index;                /* lease index; arena owner id is index + 1 */
+	uint32_t owner;                /* pid in the lease (getpid() but in tests) */
 	enum queue_role role;
 	uint32_t invoker;
 	uint32_t steal_next;
@@ -428,13 +429,21 @@ static bool pid_alive(uint32_t pid)
 int queue_client_open(struct queue *q, enum queue_role role, uint32_t invoker_id,
 		      uint32_t capacity, struct queue_client **out, struct err *e)
 {
-	uint32_t me = (uint32_t)getpid();
+	return queue_client_open_as(q, role, invoker_id, capacity, getpid(), out, e);
+}
+
+int queue_client_open_as(struct queue *q, enum queue_role role, uint32_t invoker_id,
+			 uint32_t capacity, pid_t owner, struct queue_client **out, struct err *e)
+{
+	uint32_t me = (uint32_t)owner;
 	struct queue_client *c;
 	struct queue_lease *l = NULL;
 	uint32_t idx = 0;
 
 	if (role != QUEUE_ROLE_CONTROLLER && role != QUEUE_ROLE_INVOKER)
 		return err_set(e, -EINVAL, "queue client: unknown role %d", (int)role);
+	if (owner <= 0)
+		return err_set(e, -EINVAL, "queue client: owner %d must be positive", (int)owner);
 	if (role == QUEUE_ROLE_INVOKER) {
 		uint32_t cur;
 
@@ -479,6 +488,7 @@ int queue_client_open(struct queue *q, enum queue_role role, uint32_t invoker_id
 	c->q = q;
 	c->lease = l;
 	c->index = idx;
+	c->owner = me;
 	c->role = role;
 	c->invoker = invoker_id;
 	c->steal_next = invoker_id + 1;
@@ -513,7 +523,7 @@ void queue_client_close(struct queue_client *c)
 		return;
 	/* Offline first, so the requests re-queued below are routed away. */
 	if (c->role == QUEUE_ROLE_INVOKER) {
-		uint32_t me = (uint32_t)getpid();
+		uint32_t me = c->owner;
 
 		atomic_compare_exchange_strong(&c->q->inv[c->invoker].pid, &me, 0);
 	}

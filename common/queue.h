@@ -155,6 +155,16 @@ int queue_client_open(struct queue *q, enum queue_role role, uint32_t invoker_id
 		      uint32_t capacity, struct queue_client **out, struct err *e)
 	__attribute__((warn_unused_result));
 
+/* queue_client_open for an owner other than this process: the lease and
+ * the invoker registration carry `owner` (1..2^31-1) where they would carry
+ * the pid, and queue_reap(owner) reclaims them. For tests that run
+ * producers and consumers as threads of one process (ThreadSanitizer sees
+ * one process only) and stop one thread as if its process had died. Pick
+ * owners above the system's pid_max, so no live process is mistaken. */
+int queue_client_open_as(struct queue *q, enum queue_role role, uint32_t invoker_id,
+			 uint32_t capacity, pid_t owner, struct queue_client **out, struct err *e)
+	__attribute__((warn_unused_result));
+
 /* Release the lease. Held requests that were never started are re-queued
  * for other invokers; started ones and completions are dropped as by
  * queue_item_release (complete them first). NULL is ignored. */

@@ -72,8 +72,8 @@ cross:
 # test under qemu-user, run by tests/run-tests.sh through deploy/qemu-run.sh;
 # no binfmt_misc needed. This checks the 32/64-bit ARM ABIs (type sizes,
 # alignment, the shared-memory layout, atomics); qemu on an x86 host runs
-# with x86's stronger memory ordering, so weak-ordering bugs still need a
-# board.
+# with x86's stronger memory ordering, so weak-ordering bugs are left to
+# `make test SAN=thread` (the C11 model) and to a board.
 test-cross: cross
 	$(Q)TEST_RUNNER="deploy/qemu-run.sh $(CROSS_QEMU_$(CROSS)) $(CROSS) $(CROSS_SYSROOT)" \
 		tests/run-tests.sh $(UNIT_TESTS) $(RT_UNIT) $(STRESS)

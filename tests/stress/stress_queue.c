@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tests/harness.h"
+#include "tests/stress/stress_payload.h"
 #include "common/queue.h"
 
 #define MAX_PROCS 8
@@ -42,58 +43,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
-/* Size of message n: 98.95% 16..1024 B, 1% up to 64 KiB, 0.05% up to 1 MiB. */
-static uint32_t size_of(uint32_t n)
-{
-	uint64_t h = mix(n);
-	uint32_t r = (uint32_t)(h % 10000);
-
-	if (r < 5)
-		return 65536 + (uint32_t)((h >> 20) % (1024 * 1024 - 65536 + 1));
-	if (r < 105)
-		return 1025 + (uint32_t)((h >> 20) % (65536 - 1025));
-	return 16 + (uint32_t)((h >> 20) % (1024 - 16 + 1));
-}
-
-/* Checksum of everything after the first 8 bytes, seeded by the message
- * number so a payload delivered under the wrong number fails too. */
-static uint64_t checksum(uint32_t n, const unsigned char *p, uint32_t len)
-{
-	uint64_t h = mix(n + 0x9e3779b97f4a7c15ull), w;
-	uint32_t i = 8;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0x100000001b3ull;
-	}
-	for (; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
-static void fill(uint32_t n, unsigned char *p, uint32_t len)
-{
-	uint64_t x = mix(n) | 1, h;
-
-	for (uint32_t i = 8; i < len; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p + i, &x, len - i < 8 ? len - i : 8);
-	}
-	h = checksum(n, p, len);
-	memcpy(p, &h, 8);
-}
-
 static void wait_go(struct shared *sh)
 {
 	while (!atomic_load(&sh->go))
@@ -111,8 +60,8 @@ static int producer(const char *qname, struct shared *sh, uint32_t me, uint32_t 
 		return 1;
 	wait_go(sh);
 	for (uint32_t n = me; n < total_messages; n += nprod) {
-		struct queue_msg m = { .cookie = n, .home = (uint32_t)(mix(n * 7u) % ninv) };
-		uint32_t len = size_of(n);
+		struct queue_msg m = { .cookie = n, .home = (uint32_t)(stress_mix(n * 7u) % ninv) };
+		uint32_t len = stress_size_of(n);
 		struct queue_buf b;
 		int rc;
 
@@ -120,7 +69,7 @@ static int producer(const char *qname, struct shared *sh, uint32_t me, uint32_t 
 			sched_yield();
 		if (rc < 0)
 			return 1;
-		fill(n, b.data, len);
+		stress_fill(n, b.data, len);
 		snprintf(m.id, sizeof(m.id), "%032x", n);
 		while ((rc = queue_request_push(c, &m, &b)) == -EAGAIN) {
 			if (atomic_load(&sh->stop))
@@ -158,12 +107,9 @@ static int consumer(const char *qname, struct shared *sh, uint32_t id)
 			struct queue_item *it = &batch[k];
 			struct queue_msg done = { 0 };
 			uint32_t n = (uint32_t)it->msg->cookie;
-			uint64_t sum;
 
 			queue_item_start(c, it);
-			memcpy(&sum, it->payload, 8);
-			if (n >= total_messages || it->msg->len != size_of(n) ||
-			    sum != checksum(n, it->payload, it->msg->len))
+			if (n >= total_messages || !stress_payload_ok(n, it->payload, it->msg->len))
 				atomic_fetch_add(&sh->corrupt, 1);
 			else if (atomic_fetch_add(&sh->seen[n], 1) != 0)
 				atomic_fetch_add(&sh->dup_deliveries, 1);
