@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Size-class block arena with per-block owner words (see arena.h). */
+/* Size-class block arena with per-block owner words (see arena.h).
+ * Ordering: an owner word is the only synchronisation. Stores that hand a
+ * block on (arena_set_owner, arena_free, arena_reclaim) are releases; the
+ * allocating CAS and arena_owner() are acquires, so whoever takes a block
+ * next sees the previous holder done with it. A message's payload reaches
+ * its consumer through the ring slot's seq (ring.c), not through here. */
 #include "common/arena.h"
 
 #include <errno.h>
@@ -80,6 +85,8 @@ int arena_init(struct arena *a, const uint32_t *sizes, const uint32_t *counts, u
 		a->cls[i].count = counts[i];
 		a->cls[i].owner_off = off;
 		off = align64(off + (size_t)counts[i] * sizeof(uint32_t));
+		/* Plain initialisation: published by the queue header's
+		 * release store of its magic (queue.c). */
 		for (uint32_t j = 0; j < counts[i]; j++)
 			atomic_init(owner_word(a, i, j), ARENA_OWNER_FREE);
 	}
@@ -95,6 +102,7 @@ int arena_init(struct arena *a, const uint32_t *sizes, const uint32_t *counts, u
 static int alloc_in_class(struct arena *a, uint32_t cls, uint32_t owner, uint32_t *block_out)
 {
 	struct arena_class *c = &a->cls[cls];
+	/* Relaxed: the hint is where to start looking, nothing more. */
 	uint32_t start = atomic_load_explicit(&c->hint, memory_order_relaxed);
 
 	for (uint32_t k = 0; k < c->count; k++) {
@@ -102,6 +110,7 @@ static int alloc_in_class(struct arena *a, uint32_t cls, uint32_t owner, uint32_
 		_Atomic uint32_t *w = owner_word(a, cls, idx);
 		uint32_t expect = ARENA_OWNER_FREE;
 
+		/* Relaxed: a cheap filter; the CAS below decides. */
 		if (atomic_load_explicit(w, memory_order_relaxed) != ARENA_OWNER_FREE)
 			continue;
 		/* Acquire pairs with the release in arena_free(): the previous
@@ -109,6 +118,7 @@ static int alloc_in_class(struct arena *a, uint32_t cls, uint32_t owner, uint32_
 		if (atomic_compare_exchange_strong_explicit(w, &expect, owner,
 							    memory_order_acquire,
 							    memory_order_relaxed)) {
+			/* Relaxed: a hint; a stale one costs a longer scan. */
 			atomic_store_explicit(&c->hint, (idx + 1) % c->count, memory_order_relaxed);
 			*block_out = (cls << ARENA_INDEX_BITS) | idx;
 			return 0;
@@ -157,7 +167,9 @@ void arena_set_owner(struct arena *a, uint32_t block, uint32_t owner)
 
 	if (split(a, block, &cls, &idx) < 0)
 		return;
-	/* Release: the payload written by the old owner travels with it. */
+	/* Release, pairs with arena_owner()'s acquire (the supervisor checks a
+	 * dead claim's block) and, for FREE, with the allocating CAS: the old
+	 * owner's writes and reads of the block come before the hand-over. */
 	atomic_store_explicit(owner_word(a, cls, idx), owner, memory_order_release);
 }
 
@@ -167,6 +179,7 @@ uint32_t arena_owner(const struct arena *a, uint32_t block)
 
 	if (split(a, block, &cls, &idx) < 0)
 		return ARENA_OWNER_FREE;
+	/* Acquire, pairs with arena_set_owner()'s release. */
 	return atomic_load_explicit(owner_word(a, cls, idx), memory_order_acquire);
 }
 
@@ -206,7 +219,13 @@ uint32_t arena_reclaim(struct arena *a, uint32_t owner)
 			_Atomic uint32_t *w = owner_word(a, cls, idx);
 			uint32_t expect = owner;
 
-			if (atomic_compare_exchange_strong(w, &expect, ARENA_OWNER_FREE))
+			/* Release on success, pairs with the allocating CAS as
+			 * arena_free's store does; the dead owner's own writes
+			 * were ordered before us by the caller's waitpid(). A
+			 * failed CAS reads a word we do not touch: relaxed. */
+			if (atomic_compare_exchange_strong_explicit(w, &expect, ARENA_OWNER_FREE,
+								    memory_order_release,
+								    memory_order_relaxed))
 				n++;
 		}
 	}
@@ -219,6 +238,7 @@ uint32_t arena_free_count(const struct arena *a)
 
 	for (uint32_t cls = 0; cls < a->class_count; cls++)
 		for (uint32_t idx = 0; idx < a->cls[cls].count; idx++)
+			/* Relaxed: a count for stats and tests, no data read. */
 			if (atomic_load_explicit(owner_word(a, cls, idx), memory_order_relaxed) ==
 			    ARENA_OWNER_FREE)
 				n++;

@@ -1,9 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The activation queue in shared memory (see queue.h for the design, the
- * routing policy and the crash semantics). */
+ * routing policy and the crash semantics).
+ *
+ * Memory ordering. Messages and payloads are ordered by the ring slots'
+ * seq (ring.c) and arena blocks by their owner words (arena.c). Here:
+ *   magic      release in queue_create -> acquire in validate/retire_old:
+ *              an attacher sees the whole layout
+ *   held[k]    release in pop_into/held_release/item_start/close
+ *              -> acquire in queue_reap/repair_op: the supervisor sees the
+ *              held copy (and a freed block) that the state describes
+ *   lease pid  release of 0 in close/reap -> acquire CAS in client_open:
+ *              a lease is reused only after its last owner is done with it
+ *   op.state   release in ring.c's op_note -> acquire in claimed_by_other
+ *              and repair_op: op.ring/pos/arg written before it
+ * Everything else (invoker pid, capacity, in-flight counts, retired state,
+ * wake words) steers routing and shutdown and carries no data: relaxed.
+ * The supervisor reads a dead client's lease after waitpid(), which orders
+ * all the dead process's writes before it; the acquires above are what a
+ * supervisor needs when the writer is a thread of its own process. */
 #include "common/queue.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +39,9 @@
 #define QUEUE_STATE_LIVE 1u
 #define QUEUE_STATE_RETIRED 2u
 #define QUEUE_SPIN_TRIES 128    /* polls before a consumer sleeps (see wait_take) */
+/* How long the supervisor waits for a live client to leave its TRY state
+ * at the slot a dead client also tried (see settle_other_claim). */
+#define QUEUE_REPAIR_WAIT_NS (100ull * 1000000ull)
 
 enum held_state { HELD_FREE = 0, HELD_QUEUED, HELD_RUNNING };
 
@@ -126,6 +147,13 @@ static struct queue_msg *held_copy(const struct queue *q, struct queue_lease *l,
 					       (size_t)k * (q->hdr->slot_size - RING_SLOT_HDR));
 }
 
+/* State of held slot k of the caller's own lease. Relaxed: only the
+ * owner writes it while the owner lives. */
+static uint32_t own_held(const struct queue_client *c, uint32_t k)
+{
+	return atomic_load_explicit(&c->lease->held[k], memory_order_relaxed);
+}
+
 static struct ring *ring_by_id(const struct queue *q, uint32_t id)
 {
 	if (id == QUEUE_RING_CMP)
@@ -207,9 +235,13 @@ static uint32_t retire_old(const char *name)
 
 	if (shm_region_attach(name, sizeof(*old), (void **)&old, &bytes, NULL) < 0)
 		return 0;
-	if (atomic_load(&old->magic) == QUEUE_MAGIC && old->header_size == sizeof(*old)) {
+	/* Acquire, pairs with queue_create's release of magic: the generation
+	 * read below is the creator's. */
+	if (atomic_load_explicit(&old->magic, memory_order_acquire) == QUEUE_MAGIC &&
+	    old->header_size == sizeof(*old)) {
 		gen = old->generation;
-		atomic_store(&old->state, QUEUE_STATE_RETIRED);
+		/* Relaxed: a flag its invokers poll; no data travels with it. */
+		atomic_store_explicit(&old->state, QUEUE_STATE_RETIRED, memory_order_relaxed);
 	}
 	shm_region_unmap(old, bytes);
 	return gen;
@@ -296,6 +328,8 @@ int queue_create(const struct queue_params *p, struct queue **out, struct err *e
 	q->hdr->msg_size = sizeof(struct queue_msg);
 	q->hdr->generation = gen + 1;
 	q->hdr->creator_pid = (uint32_t)getpid();
+	/* Plain initialisation, like the rings' and the arena's: all of it is
+	 * published by the release store of magic below. */
 	atomic_init(&q->hdr->state, QUEUE_STATE_LIVE);
 	map_views(q);
 	for (uint32_t i = 0; i < p->invokers; i++) {
@@ -386,7 +420,10 @@ void queue_close(struct queue *q)
 		return;
 	/* Unlink only our own object: once a newer controller retired this
 	 * one, the name belongs to the new queue. */
-	if (q->creator && atomic_exchange(&q->hdr->state, QUEUE_STATE_RETIRED) == QUEUE_STATE_LIVE)
+	/* Relaxed: atomicity is what counts, of this close and a newer
+	 * controller's retire_old() exactly one sees LIVE. */
+	if (q->creator && atomic_exchange_explicit(&q->hdr->state, QUEUE_STATE_RETIRED,
+						   memory_order_relaxed) == QUEUE_STATE_LIVE)
 		shm_region_unlink(q->name);
 	shm_region_unmap(q->hdr, q->bytes);
 	free(q);
@@ -394,7 +431,8 @@ void queue_close(struct queue *q)
 
 bool queue_is_retired(const struct queue *q)
 {
-	return atomic_load(&q->hdr->state) != QUEUE_STATE_LIVE;
+	/* Relaxed: the retire flag (see retire_old). */
+	return atomic_load_explicit(&q->hdr->state, memory_order_relaxed) != QUEUE_STATE_LIVE;
 }
 
 uint32_t queue_generation(const struct queue *q) { return q->hdr->generation; }
@@ -408,12 +446,16 @@ uint32_t queue_invoker_depth(const struct queue *q, uint32_t id)
 
 uint32_t queue_invoker_inflight(const struct queue *q, uint32_t id)
 {
-	return id < q->hdr->invokers ? atomic_load(&q->inv[id].inflight) : 0;
+	/* Relaxed: a snapshot for health and stats. */
+	return id < q->hdr->invokers ?
+		       atomic_load_explicit(&q->inv[id].inflight, memory_order_relaxed) : 0;
 }
 
 pid_t queue_invoker_pid(const struct queue *q, uint32_t id)
 {
-	return id < q->hdr->invokers ? (pid_t)atomic_load(&q->inv[id].pid) : 0;
+	/* Relaxed: a snapshot for health and stats. */
+	return id < q->hdr->invokers ?
+		       (pid_t)atomic_load_explicit(&q->inv[id].pid, memory_order_relaxed) : 0;
 }
 
 uint32_t queue_arena_free(const struct queue *q)
@@ -453,7 +495,8 @@ int queue_client_open_as(struct queue *q, enum queue_role role, uint32_t invoker
 		if (capacity < 1 || capacity > QUEUE_HELD_MAX)
 			return err_set(e, -EINVAL, "invoker capacity %u must be in [1, %d]", capacity,
 				       QUEUE_HELD_MAX);
-		cur = atomic_load(&q->inv[invoker_id].pid);
+		/* Relaxed: a best-effort refusal of a second live invoker. */
+		cur = atomic_load_explicit(&q->inv[invoker_id].pid, memory_order_relaxed);
 		if (cur != 0 && cur != me && pid_alive(cur))
 			return err_set(e, -EBUSY, "invoker %u is already online as pid %u",
 				       invoker_id, cur);
@@ -471,7 +514,11 @@ int queue_client_open_as(struct queue *q, enum queue_role role, uint32_t invoker
 		uint32_t expect = 0;
 
 		l = lease_at(q, idx);
-		if (atomic_compare_exchange_strong(&l->pid, &expect, me))
+		/* Acquire, pairs with the release of pid = 0 in close/reap: the
+		 * lease's last owner is done with it before we write it. */
+		if (atomic_compare_exchange_strong_explicit(&l->pid, &expect, me,
+							    memory_order_acquire,
+							    memory_order_relaxed))
 			break;
 	}
 	if (idx == q->hdr->max_clients) {
@@ -482,9 +529,11 @@ int queue_client_open_as(struct queue *q, enum queue_role role, uint32_t invoker
 	}
 	l->role = (uint32_t)role;
 	l->invoker = invoker_id;
-	atomic_store(&l->op.state, RING_OP_IDLE);
+	/* Relaxed: close and reap leave a lease idle and empty; this only
+	 * resets it, publishing nothing. */
+	atomic_store_explicit(&l->op.state, RING_OP_IDLE, memory_order_relaxed);
 	for (uint32_t k = 0; k < QUEUE_HELD_MAX; k++)
-		atomic_store(&l->held[k], HELD_FREE);
+		atomic_store_explicit(&l->held[k], HELD_FREE, memory_order_relaxed);
 	c->q = q;
 	c->lease = l;
 	c->index = idx;
@@ -495,9 +544,12 @@ int queue_client_open_as(struct queue *q, enum queue_role role, uint32_t invoker
 	if (role == QUEUE_ROLE_INVOKER) {
 		struct queue_inv *inv = &q->inv[invoker_id];
 
-		atomic_store(&inv->capacity, capacity);
-		atomic_store(&inv->inflight, 0);
-		atomic_store(&inv->pid, me);
+		/* Relaxed: routing reads these as a hint (inv_room); a router
+		 * that sees the pid before the capacity routes once by an old
+		 * figure, which the full-ring fallback absorbs. */
+		atomic_store_explicit(&inv->capacity, capacity, memory_order_relaxed);
+		atomic_store_explicit(&inv->inflight, 0, memory_order_relaxed);
+		atomic_store_explicit(&inv->pid, me, memory_order_relaxed);
 	}
 	*out = c;
 	return 0;
@@ -525,10 +577,13 @@ void queue_client_close(struct queue_client *c)
 	if (c->role == QUEUE_ROLE_INVOKER) {
 		uint32_t me = c->owner;
 
-		atomic_compare_exchange_strong(&c->q->inv[c->invoker].pid, &me, 0);
+		/* Relaxed: the online flag routing reads (see client_open). */
+		atomic_compare_exchange_strong_explicit(&c->q->inv[c->invoker].pid, &me, 0,
+							memory_order_relaxed,
+							memory_order_relaxed);
 	}
 	for (uint32_t k = 0; k < QUEUE_HELD_MAX; k++) {
-		uint32_t hs = atomic_load(&c->lease->held[k]);
+		uint32_t hs = own_held(c, k);
 		struct queue_msg *m = held_copy(c->q, c->lease, k);
 
 		if (hs == HELD_FREE)
@@ -538,7 +593,10 @@ void queue_client_close(struct queue_client *c)
 			struct queue_buf b = { .data = m + 1, .len = m->len, .block = m->block };
 
 			if (request_push(c, m, &b) == 0) {
-				atomic_store(&c->lease->held[k], HELD_FREE);
+				/* Release, pairs with queue_reap's acquire: the
+				 * block is the queue's now, not ours to free. */
+				atomic_store_explicit(&c->lease->held[k], HELD_FREE,
+						      memory_order_release);
 				continue;
 			}
 		}
@@ -551,7 +609,9 @@ void queue_client_close(struct queue_client *c)
 			if (j != c->invoker)
 				wake_signal(&c->q->inv[j].wake);
 	}
-	atomic_store(&c->lease->pid, 0);
+	/* Release, pairs with the acquire CAS in client_open: everything we did
+	 * to the lease comes before its reuse. */
+	atomic_store_explicit(&c->lease->pid, 0, memory_order_release);
 	free(c->scratch);
 	free(c);
 }
@@ -601,8 +661,9 @@ static int push_msg(struct queue_client *c, uint32_t ring_id, struct queue_msg *
 	uint32_t pos;
 	char *slot;
 
-	op->ring = ring_id;
-	op->arg = m->block;
+	/* Relaxed: published by op_note's release store of the state. */
+	atomic_store_explicit(&op->ring, ring_id, memory_order_relaxed);
+	atomic_store_explicit(&op->arg, m->block, memory_order_relaxed);
 	slot = ring_push_claim(r, op, &pos);
 	if (!slot)
 		return -EAGAIN;
@@ -715,8 +776,9 @@ static int pop_into(struct queue_client *c, uint32_t ring_id, uint32_t k)
 		const void *src;
 		uint32_t pos;
 
-		op->ring = ring_id;
-		op->arg = k;
+		/* Relaxed: published by op_note's release store of the state. */
+		atomic_store_explicit(&op->ring, ring_id, memory_order_relaxed);
+		atomic_store_explicit(&op->arg, k, memory_order_relaxed);
 		src = ring_pop_claim(r, op, &pos);
 		if (!src)
 			return -EAGAIN;
@@ -728,7 +790,9 @@ static int pop_into(struct queue_client *c, uint32_t ring_id, uint32_t k)
 		ring_pop_commit(r, op, pos);
 		if (dst->type != QUEUE_MSG_TOMBSTONE)
 			return 0;
-		atomic_store(&c->lease->held[k], HELD_FREE);
+		/* Relaxed: a tombstone holds no block; a supervisor that still
+		 * reads HELD_QUEUED for it skips it as it is no activation. */
+		atomic_store_explicit(&c->lease->held[k], HELD_FREE, memory_order_relaxed);
 	}
 }
 
@@ -745,8 +809,10 @@ static int take_request(struct queue_client *c, uint32_t k)
 
 		if (j == c->invoker || ring_count(q->req[j]) == 0)
 			continue;
+		/* Relaxed: whether its owner is busy is a hint for stealing. */
 		if (inv_online(q, j) &&
-		    atomic_load(&q->inv[j].inflight) < atomic_load(&q->inv[j].capacity))
+		    atomic_load_explicit(&q->inv[j].inflight, memory_order_relaxed) <
+			    atomic_load_explicit(&q->inv[j].capacity, memory_order_relaxed))
 			continue;
 		if (pop_into(c, j, k) == 0) {
 			c->steal_next = j + 1;
@@ -759,7 +825,7 @@ static int take_request(struct queue_client *c, uint32_t k)
 static int free_held_index(const struct queue_client *c)
 {
 	for (uint32_t k = 0; k < QUEUE_HELD_MAX; k++)
-		if (atomic_load_explicit(&c->lease->held[k], memory_order_relaxed) == HELD_FREE)
+		if (own_held(c, k) == HELD_FREE)
 			return (int)k;
 	return -ENOBUFS;
 }
@@ -837,7 +903,8 @@ int queue_request_pop(struct queue_client *c, uint32_t timeout_ms, struct queue_
 	rc = wait_take(c, &me->wake, timeout_ms, (uint32_t)k, take_request);
 	if (rc < 0)
 		return rc;
-	atomic_fetch_add(&me->inflight, 1);
+	/* Relaxed: a count routing reads as a hint. */
+	atomic_fetch_add_explicit(&me->inflight, 1, memory_order_relaxed);
 	fill_item(c, (uint32_t)k, it);
 	/* Saturated with a backlog: hand the backlog to an idle peer. The
 	 * cheap local test first, the producer's cursor line only then. */
@@ -860,6 +927,8 @@ int queue_request_pop(struct queue_client *c, uint32_t timeout_ms, struct queue_
 
 void queue_item_start(struct queue_client *c, const struct queue_item *it)
 {
+	/* Release, pairs with queue_reap's acquire, like the other held
+	 * states (after a death, waitpid orders it anyway). */
 	atomic_store_explicit(&c->lease->held[it->held], HELD_RUNNING, memory_order_release);
 }
 
@@ -867,7 +936,8 @@ static void request_done(struct queue_client *c, uint32_t k)
 {
 	held_release(c, k);
 	if (c->role == QUEUE_ROLE_INVOKER)
-		atomic_fetch_sub(&c->q->inv[c->invoker].inflight, 1);
+		/* Relaxed: the routing count again. */
+		atomic_fetch_sub_explicit(&c->q->inv[c->invoker].inflight, 1, memory_order_relaxed);
 }
 
 static int completion_push(struct queue_client *c, const struct queue_item *it,
@@ -891,7 +961,7 @@ static int completion_push(struct queue_client *c, const struct queue_item *it,
 	struct queue *q = c->q;
 	int rc;
 
-	if (it->held >= QUEUE_HELD_MAX || atomic_load(&c->lease->held[it->held]) == HELD_FREE)
+	if (it->held >= QUEUE_HELD_MAX || own_held(c, it->held) == HELD_FREE)
 		return -EINVAL;
 	done->type = QUEUE_MSG_COMPLETION;
 	done->home = c->invoker;
@@ -914,7 +984,7 @@ static int completion_push(struct queue_client *c, const struct queue_item *it,
 
 void queue_item_release(struct queue_client *c, const struct queue_item *it)
 {
-	if (it->held < QUEUE_HELD_MAX && atomic_load(&c->lease->held[it->held]) != HELD_FREE)
+	if (it->held < QUEUE_HELD_MAX && own_held(c, it->held) != HELD_FREE)
 		request_done(c, it->held);
 }
 
@@ -941,51 +1011,97 @@ int queue_completion_pop(struct queue_client *c, uint32_t timeout_ms, struct que
 
 void queue_completion_done(struct queue_client *c, const struct queue_item *it)
 {
-	if (it->held < QUEUE_HELD_MAX && atomic_load(&c->lease->held[it->held]) != HELD_FREE)
+	if (it->held < QUEUE_HELD_MAX && own_held(c, it->held) != HELD_FREE)
 		held_release(c, it->held);
 }
 
 /* --- supervision --- */
 
+enum other_claim {
+	OTHER_NONE,      /* no live client claims (ring, pos) */
+	OTHER_TRYING,    /* a live client is about to CAS for it */
+	OTHER_CLAIMED,   /* a live client owns it */
+};
+
 /* Does a live client other than lease `self` claim (ring, pos) right now? */
-static bool claimed_by_other(const struct queue *q, uint32_t self, pid_t dead, uint32_t ring_id,
-			     uint32_t pos, bool push)
+static enum other_claim other_claim(const struct queue *q, uint32_t self, pid_t dead,
+				    uint32_t ring_id, uint32_t pos, bool push)
 {
+	enum other_claim found = OTHER_NONE;
+
 	for (uint32_t i = 0; i < q->hdr->max_clients; i++) {
 		struct queue_lease *l = lease_at(q, i);
-		uint32_t pid = atomic_load(&l->pid), st;
+		/* Relaxed: which leases are live is a snapshot; a client that
+		 * opens after it cannot hold a claim made before. */
+		uint32_t pid = atomic_load_explicit(&l->pid, memory_order_relaxed), st;
 
 		if (i == self || pid == 0 || pid == (uint32_t)dead)
 			continue;
+		/* Acquire, pairs with op_note's release: ring and pos (relaxed
+		 * loads after it) are at least as new as this state. */
 		st = atomic_load_explicit(&l->op.state, memory_order_acquire);
-		if (l->op.ring != ring_id || l->op.pos != pos)
+		if (atomic_load_explicit(&l->op.ring, memory_order_relaxed) != ring_id ||
+		    atomic_load_explicit(&l->op.pos, memory_order_relaxed) != pos)
 			continue;
-		if (push && (st == RING_OP_PUSH_TRY || st == RING_OP_PUSH_CLAIMED))
-			return true;
-		if (!push && (st == RING_OP_POP_TRY || st == RING_OP_POP_CLAIMED))
-			return true;
+		if (push ? st == RING_OP_PUSH_CLAIMED : st == RING_OP_POP_CLAIMED)
+			return OTHER_CLAIMED;
+		if (push ? st == RING_OP_PUSH_TRY : st == RING_OP_POP_TRY)
+			found = OTHER_TRYING;
 	}
-	return false;
+	return found;
+}
+
+/* The dead client noted TRY at pos and died before or after winning its
+ * CAS; the slot is claimed, so someone won. When a live client noted TRY at
+ * the same pos, it is the other candidate, and it leaves TRY within one CAS
+ * (for CLAIMED if it won, for another pos if it lost): wait for that,
+ * briefly. Answering "theirs" without waiting would leave the slot wedged
+ * for good whenever the dead one had won. */
+static enum other_claim settle_other_claim(const struct queue *q, uint32_t self, pid_t dead,
+					   uint32_t ring_id, uint32_t pos, bool push)
+{
+	uint64_t until = now_mono_ns() + QUEUE_REPAIR_WAIT_NS;
+	enum other_claim c;
+
+	while ((c = other_claim(q, self, dead, ring_id, pos, push)) == OTHER_TRYING &&
+	       now_mono_ns() < until)
+		sched_yield();
+	return c;
 }
 
 /* Unwedge the slot a dead client was claiming (see ring.h). */
 static void repair_op(struct queue *q, uint32_t idx, pid_t dead, struct queue_reap_stats *st)
 {
 	struct queue_lease *l = lease_at(q, idx);
+	/* Acquire, pairs with op_note's release (ring.c): the fields below
+	 * are the ones written with this state. */
 	uint32_t state = atomic_load_explicit(&l->op.state, memory_order_acquire);
-	uint32_t ring_id = l->op.ring, pos = l->op.pos, arg = l->op.arg;
+	uint32_t ring_id = atomic_load_explicit(&l->op.ring, memory_order_relaxed);
+	uint32_t pos = atomic_load_explicit(&l->op.pos, memory_order_relaxed);
+	uint32_t arg = atomic_load_explicit(&l->op.arg, memory_order_relaxed);
 	struct ring *r = ring_by_id(q, ring_id);
+	bool push = state == RING_OP_PUSH_TRY || state == RING_OP_PUSH_CLAIMED;
 	enum ring_slot_state ss;
 
 	if (!r || state == RING_OP_IDLE)
 		return;
 	ss = ring_slot_state(r, pos);
-	if (state == RING_OP_PUSH_TRY || state == RING_OP_PUSH_CLAIMED) {
+	if (ss != (push ? RING_SLOT_PUSH_UNPUBLISHED : RING_SLOT_POP_UNRELEASED))
+		return;
+	if (state == RING_OP_PUSH_TRY || state == RING_OP_POP_TRY) {
+		enum other_claim c = settle_other_claim(q, idx, dead, ring_id, pos, push);
+
+		/* Still trying after the wait: whose the slot is stays unknown,
+		 * and tombstoning a live producer's slot (or releasing a live
+		 * consumer's) would corrupt a message; leave it, and count it. */
+		if (c == OTHER_TRYING)
+			st->undecided++;
+		if (c != OTHER_NONE)
+			return;
+	}
+	if (push) {
 		struct queue_msg *m;
 
-		if (ss != RING_SLOT_PUSH_UNPUBLISHED ||
-		    (state == RING_OP_PUSH_TRY && claimed_by_other(q, idx, dead, ring_id, pos, true)))
-			return;
 		m = ring_slot_data(r, pos);
 		memset(m, 0, sizeof(*m));
 		m->type = QUEUE_MSG_TOMBSTONE;
@@ -997,13 +1113,14 @@ static void repair_op(struct queue *q, uint32_t idx, pid_t dead, struct queue_re
 			arena_free(q->arena, arg);
 			st->blocks++;
 		}
-	} else if (state == RING_OP_POP_TRY || state == RING_OP_POP_CLAIMED) {
-		if (ss != RING_SLOT_POP_UNRELEASED ||
-		    (state == RING_OP_POP_TRY && claimed_by_other(q, idx, dead, ring_id, pos, false)))
-			return;
-		if (arg < QUEUE_HELD_MAX && atomic_load(&l->held[arg]) == HELD_FREE) {
+	} else {
+		/* Acquire, pairs with the owner's release stores of held[]; the
+		 * relaxed store after is the supervisor's own note, read back by
+		 * itself in queue_reap. */
+		if (arg < QUEUE_HELD_MAX &&
+		    atomic_load_explicit(&l->held[arg], memory_order_acquire) == HELD_FREE) {
 			memcpy(held_copy(q, l, arg), ring_slot_data(r, pos), r->data_size);
-			atomic_store(&l->held[arg], HELD_QUEUED);
+			atomic_store_explicit(&l->held[arg], HELD_QUEUED, memory_order_relaxed);
 		}
 		ring_slot_force_release(r, pos);
 		st->released++;
@@ -1025,15 +1142,21 @@ int queue_reap(struct queue_client *c, pid_t pid, queue_lost_fn lost, void *arg,
 	for (uint32_t i = 0; i < q->hdr->invokers; i++) {
 		uint32_t expect = (uint32_t)pid;
 
-		if (atomic_compare_exchange_strong(&q->inv[i].pid, &expect, 0)) {
-			atomic_store(&q->inv[i].inflight, 0);
+		/* Relaxed: the online flag and routing count (see client_open). */
+		if (atomic_compare_exchange_strong_explicit(&q->inv[i].pid, &expect, 0,
+							    memory_order_relaxed,
+							    memory_order_relaxed)) {
+			atomic_store_explicit(&q->inv[i].inflight, 0, memory_order_relaxed);
 			wake_reset(&q->inv[i].wake);
 		}
 	}
 	for (uint32_t i = 0; i < q->hdr->max_clients; i++) {
 		struct queue_lease *l = lease_at(q, i);
 
-		if (atomic_load(&l->pid) != (uint32_t)pid)
+		/* Acquire, pairs with the claiming CAS only in name: the dead
+		 * owner's writes are ordered before us by waitpid(), and leases
+		 * of live owners are skipped. */
+		if (atomic_load_explicit(&l->pid, memory_order_acquire) != (uint32_t)pid)
 			continue;
 		st->leases++;
 		repair_op(q, i, pid, st);
@@ -1064,11 +1187,13 @@ int queue_reap(struct queue_client *c, pid_t pid, queue_lost_fn lost, void *arg,
 					st->blocks++;
 				}
 			}
-			atomic_store(&l->held[k], HELD_FREE);
+			/* Relaxed: published with the lease by pid = 0 below. */
+			atomic_store_explicit(&l->held[k], HELD_FREE, memory_order_relaxed);
 		}
 		st->blocks += arena_reclaim(q->arena, i + 1);
-		atomic_store(&l->op.state, RING_OP_IDLE);
-		atomic_store(&l->pid, 0);
+		atomic_store_explicit(&l->op.state, RING_OP_IDLE, memory_order_relaxed);
+		/* Release, pairs with the acquire CAS in client_open. */
+		atomic_store_explicit(&l->pid, 0, memory_order_release);
 	}
 	/* Its ring, if it had one, is now for the others to steal. */
 	for (uint32_t j = 0; j < q->hdr->invokers; j++)

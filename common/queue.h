@@ -228,6 +228,8 @@ struct queue_reap_stats {
 	uint32_t tombstones;       /* unpublished claims turned into tombstones */
 	uint32_t released;         /* unreleased claims released */
 	uint32_t blocks;           /* arena blocks freed */
+	uint32_t undecided;        /* claims left alone: a live client was still about to
+				    * claim the same slot after the wait (see queue.c) */
 };
 
 /* Controller: clean up after process `pid` died (call after waitpid). `c` is

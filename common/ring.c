@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Vyukov bounded MPMC ring in shared memory (see ring.h for the protocol and
- * the crash-repair contract). Acquire/release pairs are named at each
- * release store. */
+ * the crash-repair contract). Every atomic operation names its ordering and
+ * what it pairs with. The pairs that carry data:
+ *   push_commit / force_publish  (release seq = pos + 1)
+ *       -> pop_claim             (acquire seq): the message bytes
+ *   pop_commit / force_release   (release seq = pos + capacity)
+ *       -> push_claim            (acquire seq): the reader is done with them
+ *   op_note                      (release op->state)
+ *       -> queue.c's supervisor  (acquire op->state): op->ring/pos/arg
+ * The cursors (enq, deq) order nothing: a slot's seq does, so their loads
+ * and CASes are relaxed, as in Vyukov's original. */
 #include "common/ring.h"
 
 #include <errno.h>
@@ -28,9 +36,11 @@ static inline void op_note(struct ring_op *op, uint32_t pos, enum ring_op_state 
 {
 	if (!op)
 		return;
-	op->pos = pos;
-	/* Release: a supervisor reading `state` after this process died sees
-	 * the pos written above (and everything before). */
+	/* Relaxed: published by the release store of `state` below. */
+	atomic_store_explicit(&op->pos, pos, memory_order_relaxed);
+	/* Release: a supervisor that acquires `state` (after this process died,
+	 * or while judging a live client's claim) sees the pos, ring and arg
+	 * written before it. */
 	atomic_store_explicit(&op->state, st, memory_order_release);
 }
 
@@ -59,6 +69,8 @@ int ring_init(struct ring *r, uint32_t capacity, uint32_t slot_size)
 	r->data_size = slot_size - RING_SLOT_HDR;
 	for (uint32_t i = 0; i < capacity; i++)
 		atomic_init(slot_seq(r, i), i);
+	/* Plain initialisation: the memory is published later, by the queue
+	 * header's release store of its magic (queue.c). */
 	atomic_init(&r->enq, 0);
 	atomic_init(&r->deq, 0);
 	return 0;
@@ -66,6 +78,7 @@ int ring_init(struct ring *r, uint32_t capacity, uint32_t slot_size)
 
 void *ring_push_claim(struct ring *r, struct ring_op *op, uint32_t *pos_out)
 {
+	/* Relaxed: only a guess of where to start; the slot's seq decides. */
 	uint32_t pos = atomic_load_explicit(&r->enq, memory_order_relaxed);
 
 	for (;;) {
@@ -76,6 +89,8 @@ void *ring_push_claim(struct ring *r, struct ring_op *op, uint32_t *pos_out)
 
 		if (dif == 0) {
 			op_note(op, pos, RING_OP_PUSH_TRY);
+			/* Relaxed: the CAS only decides who owns pos; the
+			 * acquire of seq above ordered the slot's reuse. */
 			if (atomic_compare_exchange_weak_explicit(&r->enq, &pos, pos + 1,
 								  memory_order_relaxed,
 								  memory_order_relaxed)) {
@@ -89,6 +104,7 @@ void *ring_push_claim(struct ring *r, struct ring_op *op, uint32_t *pos_out)
 			op_note(op, pos, RING_OP_IDLE);
 			return NULL;
 		} else {
+			/* Another producer took pos: start again from the cursor. */
 			pos = atomic_load_explicit(&r->enq, memory_order_relaxed);
 		}
 	}
@@ -104,6 +120,7 @@ void ring_push_commit(struct ring *r, struct ring_op *op, uint32_t pos)
 
 const void *ring_pop_claim(struct ring *r, struct ring_op *op, uint32_t *pos_out)
 {
+	/* Relaxed: a guess of where to start, as in push. */
 	uint32_t pos = atomic_load_explicit(&r->deq, memory_order_relaxed);
 
 	for (;;) {
@@ -113,6 +130,8 @@ const void *ring_pop_claim(struct ring *r, struct ring_op *op, uint32_t *pos_out
 
 		if (dif == 0) {
 			op_note(op, pos, RING_OP_POP_TRY);
+			/* Relaxed: ownership only; the acquire of seq above
+			 * ordered the message bytes. */
 			if (atomic_compare_exchange_weak_explicit(&r->deq, &pos, pos + 1,
 								  memory_order_relaxed,
 								  memory_order_relaxed)) {
@@ -125,6 +144,7 @@ const void *ring_pop_claim(struct ring *r, struct ring_op *op, uint32_t *pos_out
 			op_note(op, pos, RING_OP_IDLE);
 			return NULL;
 		} else {
+			/* Another consumer took pos: start again from the cursor. */
 			pos = atomic_load_explicit(&r->deq, memory_order_relaxed);
 		}
 	}
@@ -169,7 +189,10 @@ int ring_pop(struct ring *r, struct ring_op *op, void *out, uint32_t out_len)
 uint32_t ring_count(const struct ring *r)
 {
 	/* Read deq first: it never passes enq, so a later enq read keeps the
-	 * difference from going negative. */
+	 * difference from going negative. Acquire on deq keeps the enq load
+	 * after it (a relaxed pair may be reordered and read a newer deq than
+	 * enq); enq's acquire orders nothing and is kept for symmetry. It is a
+	 * snapshot for routing and stats: no data is read on its strength. */
 	uint32_t deq = atomic_load_explicit(&r->deq, memory_order_acquire);
 	uint32_t enq = atomic_load_explicit(&r->enq, memory_order_acquire);
 	int32_t n = (int32_t)(enq - deq);
@@ -179,6 +202,10 @@ uint32_t ring_count(const struct ring *r)
 
 enum ring_slot_state ring_slot_state(const struct ring *r, uint32_t pos)
 {
+	/* Acquire on seq pairs with the commits' release stores: the repair
+	 * that follows reads the slot (a dead consumer's unreleased message).
+	 * Acquire on the cursors keeps them read after seq, so a cursor seen
+	 * past pos is at least as new as the seq judged with it. */
 	uint32_t seq = atomic_load_explicit(slot_seq(r, pos), memory_order_acquire);
 	uint32_t enq = atomic_load_explicit(&r->enq, memory_order_acquire);
 	uint32_t deq = atomic_load_explicit(&r->deq, memory_order_acquire);

@@ -28,9 +28,12 @@
 
 #define EW_CACHELINE 64
 
-/* What a client was doing to a ring slot; read by the supervisor only after
- * the client died. Plain fields are written before the atomic `state` store
- * (release), so a dead process's record is a prefix of its program order. */
+/* What a client was doing to a ring slot; read by the supervisor after the
+ * client died, and (ring, pos) of live clients too, while it judges whose a
+ * claim is (queue.c's claimed_by_other). So every field is atomic: relaxed
+ * stores before the release store of `state`, and a reader that acquires
+ * `state` sees the fields written before it (a dead process's record is a
+ * prefix of its program order). */
 enum ring_op_state {
 	RING_OP_IDLE = 0,
 	RING_OP_PUSH_TRY,      /* about to CAS the enqueue cursor at pos */
@@ -41,9 +44,9 @@ enum ring_op_state {
 
 struct ring_op {
 	_Atomic uint32_t state;  /* enum ring_op_state */
-	uint32_t ring;           /* which ring (the caller's numbering) */
-	uint32_t pos;            /* cursor position being claimed */
-	uint32_t arg;            /* caller's data (held index, arena block) */
+	_Atomic uint32_t ring;   /* which ring (the caller's numbering) */
+	_Atomic uint32_t pos;    /* cursor position being claimed */
+	_Atomic uint32_t arg;    /* caller's data (held index, arena block) */
 };
 
 /* Shared-memory layout. Cursors each own a cache line; the slots follow the

@@ -525,6 +525,11 @@ uint32_t dispatch_reap(struct dispatch *d, pid_t pid)
 	free(lost.ids);
 	if (st.leases)
 		log_info("dispatch", "reaped pid=%d: %u re-queued, %u failed", (int)pid, st.requeued, failed);
+	if (st.undecided)
+		log_warn("dispatch",
+			 "reaped pid=%d: %u ring slot(s) left unrepaired, another client was still "
+			 "claiming them; if the queue stops moving, restart edgewhisk",
+			 (int)pid, st.undecided);
 	return failed;
 }
 

@@ -207,6 +207,7 @@ static int freeze_and_reap(struct run *r, struct queue_client *ctl, struct worke
 	sum->tombstones += st.tombstones;
 	sum->released += st.released;
 	sum->blocks += st.blocks;
+	sum->undecided += st.undecided;
 	return 0;
 }
 
@@ -309,8 +310,9 @@ static void run_case(uint32_t nprod, uint32_t ninv, bool freeze_one)
 	}
 	if (freeze_one)
 		printf("  %u invoker threads frozen and reaped: %u re-queued, %u lost, "
-		       "%u tombstone(s), %u slot(s) released, %u block(s) freed\n",
-		       freezes, sum.requeued, sum.lost, sum.tombstones, sum.released, sum.blocks);
+		       "%u tombstone(s), %u slot(s) released, %u block(s) freed, %u undecided\n",
+		       freezes, sum.requeued, sum.lost, sum.tombstones, sum.released, sum.blocks,
+		       sum.undecided);
 	printf("  %u producer threads -> %u invoker threads%s: %u messages, %.1f MB in %.2f s "
 	       "(%.0f msgs/s); %llu completed, %llu lost, %llu completed-and-lost\n",
 	       nprod, ninv, freeze_one ? " (frozen and replaced)" : "", total_messages,
@@ -327,6 +329,7 @@ static void run_case(uint32_t nprod, uint32_t ninv, bool freeze_one)
 	if (freeze_one) {
 		CHECK(!reap_failed);
 		CHECK_INT_EQ(freezes, FREEZES);
+		CHECK_INT_EQ(sum.undecided, 0);
 		/* Only what a frozen invoker had started may be lost (each holds <= 3). */
 		CHECK(t.lost_count <= 3 * FREEZES);
 		CHECK_INT_EQ(t.lost_count, sum.lost);

@@ -6,6 +6,7 @@
  * its internals; the linker then takes no queue.o from libcommon.a. */
 #include "../../common/queue.c"
 
+#include <pthread.h>
 #include <sys/wait.h>
 
 #include "tests/harness.h"
@@ -183,6 +184,175 @@ static void test_killed_inside_completion_push(void)
 	queue_close(q);
 }
 
+/* The child wins its CAS for a completion slot and dies before noting
+ * CLAIMED: its record still says PUSH_TRY, as the record of a live client
+ * that is about to CAS for the same slot (and lose) does. */
+static void die_between_cas_and_note(struct queue_client *c)
+{
+	struct ring_op *op = &c->lease->op;
+	struct queue_item it;
+	uint32_t pos;
+
+	if (queue_request_pop(c, 1000, &it) < 0)
+		return;
+	atomic_store(&op->ring, QUEUE_RING_CMP);
+	atomic_store(&op->arg, ARENA_NO_BLOCK);
+	if (!ring_push_claim(c->q->cmp, op, &pos))
+		return;
+	atomic_store_explicit(&op->state, RING_OP_PUSH_TRY, memory_order_release);
+	raise(SIGKILL);
+}
+
+struct leave_try {
+	struct ring_op *op;
+	unsigned delay_ms;
+};
+
+/* The live client's CAS fails a moment later and it moves on. */
+static void *leave_try_later(void *arg)
+{
+	struct leave_try *lt = arg;
+
+	usleep(lt->delay_ms * 1000);
+	atomic_store_explicit(&lt->op->state, RING_OP_IDLE, memory_order_release);
+	return NULL;
+}
+
+static void reap_with_live_try(bool live_leaves)
+{
+	struct queue *q = make_queue();
+	struct queue_client *ctl = NULL, *live = NULL, *inv = NULL;
+	struct leave_try lt;
+	struct queue_reap_stats st;
+	struct queue_msg done = { .status = 0 };
+	struct queue_item it;
+	pthread_t th;
+	uint64_t t0, waited_ms;
+	pid_t pid;
+
+	REQUIRE(q);
+	REQUIRE(queue_client_open(q, QUEUE_ROLE_CONTROLLER, 0, 0, &ctl, NULL) == 0);
+	REQUIRE(queue_client_open(q, QUEUE_ROLE_CONTROLLER, 0, 0, &live, NULL) == 0);
+	CHECK_INT_EQ(push_small(ctl, "first"), 0);
+	CHECK_INT_EQ(push_small(ctl, "second"), 0);
+	pid = run_child(die_between_cas_and_note);
+	REQUIRE(pid > 0);
+	REQUIRE(ring_slot_state(q->cmp, 0) == RING_SLOT_PUSH_UNPUBLISHED);
+	/* A live client noted TRY at the same completion slot. */
+	atomic_store(&live->lease->op.ring, QUEUE_RING_CMP);
+	atomic_store(&live->lease->op.pos, 0);
+	atomic_store_explicit(&live->lease->op.state, RING_OP_PUSH_TRY, memory_order_release);
+	lt = (struct leave_try){ .op = &live->lease->op, .delay_ms = 20 };
+	if (live_leaves)
+		REQUIRE(pthread_create(&th, NULL, leave_try_later, &lt) == 0);
+	t0 = now_mono_ns();
+	CHECK_INT_EQ(queue_reap(ctl, pid, NULL, NULL, &st), 0);
+	waited_ms = (now_mono_ns() - t0) / 1000000;
+	if (live_leaves)
+		pthread_join(th, NULL);
+	CHECK_INT_EQ(st.requeued, 1);  /* "first": popped, never started */
+	if (!live_leaves) {
+		/* Whose the slot is stays unknown: left alone, counted, after
+		 * the whole wait. */
+		CHECK_INT_EQ(st.tombstones, 0);
+		CHECK_INT_EQ(st.undecided, 1);
+		CHECK(waited_ms >= QUEUE_REPAIR_WAIT_NS / 1000000 - 1);
+		atomic_store(&live->lease->op.state, RING_OP_IDLE);
+		goto out;
+	}
+	CHECK_INT_EQ(st.tombstones, 1);
+	CHECK_INT_EQ(st.undecided, 0);
+	/* The completion ring moves on past the tombstone. */
+	REQUIRE(queue_client_open(q, QUEUE_ROLE_INVOKER, 0, 4, &inv, NULL) == 0);
+	REQUIRE(queue_request_pop(inv, 100, &it) == 0);
+	CHECK_STR_EQ(it.msg->id, "second");
+	CHECK_INT_EQ(queue_completion_push(inv, &it, &done, NULL), 0);
+	REQUIRE(queue_completion_pop(ctl, 100, &it) == 0);
+	CHECK_STR_EQ(it.msg->id, "second");
+	queue_completion_done(ctl, &it);
+out:
+	queue_client_close(inv);
+	queue_client_close(live);
+	queue_client_close(ctl);
+	queue_close(q);
+}
+
+static void test_dead_try_settled_when_live_try_moves_on(void)
+{
+	reap_with_live_try(true);
+}
+
+static void test_dead_try_left_while_live_try_stays(void)
+{
+	reap_with_live_try(false);
+}
+
+struct churn {
+	struct queue_client *c;
+	_Atomic int started, done;
+	int failures;
+};
+
+/* A live client claiming slots as fast as it can: push, pop, complete. */
+static void *churn_claims(void *arg)
+{
+	struct churn *ch = arg;
+	struct queue_item it;
+
+	atomic_store(&ch->started, 1);
+	for (int i = 0; i < 20000; i++) {
+		struct queue_msg m = { .home = 0 };
+
+		snprintf(m.id, sizeof(m.id), "churn");
+		if (queue_request_push(ch->c, &m, NULL) != 0)
+			ch->failures++;
+		else if (queue_request_pop(ch->c, 0, &it) != 0)
+			ch->failures++;
+		else
+			queue_item_release(ch->c, &it);
+	}
+	atomic_store(&ch->done, 1);
+	return NULL;
+}
+
+/* The supervisor reads live clients' claim records while they write them
+ * (other_claim, from a reap racing live producers and consumers). Under
+ * make test SAN=thread this is the case that shows whether those records
+ * are read and written as atomics. */
+static void test_supervisor_reads_live_claims(void)
+{
+	struct queue *q = make_queue();
+	struct queue_client *ctl = NULL, *c = NULL;
+	struct churn ch = { 0 };
+	pthread_t th;
+	uint32_t seen[3] = { 0 };
+
+	REQUIRE(q);
+	REQUIRE(queue_client_open(q, QUEUE_ROLE_CONTROLLER, 0, 0, &ctl, NULL) == 0);
+	/* One client for both ends: a controller lease that pops as invoker 0
+	 * needs the invoker role, so take that; it pushes requests as well. */
+	REQUIRE(queue_client_open(q, QUEUE_ROLE_INVOKER, 0, 4, &c, NULL) == 0);
+	ch.c = c;
+	REQUIRE(pthread_create(&th, NULL, churn_claims, &ch) == 0);
+	while (!atomic_load(&ch.started))
+		sched_yield();
+	do {
+		uint32_t pos = atomic_load_explicit(&q->req[0]->enq, memory_order_relaxed);
+
+		seen[other_claim(q, ctl->index, 1, 0, pos, true)]++;
+		seen[other_claim(q, ctl->index, 1, 0, pos - 1, false)]++;
+	} while (!atomic_load(&ch.done));
+	pthread_join(th, NULL);
+	CHECK_INT_EQ(ch.failures, 0);
+	CHECK(seen[0] + seen[1] + seen[2] > 0);
+	queue_client_close(c);
+	queue_client_close(ctl);
+	queue_close(q);
+}
+
 HARNESS_MAIN("queue_crash",
 	     TEST_CASE(test_killed_inside_pop_window),
-	     TEST_CASE(test_killed_inside_completion_push))
+	     TEST_CASE(test_killed_inside_completion_push),
+	     TEST_CASE(test_dead_try_settled_when_live_try_moves_on),
+	     TEST_CASE(test_dead_try_left_while_live_try_stays),
+	     TEST_CASE(test_supervisor_reads_live_claims))
