@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The controller's store: entities (actions now; triggers, rules and
- * packages later) and activation records in SQLite (WAL) at
- * state_dir/edgewhisk.db. Documents are kept as OpenWhisk-shaped JSON text,
- * with the keys we query on (namespace, collection, name, updated, start)
- * in indexed columns. The only user of SQLite. All functions are
- * thread-safe (one connection behind a mutex: a board's request rate is far
- * below what one SQLite connection serves) and may block on disk I/O.
+/* The controller's store: entities (actions, triggers, rules, packages)
+ * and activation records in SQLite (WAL) at state_dir/edgewhisk.db.
+ * Documents are kept as OpenWhisk-shaped JSON text, with the keys we query
+ * on (namespace, collection, name, updated, start) in indexed columns. The
+ * only user of SQLite. All functions are thread-safe (one connection behind
+ * a mutex: a board's request rate is far below what one SQLite connection
+ * serves) and may block on disk I/O.
+ *
+ * Entity writes commit before they return. Finished activation records go
+ * through a group commit once store_group_commit_start() ran: queued, and
+ * written by a background thread in one transaction per window or per N
+ * records, whichever comes first; get sees queued records, list and count
+ * commit them first. The same thread checkpoints the WAL, when the store
+ * is quiet or the WAL is large, instead of the committing caller.
  * Errors: -ENOENT (no such entity/activation), -EEXIST (exists and no
  * overwrite), -ENOSPC (disk or database full: SQLITE_FULL), -EIO (other
  * SQLite failure, with SQLite's message; "database is corrupt" for a
@@ -35,6 +42,25 @@ struct store;
 int store_open(const char *path, struct store **out, struct err *e)
 	__attribute__((warn_unused_result));
 void store_close(struct store *s);
+
+/* Start the group commit of finished activation records (see above):
+ * at most window_ms (1..10000) after the first record queued, or at
+ * max_records (1..65536), whichever comes first; a durable put or a read
+ * commits at once. Also moves checkpoints to the writer thread. Without
+ * it every record is its own transaction. -EINVAL, -EALREADY, -ENOMEM,
+ * -EAGAIN (thread). */
+int store_group_commit_start(struct store *s, uint32_t window_ms, uint32_t max_records,
+			     struct err *e) __attribute__((warn_unused_result));
+
+/* Told each tag (struct store_activation.tag, non-zero) once its record is
+ * committed, from the committing thread. Set before records are put. */
+typedef void (*store_commit_fn)(void *arg, uint64_t tag);
+void store_set_commit_hook(struct store *s, store_commit_fn fn, void *arg);
+
+/* 0, or the error of the last failed group commit (-ENOSPC "database or
+ * disk is full", -EIO) while queued records wait to be retried: take no
+ * new work that would add records meanwhile. */
+int store_writable(struct store *s, struct err *e) __attribute__((warn_unused_result));
 
 /* PRAGMA integrity_check: 0 when "ok", -EIO with the first problem. */
 int store_check(struct store *s, struct err *e) __attribute__((warn_unused_result));
@@ -121,6 +147,7 @@ struct store_activation {
 	uint64_t start_ms, end_ms; /* end 0 = not finished */
 	const char *doc;           /* the whole record as JSON */
 	size_t len;
+	uint64_t tag;              /* caller's, for the commit hook; 0 = none */
 };
 
 /* Insert or replace (a record may be written when accepted and again when
@@ -131,6 +158,13 @@ struct store_activation {
  * store_activation_close_unfinished). */
 int store_activation_put(struct store *s, const struct store_activation *a, struct err *e)
 	__attribute__((warn_unused_result));
+
+/* With the group commit running, store_activation_put of a finished
+ * record only queues it (0, or -ENOMEM); this one returns once its batch
+ * is committed, and with the commit's error otherwise (the record stays
+ * queued and is retried). Without it, both commit at once. */
+int store_activation_put_durable(struct store *s, const struct store_activation *a,
+				 struct err *e) __attribute__((warn_unused_result));
 
 /* Record by id within a namespace (another namespace's record: -ENOENT).
  * *doc as store_entity_get (caller frees; len may be NULL). */
