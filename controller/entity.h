@@ -186,9 +186,10 @@ int entity_sequence_record(const struct entity_activation_info *info, const cJSO
 			   uint64_t duration_ms, uint64_t wait_ms, cJSON **out, struct err *e)
 	__attribute__((warn_unused_result));
 
-/* A new activation id: 32 lowercase hex characters (and a NUL) from
- * getrandom(GRND_NONBLOCK), falling back to /dev/urandom. Never blocks on
- * the entropy pool; thread-safe. */
+/* A new activation id: 32 lowercase hex characters (and a NUL), the
+ * first 12 the time in milliseconds (so ids sort by creation, to the
+ * millisecond), the other 20 from getrandom(GRND_NONBLOCK), falling back
+ * to /dev/urandom. Never blocks on the entropy pool; thread-safe. */
 void entity_activation_id(char out[33]);
 
 #endif

@@ -62,6 +62,10 @@ void store_set_commit_hook(struct store *s, store_commit_fn fn, void *arg);
  * new work that would add records meanwhile. */
 int store_writable(struct store *s, struct err *e) __attribute__((warn_unused_result));
 
+/* Commit what the group commit has queued, now, and wait for it (0 at
+ * once without it). The commit's error otherwise. */
+int store_flush(struct store *s, struct err *e) __attribute__((warn_unused_result));
+
 /* PRAGMA integrity_check: 0 when "ok", -EIO with the first problem. */
 int store_check(struct store *s, struct err *e) __attribute__((warn_unused_result));
 

@@ -39,6 +39,8 @@
  * checkpoint (two fsyncs, every page copied) after every short pause. */
 #define CKPT_QUIET_MS 30000
 #define RETRY_MS 1000
+/* store_writable() asks for a retry at most this often while failing. */
+#define RETRY_ASK_MS 100
 
 struct pending {
 	struct pending *next;
@@ -66,6 +68,7 @@ struct store_writer {
 	uint64_t fail_upto;           /* last generation of the last failed batch */
 	int fail_rc;                  /* 0 once a commit succeeds again */
 	struct err fail;
+	uint64_t failed_at_ms;
 	uint64_t retry_ms;
 	bool stop;
 	_Atomic uint32_t wal_frames;  /* frames in the WAL (the WAL hook) */
@@ -218,10 +221,28 @@ int store_batch_writable(struct store *s, struct err *e)
 	int ret = 0;
 
 	pthread_mutex_lock(&w->mu);
+	/* Failing: try again now rather than at the next retry, so writes
+	 * resume as soon as space returns; at most every RETRY_ASK_MS, so a
+	 * full disk does not cost a commit attempt per request. */
+	if (w->fail_rc && now_mono_ms() >= w->failed_at_ms + RETRY_ASK_MS && w->gen_done < w->gen_next) {
+		w->retry_ms = 0;
+		if (w->gen_urgent < w->gen_next)
+			w->gen_urgent = w->gen_next;
+		pthread_cond_signal(&w->work);
+		/* One attempt, whichever way it goes. */
+		for (uint64_t seq0 = w->fail_seq, done0 = w->gen_done;
+		     w->fail_seq == seq0 && w->gen_done == done0;)
+			pthread_cond_wait(&w->done, &w->mu);
+	}
 	if (w->fail_rc)
 		ret = err_set(e, w->fail_rc, "%s", w->fail.msg);
 	pthread_mutex_unlock(&w->mu);
 	return ret;
+}
+
+int store_flush(struct store *s, struct err *e)
+{
+	return s && s->w ? store_batch_flush(s, e) : 0;
 }
 
 int store_writable(struct store *s, struct err *e)
@@ -385,7 +406,8 @@ static void commit_round(struct store *s)
 		w->fail = e;
 		w->fail_seq++;
 		w->fail_upto = upto;
-		w->retry_ms = now_mono_ms() + RETRY_MS;
+		w->failed_at_ms = now_mono_ms();
+		w->retry_ms = w->failed_at_ms + RETRY_MS;
 		return_batch(w, n);
 	}
 	pthread_cond_broadcast(&w->done);

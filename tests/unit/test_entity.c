@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "common/jscan.h"
+#include <unistd.h>
+
 #include "tests/harness.h"
 
 #define NOW 1700000000000ULL
@@ -1023,6 +1025,11 @@ static void test_activation_id(void)
 	CHECK(is_lower_hex(a, 32));
 	CHECK(is_lower_hex(b, 32));
 	CHECK(strcmp(a, b) != 0);
+	/* Made later (past the millisecond): sorts later. */
+	usleep(2000);
+	entity_activation_id(b);
+	CHECK(strcmp(a, b) < 0);
+	CHECK(strncmp(a, b, 8) == 0 || strncmp(a, b, 4) == 0); /* the time prefix, not random */
 }
 
 /* Logs filled in after an early result, and a tree printed the same way:

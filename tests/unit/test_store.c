@@ -661,13 +661,67 @@ static void test_newer_schema_refused(void)
 	s = NULL;
 	/* What a later release would leave behind. */
 	REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK_INT_EQ(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
 	CHECK_INT_EQ(store_open(path, &s, &e), -EPROTO);
-	CHECK_STR_CONTAINS(e.msg, "schema version 2");
+	CHECK_STR_CONTAINS(e.msg, "schema version 3");
 	CHECK_STR_CONTAINS(e.msg, path);
 	CHECK(s == NULL);
+}
+
+static int collect_start(void *arg, const char *doc, size_t len)
+{
+	char *out = arg;
+
+	(void)len;
+	strncat(out, doc, 15);
+	return 0;
+}
+
+/* A version 1 file (descending activation indexes) is migrated in place:
+ * its records stay, lists still come newest first. */
+static void test_schema_v1_migrates(void)
+{
+	const char *path = path_in("v1.db", 1);
+	struct store *s = NULL;
+	struct err e = { 0 };
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char got[128] = "";
+	int desc = -1;
+
+	REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK_INT_EQ(sqlite3_exec(db,
+		"CREATE TABLE entities(namespace TEXT NOT NULL, collection TEXT NOT NULL,"
+		" name TEXT NOT NULL, updated INTEGER NOT NULL, doc TEXT NOT NULL,"
+		" PRIMARY KEY(namespace, name));"
+		"CREATE INDEX entities_by_updated ON entities(namespace, collection, updated DESC);"
+		"CREATE TABLE activations(id TEXT NOT NULL PRIMARY KEY, namespace TEXT NOT NULL,"
+		" name TEXT NOT NULL, start INTEGER NOT NULL, \"end\" INTEGER, doc TEXT NOT NULL);"
+		"CREATE INDEX activations_by_start ON activations(namespace, start DESC);"
+		"CREATE INDEX activations_by_name ON activations(namespace, name, start DESC);"
+		"INSERT INTO activations VALUES('a1','guest','x',1,2,'{\"n\":1}');"
+		"INSERT INTO activations VALUES('a2','guest','x',3,4,'{\"n\":2}');"
+		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	REQUIRE(store_open(path, &s, &e) == 0);
+	CHECK_INT_EQ(store_activation_list(s, "guest", "x", 0, 0, 0, 0, collect_start, got, &e), 0);
+	CHECK_STR_EQ(got, "{\"n\":2}{\"n\":1}");
+	store_close(s);
+	REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE"
+			       " 'activations_by_%' AND sql LIKE '%DESC%'", -1, &st, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		desc = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	CHECK_INT_EQ(desc, 0);
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		CHECK_INT_EQ(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 }
 
 /* Overwrite the middle of a closed database with zeros: it still opens
@@ -984,5 +1038,6 @@ HARNESS_MAIN("store", TEST_CASE(test_unfinished), TEST_CASE(test_entity_put_get_
 	     TEST_CASE(test_prune_in_batches), TEST_CASE(test_prune_by_age),
 	     TEST_CASE(test_reopen_keeps_data), TEST_CASE(test_garbage_file_fails_open),
 	     TEST_CASE(test_open_errors), TEST_CASE(test_newer_schema_refused),
+	     TEST_CASE(test_schema_v1_migrates),
 	     TEST_CASE(test_integrity_check_finds_damage), TEST_CASE(test_disk_full),
 	     TEST_CASE(test_callback_reentry_fails), TEST_CASE(test_threads))
