@@ -101,6 +101,8 @@ void cfg_defaults(struct cfg *c)
 	SET_LITERAL(c->containers.network, "bridge");
 	c->containers.pids_limit = 1024;
 	c->containers.nofile = 1024;
+	c->store.commit_window_ms = 1000;
+	c->store.commit_max_records = 256;
 	c->activations.max_count = 10000;
 	c->activations.max_age_hours = 168;
 	_Static_assert(sizeof(default_kinds) / sizeof(default_kinds[0]) <= CFG_MAX_KINDS,
@@ -622,6 +624,14 @@ static int cfg_check(const struct cfg *c, struct check *k)
 	if (c->containers.nofile < 64 || c->containers.nofile > 1048576)
 		return check_fail(k, "containers.nofile", NULL,
 				  "%" PRIu32 " is out of range [64, 1048576]", c->containers.nofile);
+
+	if (c->store.commit_window_ms > 10000)
+		return check_fail(k, "store.commit_window_ms", NULL,
+				  "%" PRIu32 " is out of range [0, 10000]", c->store.commit_window_ms);
+	if (c->store.commit_max_records < 1 || c->store.commit_max_records > 65536)
+		return check_fail(k, "store.commit_max_records", NULL,
+				  "%" PRIu32 " is out of range [1, 65536]",
+				  c->store.commit_max_records);
 
 	r = check_kinds(c, k);
 	if (r < 0)
@@ -1186,6 +1196,12 @@ static const struct field container_fields[] = {
 	F_END,
 };
 
+static const struct field store_fields[] = {
+	F_VAL("commit_window_ms", FT_UINT, struct cfg, store.commit_window_ms),
+	F_VAL("commit_max_records", FT_UINT, struct cfg, store.commit_max_records),
+	F_END,
+};
+
 static const struct field activation_fields[] = {
 	F_VAL("max_count", FT_UINT, struct cfg, activations.max_count),
 	F_VAL("max_age_hours", FT_UINT, struct cfg, activations.max_age_hours),
@@ -1232,6 +1248,7 @@ static const struct field top_fields[] = {
 	F_SECTION("invokers", invoker_fields),
 	F_SECTION("docker", docker_fields),
 	F_SECTION("containers", container_fields),
+	F_SECTION("store", store_fields),
 	F_SECTION("activations", activation_fields),
 	F_FN("runtimes", load_runtimes),
 	F_SECTION("limits", limits_fields),

@@ -66,6 +66,14 @@ struct cfg {
 		uint32_t nofile;              /* RLIMIT_NOFILE per container, default 1024 */
 	} containers;
 	struct {
+		/* Group commit of activation records: a transaction at most
+		 * this long after the first record waits, default 1000 ms
+		 * [0, 10000]; 0 = one transaction per record (and an
+		 * unfinished row per activation, not the acknowledgement log). */
+		uint32_t commit_window_ms;
+		uint32_t commit_max_records;  /* or at this many, default 256 [1, 65536] */
+	} store;
+	struct {
 		uint32_t max_count;           /* activation records kept, default 10000; 0 = no limit */
 		uint32_t max_age_hours;       /* records older are deleted, default 168; 0 = no limit */
 	} activations;

@@ -886,6 +886,10 @@ static int wait_take(struct queue_client *c, struct wake *w, uint32_t timeout_ms
 		}
 		if (take(c, k) == 0)
 			return 0;
+		/* Woken with nothing to take: a kick (the caller has a new
+		 * deadline to look at), or another consumer was faster. */
+		if (rc == 0)
+			return -ETIMEDOUT;
 	}
 }
 
@@ -1007,6 +1011,17 @@ int queue_completion_pop(struct queue_client *c, uint32_t timeout_ms, struct que
 		return rc;
 	fill_item(c, (uint32_t)k, it);
 	return 0;
+}
+
+void queue_completion_kick(struct queue *q)
+{
+	wake_signal(&q->hdr->cmp_wake);
+}
+
+void queue_request_kick(struct queue *q, uint32_t invoker_id)
+{
+	if (invoker_id < q->hdr->invokers)
+		wake_signal(&q->inv[invoker_id].wake);
 }
 
 void queue_completion_done(struct queue_client *c, const struct queue_item *it)

@@ -185,7 +185,8 @@ int queue_request_push(struct queue_client *c, struct queue_msg *m, struct queue
 	__attribute__((warn_unused_result));
 
 /* Invoker: take a request for this invoker (own ring, else steal), waiting
- * up to timeout_ms. -ETIMEDOUT when none came, -ENOBUFS when the client
+ * up to timeout_ms. -ETIMEDOUT when none came (early too: woken by a kick,
+ * or by a message another consumer took first), -ENOBUFS when the client
  * already holds QUEUE_HELD_MAX items, -EINTR on a signal. */
 int queue_request_pop(struct queue_client *c, uint32_t timeout_ms, struct queue_item *it)
 	__attribute__((warn_unused_result));
@@ -212,10 +213,19 @@ int queue_result_push(struct queue_client *c, const struct queue_item *it, struc
 void queue_item_release(struct queue_client *c, const struct queue_item *it);
 
 /* Controller: take a completion, waiting up to timeout_ms. The item must be
- * given back with queue_completion_done(). -ETIMEDOUT when none came. */
+ * given back with queue_completion_done(). -ETIMEDOUT when none came
+ * (early too, as for queue_request_pop). */
 int queue_completion_pop(struct queue_client *c, uint32_t timeout_ms, struct queue_item *it)
 	__attribute__((warn_unused_result));
 void queue_completion_done(struct queue_client *c, const struct queue_item *it);
+
+/* Wake the threads sleeping in queue_completion_pop (or, for
+ * queue_request_kick, in invoker id's queue_request_pop) without a
+ * message: they return -ETIMEDOUT early (or pop what came). For consumers
+ * that sleep until a deadline of their own and must look again: a new,
+ * earlier deadline, or shutdown. */
+void queue_completion_kick(struct queue *q);
+void queue_request_kick(struct queue *q, uint32_t invoker_id);
 
 /* Supervisor callback for an activation that a dead invoker had started:
  * complete it as failed. `payload` is valid during the call only. */

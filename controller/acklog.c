@@ -291,6 +291,9 @@ void acklog_close(struct acklog *l)
 		return;
 	if (l->fd >= 0)
 		close(l->fd);
+	for (uint32_t i = l->nsegs; i-- > 0;)
+		if (l->segs[i].open == 0)
+			seg_drop(l, &l->segs[i]);
 	pthread_mutex_destroy(&l->mu);
 	free(l->segs);
 	free(l);
@@ -451,6 +454,8 @@ int acklog_recover(const char *dir, acklog_entry_fn fn, void *arg, uint32_t *ent
 	qsort(r.cancelled, r.ncancel, sizeof(char *), cmp_id);
 	for (uint32_t i = 0; i < n && rc == 0; i++)
 		rc = replay(&r, r.texts[i], lens[i], fn, arg, entries, bad);
+	if (rc == 0)
+		rc = fn(arg, NULL, 0);
 	if (rc != 0) {
 		rc = err_set(e, rc > 0 ? -EIO : rc,
 			     "acknowledgement log: recording an unfinished activation failed: %s",

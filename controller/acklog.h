@@ -30,6 +30,7 @@ struct acklog;
  * not touched (acklog_recover() first). -errno of the directory. */
 int acklog_open(const char *dir, struct acklog **out, struct err *e)
 	__attribute__((warn_unused_result));
+/* Close; segments whose lines are all released are removed. */
 void acklog_close(struct acklog *l);
 
 /* Append the line of an activation about to be acknowledged; *ticket
@@ -50,7 +51,9 @@ void acklog_release(struct acklog *l, uint64_t ticket);
 uint32_t acklog_segments(struct acklog *l);
 
 /* Called for each line of an earlier run, oldest first, whose activation
- * was not cancelled; `info` is valid during the call. Non-zero stops. */
+ * was not cancelled; `info` is valid during the call. Non-zero stops. Then
+ * once with info NULL, before the files are removed: make what the calls
+ * wrote durable. */
 typedef int (*acklog_entry_fn)(void *arg, const struct entity_activation_info *info,
 			       uint64_t start_ms);
 

@@ -11,14 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/act.h"
 #include "common/log.h"
 #include "common/now.h"
+#include "controller/acklog.h"
 
-#define POP_WAIT_MS 50
 #define PRUNE_EVERY_MS 60000
+/* The completion thread's longest sleep: only a stop that lost the race
+ * with its kick waits this long. */
+#define COMPLETION_WAIT_MS 60000
 #define PRUNE_BATCH_GAP_MS 100
+/* A wait that expired but could not be acknowledged (disk full) is tried
+ * again this much later. */
+#define ACK_RETRY_MS 1000
 
 struct flight {
 	char id[33];
@@ -29,6 +36,8 @@ struct flight {
 	dispatch_done_fn done;
 	void *arg;
 	struct throttle *throttle;    /* holds one in-flight slot of info.ns */
+	uint64_t ticket;              /* its acknowledgement log line, 0 = none */
+	bool accept_failed;           /* logged that the line could not be written */
 	struct flight *next;          /* hash chain */
 };
 
@@ -38,13 +47,17 @@ struct dispatch {
 	const struct cfg *cfg;
 	struct queue *q;
 	struct store *store;
+	struct acklog *acks;          /* NULL: unfinished rows in the store instead */
 	pthread_mutex_t lock;         /* table and the push client */
 	struct queue_client *push;    /* HTTP threads push through it */
 	struct flight *table[FLIGHT_BUCKETS];
 	uint32_t inflight;
-	pthread_t thread;
+	pthread_t thread;             /* completions */
+	pthread_t timer;              /* expiries and prunes */
+	pthread_cond_t timer_cond;    /* with lock: an earlier expiry, or stop */
 	_Atomic bool stop;
 	uint64_t next_prune_ms;
+	uint64_t next_expiry_ms;      /* first waiter's expiry (under lock), 0 = none */
 };
 
 uint32_t dispatch_home(const char *path, const char *name)
@@ -132,7 +145,8 @@ static void failed_result(struct act_result *res, char *text, size_t size, const
 
 #define LOST_BY_CONTROLLER "The controller stopped before the activation completed; its outcome is unknown."
 
-/* The crash-recovery copy of an accepted activation (see dispatch_submit). */
+/* The crash-recovery copy of an accepted activation (see dispatch_submit),
+ * as an unfinished row: the path without the acknowledgement log. */
 static int pending_put(struct dispatch *d, struct flight *f, struct err *e)
 {
 	struct entity_record r;
@@ -149,11 +163,64 @@ static int pending_put(struct dispatch *d, struct flight *f, struct err *e)
 	return rc;
 }
 
+/* Before an activation is queued. With the acknowledgement log, only one
+ * that will be acknowledged without its result (non-blocking) needs its
+ * line now: a blocking caller learns of a controller crash through its
+ * connection, and gets a line only if its wait expires (expire_waiters).
+ * New work is refused while the store cannot write records. Without the
+ * log, every activation gets its unfinished row, as before. */
+static int accept_record(struct dispatch *d, struct flight *f, bool acknowledged,
+			 struct err *e)
+{
+	int rc;
+
+	if (!d->acks)
+		return pending_put(d, f, e);
+	rc = store_writable(d->store, e);
+	if (rc == 0 && acknowledged)
+		rc = acklog_accept(d->acks, &f->info, now_epoch_ms(), &f->ticket, e);
+	return rc;
+}
+
+/* Refused after accept_record: no activation exists, so no record either. */
+static void refuse_record(struct dispatch *d, const char *ns, const char *id, uint64_t ticket)
+{
+	struct err de = { 0 };
+
+	if (d->acks) {
+		if (ticket)
+			acklog_cancel(d->acks, ticket, id);
+	} else if (store_activation_drop_unfinished(d->store, ns, id, &de) < 0) {
+		log_warn("dispatch", "activation=%.32s: %s", id, de.msg);
+	}
+}
+
+int dispatch_accept(struct dispatch *d, const struct entity_activation_info *info,
+		    uint64_t *ticket, struct err *e)
+{
+	int rc;
+
+	*ticket = 0;
+	if (!d->acks)
+		return 0;
+	rc = store_writable(d->store, e);
+	if (rc == 0)
+		rc = acklog_accept(d->acks, info, now_epoch_ms(), ticket, e);
+	return rc;
+}
+
+void dispatch_cancel(struct dispatch *d, uint64_t ticket, const char *activation_id)
+{
+	if (d->acks && ticket)
+		acklog_cancel(d->acks, ticket, activation_id);
+}
+
 int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct err *e)
 {
 	struct flight *f = calloc(1, sizeof(*f));
 	struct queue_msg m = { 0 };
 	struct queue_buf b = { 0 };
+	uint64_t ticket;
 	size_t len;
 	uint32_t k;
 	int rc;
@@ -168,7 +235,7 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 		return rc;
 	}
 	f->throttle = r->throttle;
-	rc = pending_put(d, f, e);
+	rc = accept_record(d, f, !r->wait_ms, e);
 	if (rc < 0) {
 		throttle_concurrent_release(f->throttle, f->info.ns);
 		flight_free(f);
@@ -179,6 +246,7 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 		f->done = r->done;
 		f->arg = r->arg;
 	}
+	ticket = f->ticket;
 	m.home = r->home;
 	snprintf(m.id, sizeof(m.id), "%.32s", r->activation_id);
 	m.enqueue_ns = now_mono_ns();
@@ -193,6 +261,12 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 		f->next = d->table[k];
 		d->table[k] = f;
 		d->inflight++;
+		/* The timer sleeps until the first expiry it knows of: an
+		 * earlier one wakes it. */
+		if (f->expires_ms && (!d->next_expiry_ms || f->expires_ms < d->next_expiry_ms)) {
+			d->next_expiry_ms = f->expires_ms;
+			pthread_cond_signal(&d->timer_cond);
+		}
 		rc = queue_request_push(d->push, &m, &b);
 		if (rc < 0) {
 			queue_buf_free(d->push, &b);
@@ -203,13 +277,8 @@ int dispatch_submit(struct dispatch *d, const struct dispatch_request *r, struct
 		flight_free(f);
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (rc < 0) {
-		struct err de = { 0 };
-
-		/* Refused: no activation exists, so no record either. */
-		if (store_activation_drop_unfinished(d->store, r->info.ns, r->activation_id, &de) < 0)
-			log_warn("dispatch", "activation=%.32s: %s", r->activation_id, de.msg);
-	}
+	if (rc < 0)
+		refuse_record(d, r->info.ns, r->activation_id, ticket);
 	if (rc == -EMSGSIZE)
 		return err_set(e, rc, "Request larger than allowed: %zu > %u bytes.", len,
 			       queue_max_payload(d->q));
@@ -253,7 +322,8 @@ static void complete(struct dispatch *d, struct flight *f, const struct act_resu
 
 int dispatch_store_record_text(struct store *s, const char *ns, const char *path,
 			       const char *name, const char *id, const char *text, size_t len,
-			       uint64_t start_ms, uint64_t end_ms, struct err *e)
+			       uint64_t start_ms, uint64_t end_ms, uint64_t ticket, bool durable,
+			       struct err *e)
 {
 	struct store_activation sa = { 0 };
 	char list_name[600];
@@ -272,30 +342,16 @@ int dispatch_store_record_text(struct store *s, const char *ns, const char *path
 	sa.end_ms = end_ms;
 	sa.doc = text;
 	sa.len = len;
-	return store_activation_put(s, &sa, e);
-}
-
-/* end_ms 0 stores the record unfinished (pending_put). */
-int dispatch_store_record(struct store *s, const char *ns, const char *path, const char *name,
-			  const cJSON *rec, uint64_t start_ms, uint64_t end_ms, struct err *e)
-{
-	size_t len = 0;
-	char *doc = json_print(rec, &len);
-	int rc;
-
-	if (!doc)
-		return err_set(e, -ENOMEM, "store activation: out of memory");
-	rc = dispatch_store_record_text(s, ns, path, name, json_get_string(rec, "activationId"), doc,
-					len, start_ms, end_ms, e);
-	json_free(doc);
-	return rc;
+	sa.tag = ticket;
+	return durable ? store_activation_put_durable(s, &sa, e) : store_activation_put(s, &sa, e);
 }
 
 static int store_record_as(struct dispatch *d, struct flight *f, const struct entity_record *r,
 			   uint64_t end_ms, struct err *e)
 {
 	return dispatch_store_record_text(d->store, f->info.ns, f->info.path, f->info.name, f->id,
-					  r->text, r->len, r->start_ms, end_ms, e);
+					  r->text, r->len, r->start_ms, end_ms,
+					  end_ms ? f->ticket : 0, false, e);
 }
 
 static void store_record(struct dispatch *d, struct flight *f, const struct entity_record *r)
@@ -400,21 +456,54 @@ static void on_completion(struct dispatch *d, const struct queue_item *it)
 	flight_free(f);
 }
 
+/* A blocking call about to be answered 202: write its acknowledgement
+ * line if it has none. Caller holds the lock. */
+static bool acknowledge(struct dispatch *d, struct flight *f)
+{
+	struct err e = { 0 };
+
+	if (!d->acks || f->ticket)
+		return true;
+	if (acklog_accept(d->acks, &f->info, now_epoch_ms(), &f->ticket, &e) == 0)
+		return true;
+	if (!f->accept_failed)
+		log_warn("dispatch", "activation=%s: its wait expired, but %s: still waiting", f->id,
+			 e.msg);
+	f->accept_failed = true;
+	return false;
+}
+
 /* Tell waiters whose wait expired (they answer 202); keep the entries so
- * the record is stored when the activation ends. */
+ * the record is stored when the activation ends. Only when the first
+ * expiry is due; the scan finds the next one. Caller holds the lock. */
 static void expire_waiters(struct dispatch *d, uint64_t now)
 {
-	pthread_mutex_lock(&d->lock);
+	uint64_t next = 0;
+
+	if (!d->next_expiry_ms || d->next_expiry_ms > now)
+		return;
 	for (uint32_t b = 0; b < FLIGHT_BUCKETS; b++) {
 		for (struct flight *f = d->table[b]; f; f = f->next) {
-			if (!f->done || f->expires_ms > now)
+			uint64_t due = f->expires_ms;
+
+			if (!f->done)
 				continue;
-			f->done(f->arg, NULL);
-			f->done = NULL;
-			f->expires_ms = 0;
+			/* The 202 acknowledges it: its line first. Without one
+			 * (disk full), the caller keeps waiting for the result
+			 * rather than get a promise that could not be kept. */
+			if (due <= now && !acknowledge(d, f))
+				due = now + ACK_RETRY_MS;
+			else if (due <= now) {
+				f->done(f->arg, NULL);
+				f->done = NULL;
+				f->expires_ms = 0;
+				continue;
+			}
+			if (!next || due < next)
+				next = due;
 		}
 	}
-	pthread_mutex_unlock(&d->lock);
+	d->next_expiry_ms = next;
 }
 
 static void prune(struct dispatch *d, uint64_t now)
@@ -448,8 +537,9 @@ static void *completion_main(void *arg)
 	}
 	while (!atomic_load(&d->stop)) {
 		struct queue_item it;
-		int rc = queue_completion_pop(c, POP_WAIT_MS, &it);
-		uint64_t now;
+		/* Deadlines are the timer's: this thread sleeps until a
+		 * completion comes (or a kick at stop). */
+		int rc = queue_completion_pop(c, COMPLETION_WAIT_MS, &it);
 
 		if (rc == 0) {
 			on_completion(d, &it);
@@ -457,11 +547,39 @@ static void *completion_main(void *arg)
 		} else if (rc != -ETIMEDOUT && rc != -EINTR) {
 			log_error("dispatch", "completion pop: %s", strerror(-rc));
 		}
-		now = now_epoch_ms();
-		expire_waiters(d, now);
-		prune(d, now);
 	}
 	queue_client_close(c);
+	return NULL;
+}
+
+/* Sleep until the first waiter's expiry or the next prune (a minute away
+ * when nothing is in flight): no wake-up while there is nothing to do. A
+ * condition variable, so an earlier expiry from dispatch_submit is never
+ * missed. */
+static void *timer_main(void *arg)
+{
+	struct dispatch *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	while (!atomic_load(&d->stop)) {
+		uint64_t now = now_epoch_ms(), due;
+		struct timespec ts;
+
+		expire_waiters(d, now);
+		if (now >= d->next_prune_ms) {
+			pthread_mutex_unlock(&d->lock);
+			prune(d, now);
+			pthread_mutex_lock(&d->lock);
+			continue;
+		}
+		due = d->next_prune_ms;
+		if (d->next_expiry_ms && d->next_expiry_ms < due)
+			due = d->next_expiry_ms;
+		ts.tv_sec = (time_t)(due / 1000);
+		ts.tv_nsec = (long)(due % 1000) * 1000000L;
+		pthread_cond_timedwait(&d->timer_cond, &d->lock, &ts);
+	}
+	pthread_mutex_unlock(&d->lock);
 	return NULL;
 }
 
@@ -533,13 +651,67 @@ uint32_t dispatch_reap(struct dispatch *d, pid_t pid)
 	return failed;
 }
 
-int dispatch_recover(struct store *s, struct err *e)
-{
-	uint64_t n = 0;
-	int rc = store_activation_close_unfinished(s, &n, e);
+struct recovery {
+	struct store *store;
+	uint32_t recorded;
+	struct err e;
+};
 
+/* A line of the acknowledgement log: record the activation as failed
+ * unless its record made it to the store. */
+static int recover_line(void *arg, const struct entity_activation_info *info, uint64_t start_ms)
+{
+	struct recovery *rv = arg;
+	struct entity_record r;
+	struct act_result res;
+	char text[512], *doc = NULL;
+	int rc;
+
+	/* The last line: the records written must be on disk before the log
+	 * goes (a list commits the group commit's queue). */
+	if (!info)
+		return store_flush(rv->store, &rv->e);
+	rc = store_activation_get(rv->store, info->ns, info->activation_id, &doc, NULL, &rv->e);
+	free(doc);
+	if (rc != -ENOENT)
+		return rc;
+	failed_result(&res, text, sizeof(text), LOST_BY_CONTROLLER);
+	res.start_ms = res.end_ms = start_ms;
+	rc = entity_record_print(info, &res, &r, &rv->e);
 	if (rc < 0)
 		return rc;
+	rc = dispatch_store_record_text(rv->store, info->ns, info->path, info->name,
+					info->activation_id, r.text, r.len, start_ms,
+					start_ms ? start_ms : 1, 0, false, &rv->e);
+	entity_record_fini(&r);
+	if (rc == 0)
+		rv->recorded++;
+	return rc;
+}
+
+int dispatch_recover(struct store *s, const char *acks_dir, struct err *e)
+{
+	struct recovery rv = { .store = s };
+	uint32_t lines = 0, bad = 0;
+	uint64_t n = 0;
+	int rc = 0;
+
+	if (acks_dir) {
+		rc = acklog_recover(acks_dir, recover_line, &rv, &lines, &bad, e);
+		if (rc < 0 && rv.e.msg[0])
+			return err_set(e, rc, "acknowledgement log: record an unfinished activation: %s",
+				       rv.e.msg);
+		if (rc < 0)
+			return rc;
+		if (bad)
+			log_warn("dispatch", "acknowledgement log: %u unreadable line(s) skipped", bad);
+	}
+	/* Unfinished rows: a store written without the log (or by an older
+	 * release). */
+	rc = store_activation_close_unfinished(s, &n, e);
+	if (rc < 0)
+		return rc;
+	n += rv.recorded;
 	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
@@ -553,8 +725,8 @@ uint32_t dispatch_inflight(struct dispatch *d)
 	return n;
 }
 
-int dispatch_new(const struct cfg *c, struct queue *q, struct store *s, struct dispatch **out,
-		 struct err *e)
+int dispatch_new(const struct cfg *c, struct queue *q, struct store *s, struct acklog *acks,
+		 struct dispatch **out, struct err *e)
 {
 	struct dispatch *d = calloc(1, sizeof(*d));
 	int rc;
@@ -564,13 +736,24 @@ int dispatch_new(const struct cfg *c, struct queue *q, struct store *s, struct d
 	d->cfg = c;
 	d->q = q;
 	d->store = s;
+	d->acks = acks;
 	d->next_prune_ms = 0;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->timer_cond, NULL);
 	rc = queue_client_open(q, QUEUE_ROLE_CONTROLLER, 0, 0, &d->push, e);
 	if (rc == 0 && pthread_create(&d->thread, NULL, completion_main, d) != 0)
 		rc = err_set(e, -EAGAIN, "start the completion thread");
+	if (rc == 0 && pthread_create(&d->timer, NULL, timer_main, d) != 0) {
+		atomic_store(&d->stop, true);
+		while (pthread_tryjoin_np(d->thread, NULL) == EBUSY) {
+			queue_completion_kick(d->q);
+			usleep(2000);
+		}
+		rc = err_set(e, -EAGAIN, "start the dispatch timer thread");
+	}
 	if (rc < 0) {
 		queue_client_close(d->push);
+		pthread_cond_destroy(&d->timer_cond);
 		pthread_mutex_destroy(&d->lock);
 		free(d);
 		return rc;
@@ -584,15 +767,27 @@ void dispatch_free(struct dispatch *d)
 	if (!d)
 		return;
 	atomic_store(&d->stop, true);
-	pthread_join(d->thread, NULL);
+	pthread_mutex_lock(&d->lock);
+	pthread_cond_signal(&d->timer_cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->timer, NULL);
+	/* A kick is lost if it comes before the thread arms its sleep:
+	 * repeat it until the thread is gone. */
+	while (pthread_tryjoin_np(d->thread, NULL) == EBUSY) {
+		queue_completion_kick(d->q);
+		usleep(2000);
+	}
+	pthread_cond_destroy(&d->timer_cond);
 	pthread_mutex_lock(&d->lock);
 	for (uint32_t b = 0; b < FLIGHT_BUCKETS; b++) {
 		while (d->table[b]) {
 			struct flight *f = d->table[b];
 
 			d->table[b] = f->next;
-			if (f->done)
+			if (f->done) {
+				(void)acknowledge(d, f);
 				f->done(f->arg, NULL);
+			}
 			flight_free(f);
 		}
 	}

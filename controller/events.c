@@ -171,8 +171,9 @@ int events_trigger_fire(struct events *ev, const char *ns, int key, const char *
 	rc = entity_trigger_record(id, ns, name, json_get_string(trigger, "version"), payload,
 				   payload_len, logs, start, &rec, e);
 	if (rc == 0)
+		/* Durable: the fire is answered with this record's id. */
 		rc = dispatch_store_record_text(ev->store, ns, ns, name, id, rec.text, rec.len, start,
-						start, e);
+						start, 0, true, e);
 	entity_record_fini(&rec);
 	return rc;
 }

@@ -18,7 +18,9 @@
 #include "common/file.h"
 
 #define COMPONENT_GRACE_MS 60000     /* a component may run its timeout + this */
-#define WORKER_TICK_MS 50
+/* A wait that expired but could not be acknowledged (disk full) is tried
+ * again this much later. */
+#define ACK_RETRY_MS 1000
 #define SEQUENCE_DEPTH_MAX 16        /* nesting, far below what 50 actions allow in practice */
 
 struct seq;
@@ -43,6 +45,8 @@ struct seq {
 	cJSON *ids;                   /* component activation ids so far */
 	cJSON *response;              /* the last component's response */
 	uint64_t start_ms, duration_ms, wait_ms, expires_ms;
+	uint64_t ticket;              /* its acknowledgement line (dispatch_accept), 0 = none */
+	bool accept_failed;           /* logged that the line could not be written */
 	dispatch_done_fn done;
 	void *arg;
 	struct seq *prev, *nxt;       /* running list (worker only) */
@@ -55,7 +59,8 @@ struct invoke {
 	struct queue *queue;
 	struct throttle *throttle;
 	pthread_mutex_t lock;         /* jobs and the running list */
-	pthread_cond_t cond;
+	pthread_cond_t cond;          /* a job, an earlier expiry, or the stop */
+	uint64_t next_expiry_ms;      /* first waiting sequence's expiry, 0 = none */
 	struct job *head, *tail;
 	struct seq *running;
 	pthread_t thread;
@@ -398,6 +403,11 @@ static void running_add(struct invoke *iv, struct seq *s)
 	if (iv->running)
 		iv->running->prev = s;
 	iv->running = s;
+	/* The worker sleeps until the first expiry it knows of. */
+	if (s->done && (!iv->next_expiry_ms || s->expires_ms < iv->next_expiry_ms)) {
+		iv->next_expiry_ms = s->expires_ms;
+		pthread_cond_signal(&iv->cond);
+	}
 	pthread_mutex_unlock(&iv->lock);
 }
 
@@ -462,7 +472,8 @@ static void seq_finish(struct seq *s)
 	}
 	if (r.text &&
 	    dispatch_store_record_text(iv->store, s->ns, s->path, s->name, s->id, r.text, r.len,
-				       s->start_ms, r.end_ms ? r.end_ms : s->start_ms, &e) < 0)
+				       s->start_ms, r.end_ms ? r.end_ms : s->start_ms, s->ticket, false,
+				       &e) < 0)
 		log_error("invoke", "sequence=%s: store: %s", s->id, e.msg);
 	entity_record_fini(&r);
 	seq_free(s);
@@ -630,6 +641,13 @@ static int start_sequence(struct invoke *iv, const struct invoke_target *t,
 		s->done = c->done;
 		s->arg = c->arg;
 		s->expires_ms = s->start_ms + c->wait_ms;
+	} else {
+		/* Acknowledged with its id before it ends: its line first. */
+		rc = dispatch_accept(iv->dispatch, &s->info, &s->ticket, e);
+		if (rc < 0) {
+			seq_free(s);
+			return rc;
+		}
 	}
 	running_add(iv, s);
 	/* The sequence's own parameters are not passed to its components
@@ -639,6 +657,7 @@ static int start_sequence(struct invoke *iv, const struct invoke_target *t,
 	if (rc < 0) {
 		/* Nothing ran: the caller answers the error, no record. */
 		running_remove(iv, s);
+		dispatch_cancel(iv->dispatch, s->ticket, s->id);
 		seq_free(s);
 		return rc;
 	}
@@ -664,6 +683,8 @@ int invoke_start(struct invoke *iv, const struct invoke_target *t, struct invoke
 
 /* --- the worker --- */
 
+/* Waits of sequences that expired are told so (they answer 202); sets
+ * the next expiry to sleep until. */
 static void expire(struct invoke *iv, uint64_t now)
 {
 	struct {
@@ -671,16 +692,39 @@ static void expire(struct invoke *iv, uint64_t now)
 		void *arg;
 	} due[32];
 	uint32_t n = 0;
+	uint64_t next = 0;
 
 	pthread_mutex_lock(&iv->lock);
-	for (struct seq *s = iv->running; s && n < 32; s = s->nxt) {
-		if (!s->done || s->expires_ms > now)
+	for (struct seq *s = iv->running; s; s = s->nxt) {
+		struct err e = { 0 };
+
+		if (!s->done)
 			continue;
+		if (s->expires_ms > now || n == 32) {
+			/* Later, or more than one round takes: the next round. */
+			uint64_t at = s->expires_ms > now ? s->expires_ms : now;
+
+			if (!next || at < next)
+				next = at;
+			continue;
+		}
+		/* Answered 202 now: its line first; without one (disk full) the
+		 * caller keeps waiting for the result. */
+		if (!s->ticket && dispatch_accept(iv->dispatch, &s->info, &s->ticket, &e) < 0) {
+			if (!s->accept_failed)
+				log_warn("invoke", "sequence=%s: its wait expired, but %s: still waiting",
+					 s->id, e.msg);
+			s->accept_failed = true;
+			if (!next || now + ACK_RETRY_MS < next)
+				next = now + ACK_RETRY_MS;
+			continue;
+		}
 		due[n].done = s->done;
 		due[n].arg = s->arg;
 		n++;
 		s->done = NULL;
 	}
+	iv->next_expiry_ms = next;
 	pthread_mutex_unlock(&iv->lock);
 	for (uint32_t i = 0; i < n; i++)
 		due[i].done(due[i].arg, NULL);
@@ -710,18 +754,22 @@ static void *worker_main(void *arg)
 		struct job *j = iv->head;
 
 		if (!j) {
-			struct timespec ts;
+			uint64_t due = iv->next_expiry_ms;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += WORKER_TICK_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
+			/* No job: sleep until the first expiry, or until a job,
+			 * an earlier expiry (running_add) or the stop comes. */
+			if (due && due <= now_epoch_ms()) {
+				pthread_mutex_unlock(&iv->lock);
+				expire(iv, now_epoch_ms());
+				pthread_mutex_lock(&iv->lock);
+			} else if (due) {
+				struct timespec ts = { .tv_sec = (time_t)(due / 1000),
+						       .tv_nsec = (long)(due % 1000) * 1000000L };
+
+				pthread_cond_timedwait(&iv->cond, &iv->lock, &ts);
+			} else {
+				pthread_cond_wait(&iv->cond, &iv->lock);
 			}
-			pthread_cond_timedwait(&iv->cond, &iv->lock, &ts);
-			pthread_mutex_unlock(&iv->lock);
-			expire(iv, now_epoch_ms());
-			pthread_mutex_lock(&iv->lock);
 			continue;
 		}
 		iv->head = j->next;

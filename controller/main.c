@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "controller/acklog.h"
 #include "controller/api.h"
 #include "common/act.h"
 #include "common/cfg.h"
@@ -49,7 +50,7 @@ static void on_invoker_died(void *arg, uint32_t id, pid_t pid, int status)
 
 /* After a crash: check the store, and record the activations the last
  * controller accepted and never completed as failed. */
-static int recover(struct store *s)
+static int recover(struct store *s, const char *state_dir)
 {
 	struct err e = { 0 };
 	int n;
@@ -59,7 +60,7 @@ static int recover(struct store *s)
 		return -EIO;
 	}
 	log_info("main", "store integrity check: ok");
-	n = dispatch_recover(s, &e);
+	n = dispatch_recover(s, state_dir, &e);
 	if (n < 0) {
 		log_error("main", "recover unfinished activations: %s", e.msg);
 		return n;
@@ -68,6 +69,12 @@ static int recover(struct store *s)
 		log_warn("main", "%d activation(s) accepted before the last stop never completed: "
 				 "recorded as failed (whisk error)", n);
 	return 0;
+}
+
+/* A record is on disk: its acknowledgement line is obsolete. */
+static void on_record_committed(void *arg, uint64_t ticket)
+{
+	acklog_release(arg, ticket);
 }
 
 static int make_dir(const char *path, struct err *e)
@@ -95,6 +102,7 @@ struct controller {
 	char db[CFG_PATH_MAX + 32];
 	bool invokers;
 	struct store *store;
+	struct acklog *acks;          /* NULL: store.commit_window_ms 0 */
 	struct throttle *throttle;
 	struct queue_params qp;
 	struct queue *queue;
@@ -149,8 +157,18 @@ static int open_state(struct controller *c, struct err *e)
 	snprintf(c->db, sizeof(c->db), "%s/edgewhisk.db", c->cfg.state_dir);
 	if (store_open(c->db, &c->store, e) < 0)
 		return err_wrap(e, e->code, "store");
-	if (recover(c->store) < 0)
+	if (c->cfg.store.commit_window_ms &&
+	    store_group_commit_start(c->store, c->cfg.store.commit_window_ms,
+				     c->cfg.store.commit_max_records, e) < 0)
+		return err_wrap(e, e->code, "store");
+	/* The log of an earlier run is read whichever way this one writes. */
+	if (recover(c->store, c->cfg.state_dir) < 0)
 		return err_set(e, -EIO, "store: recovery failed");
+	if (c->cfg.store.commit_window_ms) {
+		if (acklog_open(c->cfg.state_dir, &c->acks, e) < 0)
+			return err_wrap(e, e->code, "acknowledgement log");
+		store_set_commit_hook(c->store, on_record_committed, c->acks);
+	}
 	return throttle_new(&c->cfg, &c->throttle, e);
 }
 
@@ -176,7 +194,7 @@ static int start_parts(struct controller *c, struct err *e)
 {
 	struct rest_env env;
 
-	if (dispatch_new(&c->cfg, c->queue, c->store, &c->dispatch, e) < 0)
+	if (dispatch_new(&c->cfg, c->queue, c->store, c->acks, &c->dispatch, e) < 0)
 		return err_wrap(e, e->code, "dispatch");
 	if (invoke_new(&c->cfg, c->store, c->dispatch, c->queue, c->throttle, &c->invoke, e) < 0)
 		return err_wrap(e, e->code, "invoke");
@@ -210,7 +228,9 @@ static void stop_all(struct controller *c)
 	invoke_free(c->invoke);
 	queue_close(c->queue);
 	throttle_free(c->throttle);
+	/* The store commits what it still queues, releasing log lines. */
 	store_close(c->store);
+	acklog_close(c->acks);
 }
 
 int main(int argc, char **argv)
