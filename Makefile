@@ -9,6 +9,7 @@
 #   make bench-queue  queue throughput / wake-up benchmark against a mutex+condvar baseline
 #   make bench-invoker / bench-api   invoker and REST API against the warm container (dockerd)
 #   make bench-events  sequences vs single invocations, trigger -> rule -> action throughput
+#   make bench-store [QUICK=1]  bytes written (loop-device ext4) and CPU per activation (root, dockerd)
 #   make bench-seed [QUICK=1]  the seed's experiments: report + plots in bench/results/ (dockerd)
 #   make soak         bounded soak (SOAK_SECONDS=300 SOAK_RATE=20), latency/RSS/fd figures (dockerd)
 #   make deps         install the Debian build dependencies (root)
@@ -106,7 +107,7 @@ include runtimes/images.mk
 .SECONDARY:
 
 .PHONY: all test unit stress integration soak images bench bench-queue bench-invoker bench-api \
-	bench-events bench-seed deps lint clean fuzz fuzz-build leakcheck analyze
+	bench-store bench-events bench-seed deps lint clean fuzz fuzz-build leakcheck analyze
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
 $(O)/%.o: %.c
@@ -198,7 +199,8 @@ integration: all images $(INTEGRATION_TESTS)
 		tests/integration/test_faults.sh tests/integration/test_resources.sh \
 		tests/integration/test_security.sh tests/integration/test_overload.sh \
 		tests/integration/test_hardening.sh tests/integration/test_memory.sh \
-		tests/integration/test_fuzz_api.sh tests/integration/test_faults_dockerd.sh
+		tests/integration/test_fuzz_api.sh tests/integration/test_idle.sh \
+		tests/integration/test_faults_dockerd.sh
 
 # Bounded soak against real containers: SOAK_SECONDS (default 300) at
 # SOAK_RATE requests/s (default 20); prints latency, RSS and fd figures.
@@ -288,6 +290,10 @@ bench-invoker: all images $(BENCH_INVOKER)
 # wrk against the REST API and against the warm container; needs dockerd.
 bench-api: all images
 	$(Q)O=$(O) bench/bench_api.sh $(BENCH_ARGS)
+
+# Bytes written to a loop-device ext4 and CPU per activation (root, dockerd).
+bench-store: all images
+	$(Q)O=$(O) bench/bench_store.sh $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 bench-events: all images
 	$(Q)O=$(O) bench/bench_events.sh --csv $(O)/bench/events.csv $(BENCH_ARGS)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Invoker supervision (see sup.h). A thread polls waitpid(WNOHANG) every
- * 50 ms rather than handling SIGCHLD: no signal handler races with the HTTP
- * threads, and 50 ms is well inside the time a client waits anyway. */
+/* Invoker supervision (see sup.h). A thread sleeps in poll(2) on a pidfd
+ * per invoker (readable once it exits) and an eventfd for the stop, with
+ * the next restart as its only deadline: no SIGCHLD handler races with the
+ * HTTP threads, and an idle board is not woken. Kernels without
+ * pidfd_open (before 5.3) fall back to a look every second. */
 #include "controller/sup.h"
 
 #include <errno.h>
@@ -12,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,12 +27,13 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 10000
 #define STABLE_MS 30000
-#define POLL_MS 50
+#define FALLBACK_POLL_MS 1000        /* without pidfds */
 
 struct slot {
 	struct sup_invoker_state st;
 	uint64_t backoff_ms;
 	uint64_t restart_at_ms;      /* when down: when to start again */
+	int pidfd;                   /* of st.pid, -1 when none */
 };
 
 struct sup {
@@ -36,6 +42,7 @@ struct sup {
 	pthread_mutex_t lock;
 	pthread_t thread;
 	_Atomic bool stop;
+	int stop_fd;                 /* eventfd: written by sup_stop */
 	struct slot *slots;
 };
 
@@ -77,7 +84,37 @@ static void start_one(struct sup *s, uint32_t id)
 	}
 	sl->st.pid = pid;
 	sl->st.up_since_ms = now_mono_ms();
+	sl->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	log_info("sup", "invoker %u started pid=%d cpu=%u", id, (int)pid, cfg_invoker_cpu(s->cfg.cfg, id));
+}
+
+/* Sleep until an invoker exits, the stop, or the first restart is due. */
+static void wait_event(struct sup *s)
+{
+	struct pollfd fds[1 + 64];
+	uint64_t now = now_mono_ms(), due = 0;
+	int n = 0, timeout;
+	bool blind = s->stop_fd < 0;   /* no way to be woken: look every second */
+
+	fds[n++] = (struct pollfd){ .fd = s->stop_fd, .events = POLLIN };
+	pthread_mutex_lock(&s->lock);
+	for (uint32_t i = 0; i < s->cfg.count; i++) {
+		const struct slot *sl = &s->slots[i];
+
+		if (sl->st.pid == 0) {
+			if (!due || sl->restart_at_ms < due)
+				due = sl->restart_at_ms;
+		} else if (sl->pidfd >= 0 && n < (int)(sizeof(fds) / sizeof(fds[0]))) {
+			fds[n++] = (struct pollfd){ .fd = sl->pidfd, .events = POLLIN };
+		} else {
+			blind = true;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	timeout = due ? (due > now ? (int)(due - now) : 0) : -1;
+	if (blind && (timeout < 0 || timeout > FALLBACK_POLL_MS))
+		timeout = FALLBACK_POLL_MS;
+	(void)poll(fds, (nfds_t)n, timeout);
 }
 
 static void *sup_main(void *arg)
@@ -85,7 +122,6 @@ static void *sup_main(void *arg)
 	struct sup *s = arg;
 
 	while (!atomic_load(&s->stop)) {
-		const struct timespec tick = { 0, POLL_MS * 1000000L };
 		uint64_t now;
 		int status;
 		pid_t pid;
@@ -102,6 +138,9 @@ static void *sup_main(void *arg)
 				}
 				up = now_mono_ms() - sl->st.up_since_ms;
 				sl->st.pid = 0;
+				if (sl->pidfd >= 0)
+					close(sl->pidfd);
+				sl->pidfd = -1;
 				sl->st.up_since_ms = 0;
 				sl->st.last_status = status;
 				sl->st.restarts++;
@@ -131,7 +170,8 @@ static void *sup_main(void *arg)
 				start_one(s, i);
 			pthread_mutex_unlock(&s->lock);
 		}
-		nanosleep(&tick, NULL);
+		if (!atomic_load(&s->stop))
+			wait_event(s);
 	}
 	return NULL;
 }
@@ -177,8 +217,10 @@ int sup_start(const struct sup_config *c, struct sup **out, struct err *e)
 		return err_set(e, -ENOMEM, "allocate supervisor");
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	s->stop_fd = eventfd(0, EFD_CLOEXEC);
 	for (uint32_t i = 0; i < c->count; i++) {
 		s->slots[i].backoff_ms = BACKOFF_MIN_MS;
+		s->slots[i].pidfd = -1;
 		start_one(s, i);
 	}
 	if (pthread_create(&s->thread, NULL, sup_main, s) != 0) {
@@ -197,6 +239,8 @@ void sup_stop(struct sup *s, uint32_t timeout_ms)
 	if (!s)
 		return;
 	atomic_store(&s->stop, true);
+	if (s->stop_fd >= 0 && write(s->stop_fd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0)
+		log_warn("sup", "wake the supervisor: %s", strerror(errno));
 	if (s->thread)
 		pthread_join(s->thread, NULL);
 	for (uint32_t i = 0; i < s->cfg.count; i++)
@@ -235,6 +279,11 @@ void sup_stop(struct sup *s, uint32_t timeout_ms)
 		}
 		usleep(20000);
 	}
+	for (uint32_t i = 0; i < s->cfg.count; i++)
+		if (s->slots[i].pidfd >= 0)
+			close(s->slots[i].pidfd);
+	if (s->stop_fd >= 0)
+		close(s->stop_fd);
 	pthread_mutex_destroy(&s->lock);
 	free(s->slots);
 	free(s);

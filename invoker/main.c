@@ -6,8 +6,10 @@
  * invoker made. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,12 @@
 #include "invoker/runner.h"
 #include "invoker/workers.h"
 
-static volatile sig_atomic_t stop_requested;
+/* SIGTERM and SIGINT are blocked in every thread and taken by the main
+ * thread in sigtimedwait(): no handler, and no wake-up while idle. */
+static sigset_t stop_signals;
+/* How often the main thread looks whether the workers stopped on their own. */
+#define STOP_CHECK_MS 10000
+static bool stop_requested;
 
 struct invoker {
 	struct cfg cfg;
@@ -34,10 +41,13 @@ struct invoker {
 	struct workers *workers;
 };
 
-static void on_stop(int sig)
+/* Sleep up to ms, or until SIGTERM/SIGINT (then stop_requested). */
+static void wait_stop(long ms)
 {
-	(void)sig;
-	stop_requested = 1;
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	if (sigtimedwait(&stop_signals, NULL, &ts) > 0)
+		stop_requested = true;
 }
 
 static void usage(FILE *f)
@@ -65,7 +75,6 @@ static int parse_u32(const char *s, uint32_t max, uint32_t *out)
 /* The controller may still be laying the queue out: retry for a while. */
 static int attach_retry(const char *name, struct queue **q, struct err *e)
 {
-	const struct timespec pause = { 0, 100 * 1000000L };
 	int rc = -ENOENT;
 
 	for (int i = 0; i < 50 && !stop_requested; i++) {
@@ -73,7 +82,7 @@ static int attach_retry(const char *name, struct queue **q, struct err *e)
 		rc = queue_attach(name, q, e);
 		if (rc != -ENOENT && rc != -EAGAIN)
 			return rc;
-		nanosleep(&pause, NULL);
+		wait_stop(100);
 	}
 	return rc;
 }
@@ -173,13 +182,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 static void on_signals(void)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	/* Before any thread starts: they inherit the mask. */
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* The controller supervises us; if it dies, so do we. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -257,11 +264,10 @@ int main(int argc, char **argv)
 		 inv.id, cpu, wc.count < 1 ? 1 : wc.count > QUEUE_HELD_MAX ? QUEUE_HELD_MAX : wc.count,
 		 (unsigned long long)inv.cfg.invokers.user_memory_mb, inv.cfg.queue.name,
 		 queue_generation(inv.q));
-	while (!stop_requested && !workers_stopped(inv.workers)) {
-		const struct timespec tick = { 0, 100 * 1000000L };
-
-		nanosleep(&tick, NULL);
-	}
+	/* Until a stop signal, or the workers stop on their own (a retired
+	 * queue, noticed by them within their pop timeout). */
+	while (!stop_requested && !workers_stopped(inv.workers))
+		wait_stop(STOP_CHECK_MS);
 	if (queue_is_retired(inv.q))
 		log_info("main", "queue retired by a newer controller");
 	workers_stop(inv.workers, &done, &failed);

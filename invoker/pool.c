@@ -12,6 +12,7 @@ struct pool {
 	struct pool_config cfg;
 	struct pool_container c[POOL_MAX_CONTAINERS];
 	uint32_t used_mb;            /* memory of every non-free container */
+	uint64_t prewarm_after_ms;   /* no stem cell before (a creation failed) */
 };
 
 int pool_new(const struct pool_config *cfg, struct pool **out)
@@ -261,6 +262,12 @@ static uint32_t kind_count(const struct pool *p, const char *kind, uint32_t memo
 	return n;
 }
 
+static void due_at(struct pool_tick *out, uint64_t at)
+{
+	if (!out->next_ms || at < out->next_ms)
+		out->next_ms = at;
+}
+
 void pool_tick(struct pool *p, uint64_t now_ms, struct pool_tick *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -273,11 +280,22 @@ void pool_tick(struct pool *p, uint64_t now_ms, struct pool_tick *out)
 		if (p->cfg.idle_timeout_ms && idle_ms >= p->cfg.idle_timeout_ms) {
 			c->state = POOL_REMOVING;
 			out->remove[out->remove_count++] = i;
-		} else if (c->state == POOL_WARM && p->cfg.pause_grace_ms &&
-			   idle_ms >= p->cfg.pause_grace_ms) {
+			continue;
+		}
+		if (c->state == POOL_WARM && p->cfg.pause_grace_ms &&
+		    idle_ms >= p->cfg.pause_grace_ms) {
 			c->state = POOL_PAUSING;
 			out->pause[out->pause_count++] = i;
+		} else if (c->state == POOL_WARM && p->cfg.pause_grace_ms) {
+			due_at(out, c->last_used_ms + p->cfg.pause_grace_ms);
 		}
+		if (p->cfg.idle_timeout_ms)
+			due_at(out, c->last_used_ms + p->cfg.idle_timeout_ms);
+	}
+	if (now_ms < p->prewarm_after_ms) {
+		if (p->cfg.prewarm_count)
+			due_at(out, p->prewarm_after_ms);
+		return;
 	}
 	/* Top up stem cells while memory allows; never evict for them. */
 	for (uint32_t k = 0; k < p->cfg.prewarm_count; k++) {
@@ -293,6 +311,11 @@ void pool_tick(struct pool *p, uint64_t now_ms, struct pool_tick *out)
 			out->create[out->create_count++] = (uint32_t)slot;
 		}
 	}
+}
+
+void pool_prewarm_hold(struct pool *p, uint64_t until_ms)
+{
+	p->prewarm_after_ms = until_ms;
 }
 
 uint32_t pool_count(const struct pool *p, enum pool_state st)

@@ -129,13 +129,19 @@ void pool_paused(struct pool *p, uint32_t slot, bool ok);
 
 /* Periodic work: slots to pause (WARM idle >= grace; marked PAUSING), to
  * remove (idle >= idle timeout; marked REMOVING), and stem cells to create
- * (marked CREATING, kind/memory filled). */
+ * (marked CREATING, kind/memory filled); and when to look again (the next
+ * pause or removal of an idle slot; other changes come as events). */
 struct pool_tick {
 	uint32_t pause[POOL_MAX_CONTAINERS], pause_count;
 	uint32_t remove[POOL_MAX_CONTAINERS], remove_count;
 	uint32_t create[POOL_MAX_CONTAINERS], create_count;
+	uint64_t next_ms;            /* when the next pause or removal falls due; 0 = none */
 };
 void pool_tick(struct pool *p, uint64_t now_ms, struct pool_tick *out);
+
+/* Create no stem cell before until_ms (a creation failed: not again at
+ * once); pool_tick's next_ms then includes it. */
+void pool_prewarm_hold(struct pool *p, uint64_t until_ms);
 
 /* Counts by state (for health and tests). */
 uint32_t pool_count(const struct pool *p, enum pool_state st);

@@ -25,6 +25,7 @@
 #define RUNNER_PORT 8080
 #define READY_RETRY_MS 5          /* /init retry while the proxy starts */
 #define LOG_IDLE_MS 2000          /* OpenWhisk: stop when no log line for 2 s */
+#define PREWARM_RETRY_MS 5000     /* after a stem cell could not be created */
 
 struct ctr {
 	char id[DOCKER_ID_MAX];
@@ -42,6 +43,12 @@ struct runner {
 	char network[64];
 	pthread_mutex_t lock;
 	pthread_cond_t freed;        /* signalled when containers free up */
+	/* Housekeeping sleeps on hk until hk_until (monotonic ms, 0 = no
+	 * deadline); hk_notify wakes it only for an earlier deadline, so a
+	 * busy invoker does not wake it per activation. */
+	pthread_cond_t hk;
+	uint64_t hk_until;
+	bool hk_sleeping;
 	struct pool *pool;
 	_Atomic uint32_t counter;    /* container names */
 };
@@ -151,6 +158,24 @@ fail:
 
 /* --- the pool, under the lock --- */
 
+/* Something falls due at `at` (0: at once, e.g. a slot freed for a stem
+ * cell): wake the housekeeping if it sleeps past it. Locked. */
+static void hk_notify(struct runner *r, uint64_t at)
+{
+	/* hk_until 0: it sleeps with no deadline, so any deadline is earlier. */
+	if (r->hk_sleeping && at != UINT64_MAX && (!r->hk_until || at < r->hk_until))
+		pthread_cond_signal(&r->hk);
+}
+
+/* A released container's first deadline: its pause or its removal. */
+static uint64_t idle_deadline(const struct runner *r, uint64_t now)
+{
+	uint64_t grace = r->cfg.pool.pause_grace_ms, idle = r->cfg.pool.idle_timeout_ms;
+	uint64_t d = grace && (!idle || grace < idle) ? grace : idle;
+
+	return d ? now + d : UINT64_MAX;
+}
+
 static void slot_removed(struct runner_worker *w, uint32_t slot)
 {
 	struct runner *r = w->r;
@@ -164,6 +189,8 @@ static void slot_removed(struct runner_worker *w, uint32_t slot)
 	pthread_mutex_lock(&r->lock);
 	pool_removed(r->pool, slot);
 	pthread_cond_broadcast(&r->freed);
+	if (r->cfg.pool.prewarm_count)
+		hk_notify(r, 0);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -171,9 +198,13 @@ static void slot_release(struct runner_worker *w, uint32_t slot, const char *key
 {
 	struct runner *r = w->r;
 
+	uint64_t now = now_mono_ms();
+
 	pthread_mutex_lock(&r->lock);
-	pool_release(r->pool, slot, key, keep, now_mono_ms());
+	pool_release(r->pool, slot, key, keep, now);
 	pthread_cond_broadcast(&r->freed);
+	if (keep)
+		hk_notify(r, idle_deadline(r, now));
 	pthread_mutex_unlock(&r->lock);
 	if (!keep)
 		slot_removed(w, slot);
@@ -591,15 +622,17 @@ void runner_run(struct runner_worker *w, const struct act_request *q, struct act
 
 /* --- housekeeping --- */
 
-void runner_tick(struct runner_worker *w)
+uint64_t runner_tick(struct runner_worker *w)
 {
 	struct runner *r = w->r;
 	struct pool_tick t;
 	struct err e = { 0 };
+	uint64_t next;
 
 	pthread_mutex_lock(&r->lock);
 	pool_tick(r->pool, now_mono_ms(), &t);
 	pthread_mutex_unlock(&r->lock);
+	next = t.next_ms;
 	for (uint32_t i = 0; i < t.pause_count; i++) {
 		struct ctr *c = pool_slot_data(r->pool, t.pause[i]);
 		bool ok;
@@ -637,9 +670,44 @@ void runner_tick(struct runner_worker *w)
 		if (rc == 0)
 			pool_slot_set_data(r->pool, slot, c);
 		pool_created(r->pool, slot, rc == 0, now_mono_ms());
+		if (rc < 0) {
+			/* Not again at once: the freed slot would be retried on
+			 * the next wake-up, against a failing daemon. */
+			pool_prewarm_hold(r->pool, now_mono_ms() + PREWARM_RETRY_MS);
+			if (!next || now_mono_ms() + PREWARM_RETRY_MS < next)
+				next = now_mono_ms() + PREWARM_RETRY_MS;
+		}
 		pthread_cond_broadcast(&r->freed);
 		pthread_mutex_unlock(&r->lock);
 	}
+	return next;
+}
+
+void runner_wait(struct runner *r, uint64_t until_ms)
+{
+	pthread_mutex_lock(&r->lock);
+	r->hk_until = until_ms;
+	r->hk_sleeping = true;
+	if (until_ms) {
+		/* hk runs on CLOCK_MONOTONIC (runner_new). */
+		struct timespec ts = { .tv_sec = (time_t)(until_ms / 1000),
+				       .tv_nsec = (long)(until_ms % 1000) * 1000000L };
+
+		if (until_ms > now_mono_ms())
+			pthread_cond_timedwait(&r->hk, &r->lock, &ts);
+	} else {
+		pthread_cond_wait(&r->hk, &r->lock);
+	}
+	r->hk_sleeping = false;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void runner_wake(struct runner *r)
+{
+	pthread_mutex_lock(&r->lock);
+	pthread_cond_broadcast(&r->freed);
+	pthread_cond_broadcast(&r->hk);
+	pthread_mutex_unlock(&r->lock);
 }
 
 /* --- setup --- */
@@ -713,6 +781,14 @@ int runner_new(const struct runner_config *cfg, struct runner **out, struct err 
 	r->cfg.network = r->network;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->freed, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&r->hk, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	rc = pool_new(&cfg->pool, &r->pool);
 	if (rc < 0)
 		err_set(e, rc, "allocate the container pool");
@@ -726,6 +802,7 @@ int runner_new(const struct runner_config *cfg, struct runner **out, struct err 
 	if (rc < 0) {
 		pool_free(r->pool);
 		pthread_cond_destroy(&r->freed);
+		pthread_cond_destroy(&r->hk);
 		pthread_mutex_destroy(&r->lock);
 		free(r);
 		return err_wrap(e, rc, "docker at %s", cfg->docker_socket);
@@ -753,6 +830,7 @@ void runner_free(struct runner *r)
 	}
 	pool_free(r->pool);
 	pthread_cond_destroy(&r->freed);
+	pthread_cond_destroy(&r->hk);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

@@ -58,7 +58,13 @@ void runner_run(struct runner_worker *w, const struct act_request *req, struct a
 		char **result_buf, runner_result_fn on_result, void *arg);
 
 /* Housekeeping: pause idle containers, remove expired ones, top up stem
- * cells. Call every ~100 ms from one thread. */
-void runner_tick(struct runner_worker *w);
+ * cells. From one thread. Returns when to call it again (monotonic ms; 0 =
+ * only after a change: runner_wait). */
+uint64_t runner_tick(struct runner_worker *w);
+
+/* Sleep until until_ms (monotonic; 0 = no deadline) or until containers
+ * change state (freed, created, released) or runner_wake(). */
+void runner_wait(struct runner *r, uint64_t until_ms);
+void runner_wake(struct runner *r);
 
 #endif

@@ -9,13 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/act.h"
 #include "common/log.h"
 #include "common/mem.h"
 
-#define POP_TIMEOUT_MS 250
-#define TICK_MS 50
+/* The leader's wait for a request. It looks at the stop flag and the
+ * queue's retirement after each: workers_stop kicks it, and a retired
+ * queue means the controller that made it is gone, which already sent us
+ * SIGTERM (parent-death signal), so this bound only matters for odd
+ * cases, and an idle invoker wakes once per this long. */
+#define POP_TIMEOUT_MS 10000
 
 struct workers {
 	struct queue *q;
@@ -201,6 +206,9 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Pauses, removals and stem cells, at their deadlines: in between it
+ * sleeps until containers change (runner_wait), so an idle invoker with
+ * nothing due does not wake at all. */
 static void *housekeeping_main(void *arg)
 {
 	struct workers *inv = arg;
@@ -212,10 +220,10 @@ static void *housekeeping_main(void *arg)
 		return NULL;
 	}
 	while (!should_stop(inv)) {
-		const struct timespec tick = { 0, TICK_MS * 1000000L };
+		uint64_t next = runner_tick(w);
 
-		runner_tick(w);
-		nanosleep(&tick, NULL);
+		if (!should_stop(inv))
+			runner_wait(inv->runner, next);
 	}
 	runner_worker_free(w);
 	return NULL;
@@ -256,8 +264,16 @@ void workers_stop(struct workers *w, uint64_t *done, uint64_t *failed)
 	if (!w)
 		return;
 	atomic_store(&w->stop, true);
-	for (uint32_t i = 0; i < w->started; i++)
-		pthread_join(w->threads[i], NULL);
+	runner_wake(w->runner);
+	/* A kick lost because the leader had not armed its sleep yet is sent
+	 * again until every thread is gone. */
+	for (uint32_t i = 0; i < w->started; i++) {
+		while (pthread_tryjoin_np(w->threads[i], NULL) == EBUSY) {
+			queue_request_kick(w->q, w->id);
+			runner_wake(w->runner);
+			usleep(2000);
+		}
+	}
 	if (done)
 		*done = atomic_load(&w->done);
 	if (failed)
