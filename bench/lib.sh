@@ -10,7 +10,8 @@
 #   bench_setup NAME           temp dir T, traps (cleanup on exit/Ctrl-C)
 #   bench_start                controller with the BENCH_* configuration below
 #   bench_stop                 stop it, remove its containers and state (T stays)
-#   BENCH_INVOKERS BENCH_USER_MEMORY BENCH_PREWARM BENCH_LOG_LEVEL: the knobs
+#   BENCH_INVOKERS BENCH_USER_MEMORY BENCH_PREWARM BENCH_LOG_LEVEL: the knobs;
+#   BENCH_CONFIG_EXTRA: more top-level config sections (no key twice)
 #   invoke_time ACTION BODY    sequential blocking invocation: "HTTP ms"
 #   status_kb PID FIELD, cpu_ticks PID..., cpu_ns PID..., invoker_pids, settle,
 #   containers_of KIND ACTION, host_port NAME, image_size IMAGE
@@ -69,6 +70,7 @@ runtimes:
   native: {image: edgewhisk/action-native:1, default: false, prewarm: $pw}
 limits:
   memory: {default: 256m, min: 128m, max: 256m}
+${BENCH_CONFIG_EXTRA:-}
 EOF
 }
 
