@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Resource faults, with real containers:
-#   - state_dir on a small tmpfs that fills up: writes (create, invoke) get
-#     503 with a clear message, reads still work, the store stays intact,
-#     and everything works again once space returns;
+#   - state_dir on a small tmpfs that fills up while non-blocking calls
+#     come in (their records in the group commit): writes (create, invoke)
+#     get 503 with a clear message, reads still work, every call that was
+#     acknowledged (202) has its record once space returns, the store stays
+#     intact, and everything works again;
 #   - actions that fork without bound, allocate past their memory limit,
 #     write megabytes of logs, never return, or return 5 MB: each ends in
 #     the documented error, and the invoker stays up (same pid, no restart)
@@ -63,8 +65,17 @@ reqj PUT "/api/v1/namespaces/_/actions/hello" \
 check "create hello" test "$CODE" = 200
 req POST "/api/v1/namespaces/_/actions/hello?blocking=true&result=true"
 check "invoke hello" test "$CODE" = 200
+# Non-blocking calls as fast as they are answered, while the disk fills.
+python3 "$EW_ROOT/bench/store_load.py" --port "$PORT" --auth "$GUEST_AUTH" --action hello \
+	--kind nonblocking --count 400 --rate 200 >"$T/load.json" 2>/dev/null &
+load=$!
+sleep 0.5
 dd if=/dev/zero of="$MNT/filler" bs=64k 2>/dev/null
+wait "$load"
+jq -r '.ids[]' "$T/load.json" >"$T/acked"
 echo "# tmpfs: $(df -k "$MNT" | awk 'NR==2 {print $3 " KB used, " $4 " KB free"}')"
+echo "# calls while the disk filled: $(wc -l <"$T/acked") of 400 acknowledged, the rest refused"
+check "calls were acknowledged before the disk was full" test "$(wc -l <"$T/acked")" -ge 1
 big=$(head -c 300000 /dev/zero | tr '\0' 'x')
 reqj PUT "/api/v1/namespaces/_/actions/big" \
 	"{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"// $big\nfunction main(){return {}}\"}}"
@@ -89,8 +100,32 @@ reqj PUT "/api/v1/namespaces/_/actions/big" \
 check "space back: create works" test "$CODE" = 200
 req POST "/api/v1/namespaces/_/actions/big?blocking=true&result=true"
 check "space back: invoke works" eval 'test "$CODE" = 200 && jqb ".big == true"'
+# The records kept in memory while the disk was full are written now.
+missing=0 others=0
+while read -r id; do
+	req GET "/api/v1/namespaces/_/activations/$id"
+	if [ "$CODE" != 200 ]; then
+		missing=$((missing + 1))
+	elif ! jqb '.response.statusCode == 0 or .response.statusCode == 3'; then
+		others=$((others + 1))
+	fi
+done <"$T/acked"
+check "every acknowledged call has its record once space is back ($missing missing)" \
+	test "$missing" = 0
+check "each completed, or failed as a whisk error ($others other)" test "$others" = 0
+# The controller holds the database exclusively: check it stopped, then
+# start again on the same state.
+kill -TERM "$CTRL_PID"
+wait "$CTRL_PID" 2>/dev/null
+CTRL_PID=
 integrity=$(sqlite3 "$STATE/edgewhisk.db" 'PRAGMA integrity_check' 2>&1)
 check "the store passes PRAGMA integrity_check ($integrity)" test "$integrity" = ok
+"$EW_ROOT/$O/edgewhisk-controller" -c "$T/edgewhisk.yaml" >>"$T/controller.log" 2>&1 &
+CTRL_PID=$!
+ew_wait_up 30
+check "the controller starts again on the same state" test $? = 0
+# The misbehaving actions below must not cost this invoker a restart.
+inv0=$(invoker)
 
 # --- misbehaving actions ---
 # run NAME KIND CODE LIMITS: create, invoke blocking; sets BODY (the record), MS.
