@@ -451,7 +451,8 @@ int acklog_recover(const char *dir, acklog_entry_fn fn, void *arg, uint32_t *ent
 		if (rc < 0)
 			goto out;
 	}
-	qsort(r.cancelled, r.ncancel, sizeof(char *), cmp_id);
+	if (r.ncancel)
+		qsort(r.cancelled, r.ncancel, sizeof(char *), cmp_id);
 	for (uint32_t i = 0; i < n && rc == 0; i++)
 		rc = replay(&r, r.texts[i], lens[i], fn, arg, entries, bad);
 	if (rc == 0)
