@@ -323,14 +323,16 @@ static void checkpoint(struct store *s)
 /* Take up to max_records from the head into w->busy. Locked. */
 static uint32_t take_batch(struct store_writer *w)
 {
-	struct pending *p = w->head, *last = NULL;
-	uint32_t n = 0;
+	struct pending *last = w->head, *p;
+	uint32_t n = 1;
 
-	while (p && n < w->max_records) {
-		last = p;
-		p = p->next;
+	if (!last)
+		return 0;
+	while (last->next && n < w->max_records) {
+		last = last->next;
 		n++;
 	}
+	p = last->next;
 	w->busy = w->head;
 	last->next = NULL;
 	w->head = p;
@@ -345,6 +347,8 @@ static void return_batch(struct store_writer *w, uint32_t n)
 {
 	struct pending *last = w->busy;
 
+	if (!last)
+		return;
 	while (last->next)
 		last = last->next;
 	last->next = w->head;
