@@ -851,7 +851,10 @@ static int act_put_now(struct store *s, const struct store_activation *a, struct
 	return ret;
 }
 
-int store_activation_put(struct store *s, const struct store_activation *a, struct err *e)
+/* Finished records go to the group commit when it runs; unfinished ones
+ * (and all without it) are committed at once. */
+static int act_put(struct store *s, const struct store_activation *a, bool durable,
+		   struct err *e)
 {
 	int ret = act_check(a, e);
 
@@ -860,22 +863,19 @@ int store_activation_put(struct store *s, const struct store_activation *a, stru
 	if (!s)
 		return err_set(e, -EINVAL, "put activation: missing argument");
 	if (s->w && a->end_ms)
-		return store_batch_put(s, a, false, e);
+		return store_batch_put(s, a, durable, e);
 	return act_put_now(s, a, e);
+}
+
+int store_activation_put(struct store *s, const struct store_activation *a, struct err *e)
+{
+	return act_put(s, a, false, e);
 }
 
 int store_activation_put_durable(struct store *s, const struct store_activation *a,
 				 struct err *e)
 {
-	int ret = act_check(a, e);
-
-	if (ret < 0)
-		return ret;
-	if (!s)
-		return err_set(e, -EINVAL, "put activation: missing argument");
-	if (s->w && a->end_ms)
-		return store_batch_put(s, a, true, e);
-	return act_put_now(s, a, e);
+	return act_put(s, a, true, e);
 }
 
 int store_activation_get(struct store *s, const char *ns, const char *id, char **doc, size_t *len,

@@ -130,12 +130,25 @@ static int wait_for(struct store_writer *w, uint64_t g, uint64_t seq0, struct er
 	return err_set(e, w->fail_rc, "%s", w->fail.msg);
 }
 
+/* Have everything up to generation g committed now, and wait for it.
+ * While commits fail, say so at once: the records stay queued for the
+ * retry, but are not on disk now. Locked. */
+static int commit_upto(struct store_writer *w, uint64_t g, struct err *e)
+{
+	if (w->fail_rc)
+		return err_set(e, w->fail_rc, "%s", w->fail.msg);
+	if (w->gen_urgent < g)
+		w->gen_urgent = g;
+	pthread_cond_signal(&w->work);
+	return wait_for(w, g, w->fail_seq, e);
+}
+
 int store_batch_put(struct store *s, const struct store_activation *a, bool durable,
 		    struct err *e)
 {
 	struct store_writer *w = s->w;
 	struct pending *p = pending_new(a);
-	uint64_t g, seq0;
+	uint64_t g;
 	int ret = 0;
 
 	if (!p)
@@ -146,17 +159,8 @@ int store_batch_put(struct store *s, const struct store_activation *a, bool dura
 	*w->tail = p;
 	w->tail = &p->next;
 	w->queued++;
-	seq0 = w->fail_seq;
 	if (durable) {
-		if (w->fail_rc) {
-			/* Queued for the retry, but not on disk now: say so. */
-			ret = err_set(e, w->fail_rc, "%s", w->fail.msg);
-		} else {
-			if (w->gen_urgent < g)
-				w->gen_urgent = g;
-			pthread_cond_signal(&w->work);
-			ret = wait_for(w, g, seq0, e);
-		}
+		ret = commit_upto(w, g, e);
 	} else if (w->queued == 1 || w->queued >= w->max_records) {
 		/* The first record sets the window's deadline; a full batch
 		 * goes now. */
@@ -201,16 +205,8 @@ int store_batch_flush(struct store *s, struct err *e)
 
 	pthread_mutex_lock(&w->mu);
 	g = w->gen_next;
-	if (w->gen_done < g) {
-		if (w->fail_rc) {
-			ret = err_set(e, w->fail_rc, "%s", w->fail.msg);
-		} else {
-			if (w->gen_urgent < g)
-				w->gen_urgent = g;
-			pthread_cond_signal(&w->work);
-			ret = wait_for(w, g, w->fail_seq, e);
-		}
-	}
+	if (w->gen_done < g)
+		ret = commit_upto(w, g, e);
 	pthread_mutex_unlock(&w->mu);
 	return ret;
 }

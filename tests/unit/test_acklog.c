@@ -9,7 +9,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,38 +18,14 @@
 #include <unistd.h>
 
 #include "tests/harness.h"
-
-static char root[64];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(p);
-	return 0;
-}
-
-static void root_cleanup(void)
-{
-	if (root[0])
-		nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
+#include "tests/tmpdir.h"
 
 /* A fresh empty directory per case. */
 static const char *fresh_dir(const char *name)
 {
 	static char p[256];
 
-	if (!root[0]) {
-		snprintf(root, sizeof(root), "/tmp/test_acklog.XXXXXX");
-		if (!mkdtemp(root)) {
-			perror("mkdtemp");
-			exit(1);
-		}
-		atexit(root_cleanup);
-	}
-	snprintf(p, sizeof(p), "%s/%s", root, name);
+	snprintf(p, sizeof(p), "%s/%s", tmpdir_root("test_acklog"), name);
 	mkdir(p, 0700);
 	return p;
 }

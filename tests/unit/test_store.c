@@ -20,23 +20,7 @@
 #include <sqlite3.h>
 
 #include "tests/harness.h"
-
-static char root[64];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(p);
-	return 0;
-}
-
-static void root_cleanup(void)
-{
-	if (root[0])
-		nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
+#include "tests/tmpdir.h"
 
 /* A path in the test directory; `fresh` removes an old database there. */
 static const char *path_in(const char *name, int fresh)
@@ -46,14 +30,8 @@ static const char *path_in(const char *name, int fresh)
 	char *out = p[i++ % 8];
 	static const char *const suffix[] = { "", "-wal", "-shm" };
 
-	if (!root[0]) {
-		snprintf(root, sizeof(root), "/tmp/test_store.XXXXXX");
-		if (!mkdtemp(root)) {
-			perror("mkdtemp");
-			exit(1);
-		}
-		atexit(root_cleanup);
-	}
+	const char *root = tmpdir_root("test_store");
+
 	if (fresh) {
 		for (size_t k = 0; k < 3; k++) {
 			snprintf(out, 256, "%s/%s%s", root, name, suffix[k]);

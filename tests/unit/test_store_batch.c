@@ -9,42 +9,17 @@
 #include "../../controller/store.c"
 #include "../../controller/store_batch.c"
 
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/harness.h"
-
-static char root[64];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(p);
-	return 0;
-}
-
-static void root_cleanup(void)
-{
-	if (root[0])
-		nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
+#include "tests/tmpdir.h"
 
 static const char *db_path(const char *name)
 {
 	static char p[256];
 
-	if (!root[0]) {
-		snprintf(root, sizeof(root), "/tmp/test_store_batch.XXXXXX");
-		if (!mkdtemp(root)) {
-			perror("mkdtemp");
-			exit(1);
-		}
-		atexit(root_cleanup);
-	}
-	snprintf(p, sizeof(p), "%s/%s", root, name);
+	snprintf(p, sizeof(p), "%s/%s", tmpdir_root("test_store_batch"), name);
 	return p;
 }
 
