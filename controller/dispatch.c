@@ -172,14 +172,11 @@ static int pending_put(struct dispatch *d, struct flight *f, struct err *e)
 static int accept_record(struct dispatch *d, struct flight *f, bool acknowledged,
 			 struct err *e)
 {
-	int rc;
-
 	if (!d->acks)
 		return pending_put(d, f, e);
-	rc = store_writable(d->store, e);
-	if (rc == 0 && acknowledged)
-		rc = acklog_accept(d->acks, &f->info, now_epoch_ms(), &f->ticket, e);
-	return rc;
+	if (!acknowledged)
+		return store_writable(d->store, e);
+	return dispatch_accept(d, &f->info, &f->ticket, e);
 }
 
 /* Refused after accept_record: no activation exists, so no record either. */
