@@ -488,9 +488,12 @@ static int ew_lat_consume(const struct bench_run *r, uint32_t idx)
 	bench_barrier_wait(r->ctl);
 	for (uint64_t i = 0; i < r->msgs; i++) {
 		struct queue_item it;
-		uint64_t t0, now;
+		uint64_t t0, now, t_wait = bench_now_ns();
 
-		rc = queue_request_pop(c, BENCH_LAT_TIMEOUT_MS, &it);
+		/* An early -ETIMEDOUT is a wake with nothing to take: wait on. */
+		do
+			rc = queue_request_pop(c, BENCH_LAT_TIMEOUT_MS, &it);
+		while (rc == -ETIMEDOUT && bench_now_ns() - t_wait < BENCH_LAT_TIMEOUT_MS * 1000000ull);
 		if (rc < 0) {
 			fprintf(stderr, "bench_queue: latency consumer: pop %llu: %s\n",
 				(unsigned long long)i, strerror(-rc));

@@ -683,6 +683,12 @@ static int recover_line(void *arg, const struct entity_activation_info *info, ui
 	entity_record_fini(&r);
 	if (rc == 0)
 		rv->recorded++;
+	/* The id is another namespace's: there is nothing this one can
+	 * record, and refusing to start over it would help nobody. */
+	if (rc == -EEXIST) {
+		log_warn("dispatch", "acknowledgement log: %s: skipped", rv->e.msg);
+		rc = 0;
+	}
 	return rc;
 }
 
