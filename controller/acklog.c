@@ -4,6 +4,11 @@
  *     ns TAB path TAB name TAB version TAB kind TAB cause-or-"-" LF
  * and a cancellation: c TAB id LF. Names, versions and kinds are checked
  * entity strings (no tab, no newline); the line is refused otherwise. */
+/* 32-bit builds (armhf; under qemu-user on a 64-bit host too) need the
+ * 64-bit directory interface, or readdir fails (EOVERFLOW) on large
+ * inode numbers and directory offsets and the segments go unseen. */
+#define _FILE_OFFSET_BITS 64
+
 #include "controller/acklog.h"
 
 #include <dirent.h>
@@ -70,9 +75,23 @@ static int list_segments(const char *dir, uint64_t **out, uint32_t *n, struct er
 
 	if (!d)
 		return err_set(e, -errno, "acknowledgement log %s: %s", dir, strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		uint64_t num = seg_num(de->d_name);
+	for (;;) {
+		uint64_t num;
 
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno) {
+				int err = errno;
+
+				closedir(d);
+				free(v);
+				return err_set(e, -err, "acknowledgement log %s: %s", dir,
+					       strerror(err));
+			}
+			break;
+		}
+		num = seg_num(de->d_name);
 		if (!num)
 			continue;
 		if (cnt == cap) {

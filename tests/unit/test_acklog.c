@@ -5,6 +5,11 @@
  * the files, a failing callback keeps them, unusable fields are refused,
  * and a short write (RLIMIT_FSIZE) is cut back so no torn line remains.
  * Real files in a temp dir under /tmp. */
+/* 32-bit builds (armhf; under qemu-user on a 64-bit host too) need the
+ * 64-bit directory interface, or readdir fails (EOVERFLOW) on large
+ * inode numbers and directory offsets and the segments go unseen. */
+#define _FILE_OFFSET_BITS 64
+
 #include "controller/acklog.h"
 
 #include <dirent.h>
