@@ -665,7 +665,7 @@ static int recover_line(void *arg, const struct entity_activation_info *info, ui
 	int rc;
 
 	/* The last line: the records written must be on disk before the log
-	 * goes (a list commits the group commit's queue). */
+	 * goes. */
 	if (!info)
 		return store_flush(rv->store, &rv->e);
 	rc = store_activation_get(rv->store, info->ns, info->activation_id, &doc, NULL, &rv->e);
@@ -728,6 +728,17 @@ uint32_t dispatch_inflight(struct dispatch *d)
 	return n;
 }
 
+/* Stop and join the completion thread. A kick is lost if it comes before
+ * the thread arms its sleep: repeat it until the thread is gone. */
+static void stop_completions(struct dispatch *d)
+{
+	atomic_store(&d->stop, true);
+	while (pthread_tryjoin_np(d->thread, NULL) == EBUSY) {
+		queue_completion_kick(d->q);
+		usleep(2000);
+	}
+}
+
 int dispatch_new(const struct cfg *c, struct queue *q, struct store *s, struct acklog *acks,
 		 struct dispatch **out, struct err *e)
 {
@@ -747,11 +758,7 @@ int dispatch_new(const struct cfg *c, struct queue *q, struct store *s, struct a
 	if (rc == 0 && pthread_create(&d->thread, NULL, completion_main, d) != 0)
 		rc = err_set(e, -EAGAIN, "start the completion thread");
 	if (rc == 0 && pthread_create(&d->timer, NULL, timer_main, d) != 0) {
-		atomic_store(&d->stop, true);
-		while (pthread_tryjoin_np(d->thread, NULL) == EBUSY) {
-			queue_completion_kick(d->q);
-			usleep(2000);
-		}
+		stop_completions(d);
 		rc = err_set(e, -EAGAIN, "start the dispatch timer thread");
 	}
 	if (rc < 0) {
@@ -774,12 +781,7 @@ void dispatch_free(struct dispatch *d)
 	pthread_cond_signal(&d->timer_cond);
 	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->timer, NULL);
-	/* A kick is lost if it comes before the thread arms its sleep:
-	 * repeat it until the thread is gone. */
-	while (pthread_tryjoin_np(d->thread, NULL) == EBUSY) {
-		queue_completion_kick(d->q);
-		usleep(2000);
-	}
+	stop_completions(d);
 	pthread_cond_destroy(&d->timer_cond);
 	pthread_mutex_lock(&d->lock);
 	for (uint32_t b = 0; b < FLIGHT_BUCKETS; b++) {
