@@ -611,12 +611,14 @@ static int cfg_check(const struct cfg *c, struct check *k)
 		      sizeof(c->containers.network), false);
 	if (r < 0)
 		return r;
-	/* Containers are reached through a port published on 127.0.0.1, which
-	 * needs a bridge-type network. */
-	if (strcmp(c->containers.network, "none") == 0 || strcmp(c->containers.network, "host") == 0 ||
-	    has_space(c->containers.network))
+	/* The invoker reaches each container inside its own namespace, so
+	 * any network with one works, "none" included; "host" and another
+	 * container's namespace would share one between actions. */
+	if (strcmp(c->containers.network, "host") == 0 ||
+	    strncmp(c->containers.network, "container:", 10) == 0 || has_space(c->containers.network))
 		return check_fail(k, "containers.network", NULL,
-				  "\"%s\" cannot publish a port on 127.0.0.1: use a bridge network",
+				  "\"%s\" is not allowed: use bridge (the default), none (no network) "
+				  "or a network of your own",
 				  c->containers.network);
 	if (c->containers.pids_limit < 16 || c->containers.pids_limit > 1000000)
 		return check_fail(k, "containers.pids_limit", NULL,

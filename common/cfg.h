@@ -61,7 +61,7 @@ struct cfg {
 	struct {
 		uint32_t pause_grace_ms;      /* pause an idle warm container after, default 500; 0 = never */
 		uint32_t idle_timeout_ms;     /* remove an idle container after, default 600000; 0 = never */
-		char network[CFG_NAME_MAX];   /* Docker bridge network, default "bridge" */
+		char network[CFG_NAME_MAX];   /* Docker network: "bridge" (default), "none", a user network */
 		uint32_t pids_limit;          /* per container, default 1024 */
 		uint32_t nofile;              /* RLIMIT_NOFILE per container, default 1024 */
 	} containers;

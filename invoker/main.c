@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/queue.h"
+#include "invoker/netns.h"
 #include "invoker/runner.h"
 #include "invoker/workers.h"
 
@@ -231,6 +232,12 @@ int main(int argc, char **argv)
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) < 0) {
 		log_error("main", "pin to cpu %u: %s", cpu, strerror(errno));
+		return 1;
+	}
+	/* Every container is reached through its namespace: without the
+	 * capability to enter one, no activation could run. */
+	if (netns_check(&e) < 0) {
+		log_error("main", "%s", e.msg);
 		return 1;
 	}
 	if (attach_retry(inv.cfg.queue.name, &inv.q, &e) < 0) {

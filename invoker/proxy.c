@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/now.h"
+#include "invoker/netns.h"
 
 /* ------------------------------------------------------------------ */
 /* Connection                                                          */
@@ -33,6 +34,7 @@ struct proxy_conn {
 	int fd;                      /* -1 when closed; the next proxy_post reopens */
 	bool reused;                 /* fd has carried a complete response */
 	uint16_t port;
+	int netns_fd;                /* borrowed: the namespace sockets are made in, -1 = ours */
 	uint32_t connect_timeout_ms;
 	char rbuf[PROXY_RBUF_SIZE];  /* read buffer, reused by every request */
 };
@@ -83,9 +85,10 @@ static int conn_connect(struct proxy_conn *c, uint64_t deadline_us)
 	int fd, one = 1, rc;
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	rc = netns_socket(c->netns_fd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &fd,
+			  NULL);
+	if (rc < 0)
+		return rc;
 	/* Head and body go out in one segment anyway; NODELAY keeps a
 	 * second partial write (large bodies) from waiting for an ACK. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
@@ -129,6 +132,13 @@ static uint64_t deadline_after_ms(uint32_t ms)
 
 int proxy_conn_open(uint16_t port, uint32_t timeout_ms, struct proxy_conn **out, struct err *e)
 {
+	return proxy_conn_open_in(-1, port, timeout_ms, out, e);
+}
+
+int proxy_conn_open_in(int netns_fd, uint16_t port, uint32_t timeout_ms, struct proxy_conn **out,
+		       struct err *e)
+{
+	const char *where = netns_fd >= 0 ? " in the container's network namespace" : "";
 	struct proxy_conn *c;
 	int rc;
 
@@ -141,14 +151,16 @@ int proxy_conn_open(uint16_t port, uint32_t timeout_ms, struct proxy_conn **out,
 	c->fd = -1;
 	c->reused = false;
 	c->port = port;
+	c->netns_fd = netns_fd;
 	c->connect_timeout_ms = timeout_ms;
 	rc = conn_connect(c, deadline_after_ms(timeout_ms));
 	if (rc < 0) {
 		free(c);
 		if (rc == -ETIMEDOUT)
-			return err_set(e, rc, "connect to 127.0.0.1:%u: timed out after %u ms",
-				       (unsigned)port, timeout_ms);
-		return err_set(e, rc, "connect to 127.0.0.1:%u: %s", (unsigned)port, strerror(-rc));
+			return err_set(e, rc, "connect to 127.0.0.1:%u%s: timed out after %u ms",
+				       (unsigned)port, where, timeout_ms);
+		return err_set(e, rc, "connect to 127.0.0.1:%u%s: %s", (unsigned)port, where,
+			       strerror(-rc));
 	}
 	*out = c;
 	return 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Client of an action container's runtime proxy (OpenWhisk /init and /run
- * on the container's published port on 127.0.0.1): a minimal HTTP/1.1 client
+ * on 127.0.0.1:8080 inside the container's network namespace, see netns.h): a minimal HTTP/1.1 client
  * over one kept-alive TCP connection per container, so a warm call costs
  * one write and one read. Requests are POST with a JSON body; responses are
  * read by Content-Length or chunked encoding, capped at a size limit.
@@ -23,6 +23,11 @@ struct proxy_conn;
  * proxy_conn_close. A connection is used by one thread at a time. */
 int proxy_conn_open(uint16_t port, uint32_t timeout_ms, struct proxy_conn **out,
 		    struct err *e) __attribute__((warn_unused_result));
+/* The same inside network namespace `netns_fd` (borrowed: it must stay
+ * open as long as the connection, which reopens sockets in it; -1 = the
+ * invoker's own, as proxy_conn_open). Adds -EPERM (cannot enter it). */
+int proxy_conn_open_in(int netns_fd, uint16_t port, uint32_t timeout_ms,
+		       struct proxy_conn **out, struct err *e) __attribute__((warn_unused_result));
 /* Close the socket and free `c`; NULL is a no-op. */
 void proxy_conn_close(struct proxy_conn *c);
 

@@ -17,6 +17,7 @@
 #include "common/jscan.h"
 #include "common/log.h"
 #include "invoker/logs.h"
+#include "invoker/netns.h"
 #include "invoker/protocol.h"
 #include "invoker/proxy.h"
 #include "common/now.h"
@@ -30,7 +31,7 @@
 struct ctr {
 	char id[DOCKER_ID_MAX];
 	char name[128];
-	uint16_t port;
+	int netns;                   /* the container's network namespace, -1 = none */
 	struct proxy_conn *conn;
 	char log_path[512];
 	struct logs_reader logs;
@@ -72,6 +73,8 @@ static void ctr_free(struct ctr *c)
 	if (!c)
 		return;
 	proxy_conn_close(c->conn);
+	if (c->netns >= 0)
+		close(c->netns);
 	logs_reader_fini(&c->logs);
 	free(c);
 }
@@ -101,7 +104,7 @@ static void name_part(char *dst, size_t size, const char *s)
 	dst[n] = '\0';
 }
 
-/* A started container with its port. -ENOENT: Docker has no such image
+/* A started container with its network namespace open. -ENOENT: Docker has no such image
  * (create answered 404); other errors are the platform's. */
 static int ctr_create(struct runner_worker *w, const char *kind, const char *image,
 		      uint32_t memory_mb, const char *what, struct ctr **out, struct err *e)
@@ -117,6 +120,7 @@ static int ctr_create(struct runner_worker *w, const char *kind, const char *ima
 
 	if (!c)
 		return err_set(e, -ENOMEM, "allocate container record");
+	c->netns = -1;
 	logs_reader_init(&c->logs);
 	name_part(part, sizeof(part), what);
 	snprintf(c->name, sizeof(c->name), "ewk%u_%d_%u_%s", r->cfg.invoker_id, (int)getpid(),
@@ -133,21 +137,24 @@ static int ctr_create(struct runner_worker *w, const char *kind, const char *ima
 	o.pids_limit = r->cfg.pids_limit;
 	o.nofile = r->cfg.nofile;
 	o.network_mode = r->network;
-	o.publish_port = RUNNER_PORT;
+	/* Nothing published: the runner reaches the container's :8080
+	 * through its namespace, so no docker-proxy runs and no other local
+	 * user can reach the action. */
 	rc = docker_container_create(w->d, &o, c->id, e);
 	if (rc < 0)
 		goto fail;
 	rc = docker_container_start(w->d, c->id, e);
 	if (rc == 0)
 		rc = docker_container_inspect(w->d, c->id, &ins, e);
-	if (rc == 0 && ins.host_port == 0)
-		rc = err_set(e, -EPROTO, "container %s has no port published on 127.0.0.1", c->name);
+	if (rc == 0 && (ins.state != DOCKER_STATE_RUNNING || ins.pid <= 0))
+		rc = err_set(e, -EIO, "container %s is not running after start", c->name);
+	if (rc == 0)
+		rc = netns_open(ins.pid, c->id, &c->netns, e);
 	if (rc < 0) {
 		err_wrap(e, rc, "start container %s", c->name);
 		ctr_remove(w, c);
 		return rc == -ENOENT ? -EIO : rc; /* -ENOENT: create's "no such image" only */
 	}
-	c->port = ins.host_port;
 	snprintf(c->log_path, sizeof(c->log_path), "%s", ins.log_path);
 	*out = c;
 	return 0;
@@ -248,7 +255,7 @@ static int post(struct ctr *c, const char *path, const char *body, size_t len, u
 	int rc;
 
 	if (!c->conn) {
-		rc = proxy_conn_open(c->port, timeout_ms, &c->conn, e);
+		rc = proxy_conn_open_in(c->netns, RUNNER_PORT, timeout_ms, &c->conn, e);
 		if (rc < 0)
 			return rc;
 	}

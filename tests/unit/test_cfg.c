@@ -244,8 +244,12 @@ static void test_containers_section(void)
 	CHECK_STR_EQ(c->containers.network, "ewnet");
 	CHECK_INT_EQ(c->containers.nofile, 4096);
 	CHECK_INT_EQ(c->containers.pids_limit, 1024);
+	CHECK_INT_EQ(load_str(c, "containers:\n  network: none\n", &e), 0);
+	CHECK_STR_EQ(c->containers.network, "none");
 	free(c);
-	expect_fail("containers:\n  network: none\n", "t.yaml:2:12: containers.network: \"none\" cannot");
+	expect_fail("containers:\n  network: host\n", "t.yaml:2:12: containers.network: \"host\" is not");
+	expect_fail("containers:\n  network: container:x\n",
+		    "t.yaml:2:12: containers.network: \"container:x\" is not");
 	expect_fail("containers:\n  pids_limit: 3\n", "t.yaml:2:15: containers.pids_limit: 3 is out");
 	expect_fail("containers:\n  idle: 3\n", "t.yaml:2:3: containers.idle: unknown key");
 }
