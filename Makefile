@@ -200,6 +200,7 @@ integration: all images $(INTEGRATION_TESTS)
 		tests/integration/test_security.sh tests/integration/test_overload.sh \
 		tests/integration/test_hardening.sh tests/integration/test_memory.sh \
 		tests/integration/test_fuzz_api.sh tests/integration/test_idle.sh \
+		tests/integration/test_network.sh \
 		tests/integration/test_faults_dockerd.sh
 
 # Bounded soak against real containers: SOAK_SECONDS (default 300) at

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
 
 #include "controller/acklog.h"
 #include "controller/api.h"
@@ -114,6 +117,25 @@ struct controller {
 };
 
 /* Command line: returns -1 to go on, else the exit status. */
+/* The invokers enter containers' network namespaces (CAP_SYS_ADMIN,
+ * CAP_SYS_PTRACE); the controller only passes them on, as ambient
+ * capabilities, to the invokers it starts. Taking them out of its own
+ * effective set keeps them in the permitted and ambient sets, which is all
+ * an exec needs. glibc has no wrapper; libcap would be a dependency for
+ * two calls. */
+static void drop_own_namespace_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return;
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	data[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective &= ~CAP_TO_MASK(CAP_SYS_PTRACE);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		log_warn("main", "drop CAP_SYS_ADMIN/CAP_SYS_PTRACE: %s", strerror(errno));
+}
+
 static int parse_args(int argc, char **argv, const char **config, bool *invokers)
 {
 	static const struct option opts[] = {
@@ -246,6 +268,7 @@ int main(int argc, char **argv)
 		return status;
 	mem_tune();
 	log_setup("controller", LOGL_INFO);
+	drop_own_namespace_caps();
 	cfg_defaults(&c.cfg);
 	if (cfg_load(&c.cfg, config, &e) < 0) {
 		log_error("main", "config: %s", e.msg);

@@ -198,7 +198,7 @@ ew_pick_port() {
 
 # ew_write_config FILE: the test configuration (keys: config/edgewhisk.yaml).
 # EW_CONFIG_EXTRA: more top-level sections appended (no key twice);
-# EW_QUEUE_SLOTS: queue.slots.
+# EW_QUEUE_SLOTS: queue.slots; EW_NETWORK: containers.network.
 ew_write_config() {
 	cat >"$1" <<EOF
 api:
@@ -214,6 +214,7 @@ invokers:
   user_memory: 512m
 containers:
   pause_grace: ${EW_PAUSE_GRACE:-0}
+  network: ${EW_NETWORK:-bridge}
 ${EW_CONFIG_EXTRA:-}
 EOF
 }

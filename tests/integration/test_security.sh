@@ -6,7 +6,8 @@
 #     named, 404 through "_"), and a key never works with another uuid;
 #   - action containers: no-new-privileges, NET_RAW/NET_ADMIN dropped, not
 #     privileged, pids and memory limits, no mounts (so no Docker socket),
-#     port published on 127.0.0.1 only (docker inspect);
+#     no port published and no docker-proxy process for any of them (the
+#     invoker reaches each one inside its network namespace);
 #   - the action's environment holds only what spec sections 9/10 list;
 #   - per-namespace throttles answer 429 with OpenWhisk's messages,
 #     promptly.
@@ -172,8 +173,24 @@ check "container: memory limit 128 MB, no swap beyond it" \
 	jqb '.HostConfig.Memory == 134217728 and .HostConfig.MemorySwap == 134217728'
 check "container: no binds, no mounts (no Docker socket)" \
 	jqb '(.HostConfig.Binds == null or .HostConfig.Binds == []) and .Mounts == [] and (tostring | test("docker.sock") | not)'
-check "container: published on 127.0.0.1 only" \
-	jqb '[.NetworkSettings.Ports[][]? | .HostIp] | length > 0 and all(. == "127.0.0.1")'
+check "container: no port published" \
+	jqb '(.HostConfig.PortBindings // {} | length) == 0 and ([.NetworkSettings.Ports // {} | .[] | select(. != null)] | length) == 0'
+# Every container of this instance, warm or paused: none published, and no
+# docker-proxy carries traffic to any of their addresses.
+ids=$("$DOCKER" ps -aq --filter "label=edgewhisk.instance=$INSTANCE")
+published=$("$DOCKER" inspect $ids 2>/dev/null |
+	jq '[.[] | (.HostConfig.PortBindings // {} | length) + ([.NetworkSettings.Ports // {} | .[] | select(. != null)] | length)] | add')
+ips=$("$DOCKER" inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' $ids 2>/dev/null | tr -s ' \n' ' ')
+proxies=0
+for pid in $(pgrep -x docker-proxy); do
+	for ip in $ips; do
+		tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | grep -qw -- "-container-ip $ip" &&
+			proxies=$((proxies + 1))
+	done
+done
+echo "# $(echo $ids | wc -w) container(s) of this instance, addresses: ${ips:-none}; docker-proxy processes on this machine: $(pgrep -cx docker-proxy)"
+check "containers: none of them publishes a port" test "$published" = 0
+check "containers: no docker-proxy for any of them" test "$proxies" = 0
 check "container: bridge network, not host" jqb '.HostConfig.NetworkMode == "bridge"'
 check "container: runs as an unprivileged user" jqb '.Config.User != "" and .Config.User != "root" and .Config.User != "0"'
 
