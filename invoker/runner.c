@@ -429,6 +429,10 @@ static bool acquire_slot(struct run *x)
 			pthread_cond_timedwait(&r->freed, &r->lock, &until);
 		}
 	}
+	/* A stem cell taken: housekeeping makes its replacement now, not at
+	 * its next deadline (with no pause or idle timeout there is none). */
+	if (x->a.decision == POOL_USE && x->a.from_prewarm)
+		hk_notify(r, 0);
 	pthread_mutex_unlock(&r->lock);
 	if (x->a.decision == POOL_TOO_BIG) {
 		protocol_outcome_errorf(&x->o, ACT_WHISK_ERROR,
