@@ -3,7 +3,9 @@
 # bench_api: blocking invocations of a warm noop action through the REST API
 # (wrk POST .../actions/noop?blocking=true&result=true) at concurrency 1, 2,
 # 4, 8, next to the same load sent straight to the action's warm container
-# (wrk POST /run on its published port) in the same run; CPU per request of
+# (wrk POST /run on the container's own 127.0.0.1:8080, run inside its
+# network namespace with nsenter, as the invoker reaches it) and through a
+# port published by docker-proxy (the old path), in the same run; CPU per request of
 # each component; controller and invoker RSS idle and under load. See
 # bench/README.md (`bench_api`).
 #
@@ -37,8 +39,9 @@ SENTINEL=XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # Targets (issue: controller benchmark).
-T_P50_RATIO=1.5       # edgewhisk p50 <= 1.5x direct p50
-T_RPS_RATIO=0.7       # edgewhisk req/s >= 0.7x direct req/s at concurrency T_RPS_CONC
+T_P50_RATIO=1.3       # edgewhisk p50 <= 1.3x direct p50 (direct in the namespace)
+T_P50_C1_MS=0.40      # and <= this many ms at concurrency 1
+T_RPS_RATIO=0.8       # edgewhisk req/s >= 0.8x direct req/s at concurrency T_RPS_CONC
 T_RPS_CONC=4
 T_RSS_IDLE_MB=8       # controller VmRSS idle
 T_RSS_LOAD_MB=32      # controller VmHWM after the load
@@ -448,9 +451,13 @@ parse_wrk() {
 run_wrk() {
 	local out=$1 url=$2 c=$3 body=$4 auth=$5 t=${6:-}
 	[ -n "$t" ] || t=$((c < 2 ? c : 2))
+	local -a ns=()
+	# NS_PID: run wrk inside that process's network namespace (a
+	# container's), where 127.0.0.1:8080 is the container's own.
+	[ -n "${NS_PID:-}" ] && ns=(nsenter -t "$NS_PID" -n)
 	CPU_BEFORE=$(cpu_snapshot)
 	EW_BENCH_BODY=$body EW_BENCH_AUTH=$auth \
-		wrk -t"$t" -c"$c" -d"${DUR}s" --timeout 30s --latency -s "$LUA" "$url" >"$out" 2>&1 &
+		"${ns[@]}" wrk -t"$t" -c"$c" -d"${DUR}s" --timeout 30s --latency -s "$LUA" "$url" >"$out" 2>&1 &
 	WRK_PID=$!
 	wait "$WRK_PID"
 	WRK_PID=''
@@ -480,6 +487,57 @@ containers_of() {
 
 host_port() {
 	"$DOCKER" port "$1" 8080/tcp 2>/dev/null | awk -F: '/^127\.0\.0\.1:/ { print $NF; exit }'
+}
+
+ctr_pid() {
+	"$DOCKER" inspect -f '{{.State.Pid}}' "$1" 2>/dev/null
+}
+
+# run_wrk_each OUT BODY PID...: one wrk (one thread, one connection) in
+# each PID's network namespace at once; OUT gets the parse_wrk line of
+# them together: req/s and requests summed, p50 the mean of theirs, p99
+# the highest.
+run_wrk_each() {
+	local out=$1 body=$2 p i=0
+	local -a pids=()
+	shift 2
+	CPU_BEFORE=$(cpu_snapshot)
+	for p in "$@"; do
+		EW_BENCH_BODY=$body EW_BENCH_AUTH='' nsenter -t "$p" -n wrk -t1 -c1 -d"${DUR}s" \
+			--timeout 30s --latency -s "$LUA" http://127.0.0.1:8080/run >"$out.$i" 2>&1 &
+		pids+=($!)
+		i=$((i + 1))
+	done
+	wait "${pids[@]}"
+	CPU_AFTER=$(cpu_snapshot)
+	for i in $(seq 0 $(($# - 1))); do parse_wrk "$out.$i"; done | awk '
+		$5 + 0 == 0 { bad = 1 }
+		{ p50 += $1; if ($2 > p99) p99 = $2; avg += $3; rps += $4; n += $5; e += $6; x += $7; k++ }
+		END { if (bad || k == 0) { print "- - - - 0 0 0"; exit }
+		      printf "%.3f %.3f %.3f %.1f %d %d %d\n", p50 / k, p99, avg / k, rps, n, e, x }' >"$out"
+}
+
+# published_start KIND IMAGE CODE: the old path beside the new floor, a
+# container of the image with 8080 published on 127.0.0.1 (so docker-proxy
+# carries every call), labelled with the instance (removed with it) but
+# with no kind (containers_of skips it), given the action's /init. Prints
+# its port.
+published_start() {
+	local kind=$1 image=$2 code=$3 name port i n init
+	name="$INSTANCE-published-${kind%%:*}"
+	"$DOCKER" rm -f "$name" >/dev/null 2>&1
+	"$DOCKER" run -d --name "$name" --label "edgewhisk.instance=$INSTANCE" -m 256m \
+		--memory-swap 256m -p 127.0.0.1::8080 "$image" >/dev/null || return 1
+	port=$(host_port "$name")
+	[ -n "$port" ] || return 1
+	init=$(jq -nc --arg c "$code" '{value: {code: $c, main: "main", name: "published", binary: false, env: {}}}')
+	for i in $(seq 1 200); do
+		n=$("${CURL[@]}" -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+			--data-binary "$init" "http://127.0.0.1:$port/init" 2>/dev/null)
+		[ "$n" = 200 ] && { echo "$port"; return 0; }
+		sleep 0.05
+	done
+	return 1
 }
 
 # activation_stats ACTION: "n wait_avg_ms duration_avg_ms inits" over the
@@ -538,14 +596,15 @@ AUTH_B64=$(printf '%s' "$GUEST_AUTH" | base64 -w0)
 # Results keyed "kind:c": EW (edgewhisk), DI (direct, one container), DN
 # (direct, one container per connection): parse_wrk fields; EC/DC: CPU per
 # request; ST: activation record stats; NCTR: containers after the run.
-declare -A EW DI DN EC DC ST NCTR
+declare -A EW DI DN PB EC DC ST NCTR
 KINDS=()
 PROFILE_OUT=
 
-# bench_kind KIND ACTION CODE: create, warm, edgewhisk runs, direct runs.
+# bench_kind KIND ACTION CODE IMAGE: create, warm, edgewhisk runs, direct runs
+# (in the containers' namespaces), the published-port runs.
 bench_kind() {
-	local kind=$1 action=$2 code=$3 c i ms times="" cold="" url n before after ctr port aid body
-	local -a names ports
+	local kind=$1 action=$2 code=$3 image=$4 c i ms times="" cold="" url n before after ctr port aid body
+	local -a names pids
 	req PUT "$API/$action?overwrite=true" -H 'Content-Type: application/json' \
 		--data-binary "$(jq -nc --arg k "$kind" --arg c "$code" '{exec: {kind: $k, code: $c}}')"
 	[ "$CODE" = 200 ] || die "create $kind action $action: $CODE $BODY"
@@ -603,46 +662,54 @@ bench_kind() {
 	# would take for their own (and stop waiting early).
 	settle
 	mapfile -t names < <(containers_of "$kind" "$action")
-	ports=()
+	pids=()
 	for n in "${names[@]}"; do
-		port=$(host_port "$n")
-		[ -n "$port" ] && ports+=("$port")
+		port=$(ctr_pid "$n")
+		[ -n "$port" ] && [ "$port" != 0 ] && pids+=("$port")
 	done
-	[ "${#ports[@]}" -gt 0 ] || die "no warm $kind container of $action with a published port"
+	[ "${#pids[@]}" -gt 0 ] || die "no running warm $kind container of $action"
 	ctr=${names[0]}
 	aid=$(tr -d '-' </proc/sys/kernel/random/uuid)
 	body="{\"value\":{},\"namespace\":\"guest\",\"action_name\":\"/guest/$action\",\"action_version\":\"0.0.1\",\"activation_id\":\"$aid\",\"transaction_id\":\"$aid\",\"deadline\":\"$DEADLINE\"}"
-	for port in "${ports[@]}"; do
-		n=$("${CURL[@]}" -o "$T/resp" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-			--data-binary "$body" "http://127.0.0.1:$port/run" 2>/dev/null)
-		[ "$n" = 200 ] || die "direct /run on 127.0.0.1:$port: $n $(cat "$T/resp" 2>/dev/null)"
+	for port in "${pids[@]}"; do
+		n=$(nsenter -t "$port" -n "${CURL[@]}" -o "$T/resp" -w '%{http_code}' -X POST \
+			-H 'Content-Type: application/json' --data-binary "$body" \
+			"http://127.0.0.1:8080/run" 2>/dev/null)
+		[ "$n" = 200 ] || die "direct /run in the namespace of pid $port: $n $(cat "$T/resp" 2>/dev/null)"
 	done
-	echo "  direct: container $ctr, 127.0.0.1:${ports[0]}/run (${#ports[@]} warm container(s))"
+	echo "  direct: container $ctr, its own 127.0.0.1:8080/run (${#pids[@]} warm container(s))"
 	for c in $CONCS; do
-		run_wrk "$T/wrk-direct-$action-$c.txt" "http://127.0.0.1:${ports[0]}/run" "$c" "$body" ''
+		NS_PID=${pids[0]} run_wrk "$T/wrk-direct-$action-$c.txt" "http://127.0.0.1:8080/run" "$c" "$body" ''
 		DI[$kind:$c]=$(parse_wrk "$T/wrk-direct-$action-$c.txt")
 		DC[$kind:$c]=$(cpu_per_req "$CPU_BEFORE" "$CPU_AFTER" "$(echo "${DI[$kind:$c]}" | cut -d' ' -f5)")
 		echo "  direct    c=$c: $(summary "${DI[$kind:$c]}")"
 	done
-	# Direct, one container per connection (wrk: one thread and one
-	# connection each, every thread on its own container): what the
-	# containers give with no platform in between, the fair baseline for
-	# the edgewhisk runs at c > 1, which spread over several containers.
+	# Direct, one container per connection (one wrk in each container's
+	# namespace): what the containers give with no platform in between,
+	# the fair baseline for the edgewhisk runs at c > 1, which spread over
+	# several containers.
 	for c in $CONCS; do
 		if [ "$c" = 1 ]; then
 			DN[$kind:$c]=${DI[$kind:$c]}
 			continue
 		fi
-		if [ "${#ports[@]}" -lt "$c" ]; then
+		if [ "${#pids[@]}" -lt "$c" ]; then
 			DN[$kind:$c]="- - - - 0 0 0"
-			echo "  direct xN c=$c: skipped (only ${#ports[@]} warm container(s))"
+			echo "  direct xN c=$c: skipped (only ${#pids[@]} warm container(s))"
 			continue
 		fi
-		EW_BENCH_PORTS="${ports[*]:0:$c}" run_wrk "$T/wrk-directn-$action-$c.txt" \
-			"http://127.0.0.1:${ports[0]}/run" "$c" "$body" '' "$c"
-		DN[$kind:$c]=$(parse_wrk "$T/wrk-directn-$action-$c.txt")
+		run_wrk_each "$T/wrk-directn-$action-$c.txt" "$body" "${pids[@]:0:$c}"
+		DN[$kind:$c]=$(cat "$T/wrk-directn-$action-$c.txt")
 		echo "  direct xN c=$c: $(summary "${DN[$kind:$c]}") ($c containers)"
 	done
+	# The old path: the same calls through a published port.
+	port=$(published_start "$kind" "$image" "$code") || die "published-port container of $kind"
+	for c in $CONCS; do
+		run_wrk "$T/wrk-published-$action-$c.txt" "http://127.0.0.1:$port/run" "$c" "$body" ''
+		PB[$kind:$c]=$(parse_wrk "$T/wrk-published-$action-$c.txt")
+		echo "  published c=$c: $(summary "${PB[$kind:$c]}") (127.0.0.1:$port, docker-proxy)"
+	done
+	"$DOCKER" rm -f "$INSTANCE-published-${kind%%:*}" >/dev/null 2>&1
 	echo
 }
 
@@ -696,17 +763,18 @@ profile_runs() {
 	echo "  profile (not in the table): per-stage timeline and CPU profile in ${PROFILE_OUT#"$ROOT"/}"
 }
 
-bench_kind nodejs:20 noop 'function main() { return {} }'
+bench_kind nodejs:20 noop 'function main() { return {} }' edgewhisk/action-nodejs:1
 if [ "$NATIVE" = 1 ]; then
 	bench_kind native noopsh "#!/bin/sh
-echo '{}'"
+echo '{}'" edgewhisk/action-native:1
 fi
 rss_snapshot LOAD
 
 # --- report ------------------------------------------------------------
 
 echo "latency in ms (wrk --latency), req/s = wrk Requests/sec. direct = one warm container of the"
-echo "action, reached on its published port like the invoker reaches it; it serves one connection"
+echo "action, reached on its own 127.0.0.1:8080 from inside its network namespace, as the invoker"
+echo "reaches it (wrk under nsenter); it serves one connection"
 echo "and one request at a time, so at c > 1 its clients take turns (a new connection replaces the"
 echo "idle one: wrk counts the dropped ones as read errors). ratio p50 = edgewhisk / direct (lower is"
 echo "better), ratio rps = edgewhisk / direct (higher is better)."
@@ -739,6 +807,23 @@ for kind in "${KINDS[@]}"; do
 		read -r _ _ _ erps _ <<<"${EW[$kind:$c]}"
 		printf '| %-9s | %4s | %21s | %12s | %8s | %18s |\n' "$kind" "$c" \
 			"$(fmt_ms "$np50") / $(fmt_ms "$np99")" "$nrps" "$erps" "$(ratio "$erps" "$nrps")"
+	done
+done
+
+echo
+echo "the old path: a container of the same image with 8080 published on 127.0.0.1, so"
+echo "docker-proxy carries each call, against direct in the namespace (one container each)."
+echo
+printf '| %-9s | %4s | %-21s | %13s | %-17s | %14s |\n' kind conc 'published p50/p99 ms' \
+	'published rps' 'direct p50/p99 ms' 'ratio p50 (p/d)'
+printf '|%s|\n' '-----------|-----:|----------------------:|--------------:|------------------:|---------------:'
+for kind in "${KINDS[@]}"; do
+	for c in $CONCS; do
+		read -r pp50 pp99 _ prps _ <<<"${PB[$kind:$c]:-- - - -}"
+		read -r dp50 dp99 _ <<<"${DI[$kind:$c]}"
+		printf '| %-9s | %4s | %21s | %13s | %17s | %14s |\n' "$kind" "$c" \
+			"$(fmt_ms "$pp50") / $(fmt_ms "$pp99")" "$prps" "$(fmt_ms "$dp50") / $(fmt_ms "$dp99")" \
+			"$(ratio "$pp50" "$dp50")"
 	done
 done
 
@@ -807,7 +892,7 @@ done
 
 mkdir -p "$(dirname "$CSV")" || die "cannot create $(dirname "$CSV")"
 {
-	echo "test,kind,concurrency,seconds,ew_p50_ms,ew_p99_ms,ew_avg_ms,ew_rps,ew_requests,ew_errors,direct_p50_ms,direct_p99_ms,direct_avg_ms,direct_rps,direct_requests,direct_errors,ratio_p50,ratio_rps,directn_p50_ms,directn_p99_ms,directn_rps,directn_errors,ratio_rps_n,containers,wait_avg_ms,duration_avg_ms,ew_cpu_controller_us,ew_cpu_invokers_us,ew_cpu_containers_us,ew_cpu_shims_us,ew_cpu_dockerd_us,ew_busy_pct,direct_cpu_containers_us,direct_cpu_shims_us,direct_cpu_dockerd_us,direct_busy_pct,process,rss_startup_kb,rss_idle_kb,rss_after_kb,hwm_after_kb"
+	echo "test,kind,concurrency,seconds,ew_p50_ms,ew_p99_ms,ew_avg_ms,ew_rps,ew_requests,ew_errors,direct_p50_ms,direct_p99_ms,direct_avg_ms,direct_rps,direct_requests,direct_errors,ratio_p50,ratio_rps,directn_p50_ms,directn_p99_ms,directn_rps,directn_errors,ratio_rps_n,containers,wait_avg_ms,duration_avg_ms,ew_cpu_controller_us,ew_cpu_invokers_us,ew_cpu_containers_us,ew_cpu_shims_us,ew_cpu_dockerd_us,ew_busy_pct,direct_cpu_containers_us,direct_cpu_shims_us,direct_cpu_dockerd_us,direct_busy_pct,published_p50_ms,published_p99_ms,published_rps,process,rss_startup_kb,rss_idle_kb,rss_after_kb,hwm_after_kb"
 	for kind in "${KINDS[@]}"; do
 		for c in $CONCS; do
 			read -r ep50 ep99 eavg erps ereq eerr enon <<<"${EW[$kind:$c]}"
@@ -816,14 +901,15 @@ mkdir -p "$(dirname "$CSV")" || die "cannot create $(dirname "$CSV")"
 			read -r _ sw sd _ <<<"${ST[$kind:$c]}"
 			read -r cc ci cn cs cd cb <<<"${EC[$kind:$c]:-- - - - - -}"
 			read -r _ _ xn xs xd xb <<<"${DC[$kind:$c]:-- - - - - -}"
+			read -r pp50 pp99 _ prps _ <<<"${PB[$kind:$c]:-- - - -}"
 			nc=${NCTR[$kind:$c]%% *}
-			echo "invoke,$kind,$c,$DUR,$ep50,$ep99,$eavg,$erps,$ereq,$((eerr + enon)),$dp50,$dp99,$davg,$drps,$dreq,$((derr + dnon)),$(ratio "$ep50" "$dp50"),$(ratio "$erps" "$drps"),$np50,$np99,$nrps,$((nerr + nnon)),$(ratio "$erps" "$nrps"),$nc,$sw,$sd,$cc,$ci,$cn,$cs,$cd,$cb,$xn,$xs,$xd,$xb,,,,,"
+			echo "invoke,$kind,$c,$DUR,$ep50,$ep99,$eavg,$erps,$ereq,$((eerr + enon)),$dp50,$dp99,$davg,$drps,$dreq,$((derr + dnon)),$(ratio "$ep50" "$dp50"),$(ratio "$erps" "$drps"),$np50,$np99,$nrps,$((nerr + nnon)),$(ratio "$erps" "$nrps"),$nc,$sw,$sd,$cc,$ci,$cn,$cs,$cd,$cb,$xn,$xs,$xd,$xb,$pp50,$pp99,$prps,,,,,"
 		done
 	done | sed 's/,-,/,,/g; s/,-,/,,/g; s/,-$/,/'
-	echo "rss,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,controller,$CTRL_RSS_START,$CTRL_RSS_IDLE,$CTRL_RSS_LOAD,$CTRL_HWM_LOAD"
+	echo "rss,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,controller,$CTRL_RSS_START,$CTRL_RSS_IDLE,$CTRL_RSS_LOAD,$CTRL_HWM_LOAD"
 	i=0
 	for p in $INV_PIDS; do
-		echo "rss,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,invoker$i,${irs[$i]:-},${iri[$i]:-},${irl[$i]:-},${ihl[$i]:-}"
+		echo "rss,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,invoker$i,${irs[$i]:-},${iri[$i]:-},${irl[$i]:-},${ihl[$i]:-}"
 		i=$((i + 1))
 	done
 } >"$CSV.tmp" && mv "$CSV.tmp" "$CSV" || die "write $CSV failed"
@@ -847,6 +933,11 @@ for c in $CONCS; do
 			"$(pass "$r <= $T_P50_RATIO")" "$T_P50_RATIO" "$c" "$r" "$(fmt_ms "$ep50")" "$(fmt_ms "$dp50")"
 	fi
 done
+if [ -n "${EW[nodejs:20:1]:-}" ]; then
+	read -r ep50 _ <<<"${EW[nodejs:20:1]}"
+	printf '  %s p50 <= %s ms at concurrency 1          (%s ms)\n' \
+		"$([ "$ep50" = - ] && echo MISS || pass "$ep50 <= $T_P50_C1_MS")" "$T_P50_C1_MS" "$(fmt_ms "$ep50")"
+fi
 if [ -n "${EW[nodejs:20:$T_RPS_CONC]:-}" ]; then
 	read -r _ _ _ erps _ <<<"${EW[nodejs:20:$T_RPS_CONC]}"
 	read -r _ _ _ drps _ <<<"${DI[nodejs:20:$T_RPS_CONC]}"
