@@ -387,6 +387,11 @@ int store_open(const char *path, struct store **out, struct err *e)
 			rc = pthread_mutex_init(&s->lock, &attr);
 		pthread_mutexattr_destroy(&attr);
 	}
+	if (rc == 0) {
+		rc = pthread_mutex_init(&s->cache.lock, NULL);
+		if (rc != 0)
+			pthread_mutex_destroy(&s->lock);
+	}
 	if (rc != 0) {
 		free(s);
 		return err_set(e, -rc, "open store %s: mutex: %s", path, strerror(rc));
@@ -468,6 +473,8 @@ void store_close(struct store *s)
 		sqlite3_finalize(s->st[i]);
 	/* The last connection to close checkpoints and removes the WAL. */
 	sqlite3_close_v2(s->db);
+	store_doc_cache_fini(s);
+	pthread_mutex_destroy(&s->cache.lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -585,6 +592,8 @@ int store_entity_put(struct store *s, const char *ns, const char *coll, const ch
 		ret = store_fail(s->db, rc, e, "put %.*s %s/%s", noun_len(coll), coll, ns, name);
 	}
 	stmt_release(st);
+	if (ret == 0)
+		store_doc_cache_bump(s);
 	if (ret == -EEXIST)
 		ret = entity_taken(s, "put", ns, coll, name, e);
 	store_unlock(s);
@@ -678,6 +687,8 @@ int store_entity_delete(struct store *s, const char *ns, const char *coll, const
 	stmt_release(st);
 	if (ret == 0 && doc)
 		ret = store_tx_step(s, ST_COMMIT, e, what);
+	if (ret == 0)
+		store_doc_cache_bump(s);
 out:
 	if (ret < 0)
 		store_tx_abort(s);

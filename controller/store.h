@@ -117,11 +117,16 @@ int store_entity_count(struct store *s, const char *ns, const char *coll, uint64
 /* --- entities as parsed documents (controller/store_json.c) --- */
 
 /* store_entity_get, then parse: *out is the document (caller frees with
- * json_delete), written only on success. The store's errors, and
- * json_parse's (-EINVAL, "stored <coll> <ns>/<name> is unreadable: ...")
- * for a document that does not parse. */
+ * json_delete; it is the caller's own copy), written only on success. The
+ * store's errors, and json_parse's (-EINVAL, "stored <coll> <ns>/<name> is
+ * unreadable: ...") for a document that does not parse. Documents of up
+ * to 16 KiB are kept parsed, so loading the same one again (a warm
+ * invocation) is a copy of the tree; any entity put or delete makes every
+ * kept one stale. */
 int store_entity_load(struct store *s, const char *ns, const char *coll, const char *name,
 		      cJSON **out, struct err *e) __attribute__((warn_unused_result));
+/* Loads answered from the kept documents, and the others. */
+void store_doc_cache_stats(struct store *s, uint64_t *hits, uint64_t *misses);
 
 /* rc as it is; when it is -ENOENT, *e says OpenWhisk's 404 message ("The
  * requested resource does not exist.") instead of the store's own, which

@@ -6,6 +6,7 @@
 #define EW_STORE_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,6 +41,28 @@ enum stmt_id {
 
 struct store_writer;
 
+/* Parsed entity documents (store_json.c), so an invocation of a warm
+ * action neither queries SQLite nor parses its document. A slot is good
+ * while `gen` equals the store's entity generation, which every entity
+ * put and delete bumps (under the store lock, after the write): a
+ * document read after its generation was noted is never older than that
+ * generation. Small documents only: the cache stays under
+ * STORE_DOC_CACHE_SLOTS x STORE_DOC_CACHE_TEXT_MAX of text. */
+#define STORE_DOC_CACHE_SLOTS 64
+#define STORE_DOC_CACHE_TEXT_MAX (16 * 1024)
+struct store_doc_slot {
+	char *key;                    /* "ns\0coll\0name", malloc'd; NULL = empty */
+	size_t key_len;
+	uint64_t gen;
+	cJSON *doc;
+};
+struct store_doc_cache {
+	pthread_mutex_t lock;         /* the slots (never held with the store lock) */
+	_Atomic uint64_t gen;         /* entity generation */
+	struct store_doc_slot slot[STORE_DOC_CACHE_SLOTS];
+	uint64_t hits, misses;
+};
+
 struct store {
 	pthread_mutex_t lock;         /* guards db and every statement */
 	sqlite3 *db;
@@ -50,7 +73,14 @@ struct store {
 	struct store_writer *w;
 	store_commit_fn on_commit;    /* told the tag of each committed record */
 	void *on_commit_arg;
+	struct store_doc_cache cache;
 };
+
+/* An entity changed (put or delete): every cached document is stale.
+ * Called with the store lock held, after the write. */
+void store_doc_cache_bump(struct store *s);
+/* Empty the cache (store_close). */
+void store_doc_cache_fini(struct store *s);
 
 /* Lock the connection (an error-checking mutex: -EDEADLK from a row
  * callback) and unlock it. */

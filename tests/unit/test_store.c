@@ -1008,7 +1008,92 @@ static void test_unfinished(void)
 	store_close(s);
 }
 
-HARNESS_MAIN("store", TEST_CASE(test_unfinished), TEST_CASE(test_entity_put_get_overwrite),
+static int64_t v_of(const cJSON *doc)
+{
+	int64_t v = -1;
+
+	return json_get_i64(doc, "v", &v) == 0 ? v : -1;
+}
+
+/* Parsed documents kept: a second load is a hit and the caller's own
+ * copy; a put or a delete of any entity makes the kept ones stale, so a
+ * load never returns what the store no longer holds; big documents are
+ * not kept. */
+static void test_doc_cache(void)
+{
+	struct store *s = open_fresh("doc_cache.db");
+	struct err e = { 0 };
+	cJSON *a = NULL, *b = NULL;
+	uint64_t hits = 0, misses = 0;
+	char *big;
+
+	REQUIRE(put_ent(s, "guest", "actions", "hello", "{\"v\":1}", 1, false, &e) == 0);
+	REQUIRE(store_entity_load(s, "guest", "actions", "hello", &a, &e) == 0);
+	REQUIRE(store_entity_load(s, "guest", "actions", "hello", &b, &e) == 0);
+	store_doc_cache_stats(s, &hits, &misses);
+	CHECK_INT_EQ(hits, 1);
+	CHECK_INT_EQ(misses, 1);
+	CHECK(a != b);
+	CHECK_INT_EQ(v_of(b), 1);
+	/* The copy is the caller's: changing it changes no later load. */
+	cJSON_ReplaceItemInObject(b, "v", cJSON_CreateNumber(9));
+	json_delete(a);
+	json_delete(b);
+	REQUIRE(store_entity_load(s, "guest", "actions", "hello", &a, &e) == 0);
+	CHECK_INT_EQ(v_of(a), 1);
+	json_delete(a);
+
+	/* An update is seen at once. */
+	REQUIRE(put_ent(s, "guest", "actions", "hello", "{\"v\":2}", 2, true, &e) == 0);
+	REQUIRE(store_entity_load(s, "guest", "actions", "hello", &a, &e) == 0);
+	CHECK_INT_EQ(v_of(a), 2);
+	json_delete(a);
+	/* A write of another entity goes stale too (one generation). */
+	REQUIRE(put_ent(s, "guest", "triggers", "t", "{}", 3, false, &e) == 0);
+	store_doc_cache_stats(s, &hits, &misses);
+	{
+		uint64_t m0 = misses;
+
+		REQUIRE(store_entity_load(s, "guest", "actions", "hello", &a, &e) == 0);
+		json_delete(a);
+		store_doc_cache_stats(s, &hits, &misses);
+		CHECK_INT_EQ(misses, m0 + 1);
+	}
+	/* A delete: the kept document is gone with the entity. */
+	REQUIRE(store_entity_delete(s, "guest", "actions", "hello", NULL, NULL, &e) == 0);
+	a = NULL;
+	CHECK_INT_EQ(store_entity_load(s, "guest", "actions", "hello", &a, &e), -ENOENT);
+	CHECK(a == NULL);
+	/* Same name, another namespace: another key. */
+	REQUIRE(put_ent(s, "alice", "actions", "hello", "{\"v\":3}", 4, false, &e) == 0);
+	CHECK_INT_EQ(store_entity_load(s, "guest", "actions", "hello", &a, &e), -ENOENT);
+	REQUIRE(store_entity_load(s, "alice", "actions", "hello", &a, &e) == 0);
+	CHECK_INT_EQ(v_of(a), 3);
+	json_delete(a);
+
+	/* Over 16 KiB: parsed every time, never kept. */
+	big = malloc(20000);
+	REQUIRE(big != NULL);
+	memset(big, 'x', 20000);
+	memcpy(big, "{\"c\":\"", 6);
+	memcpy(big + 20000 - 3, "\"}", 3);
+	REQUIRE(put_ent(s, "guest", "actions", "big", big, 5, false, &e) == 0);
+	free(big);
+	REQUIRE(store_entity_load(s, "guest", "actions", "big", &a, &e) == 0);
+	json_delete(a);
+	store_doc_cache_stats(s, &hits, &misses);
+	{
+		uint64_t h0 = hits;
+
+		REQUIRE(store_entity_load(s, "guest", "actions", "big", &a, &e) == 0);
+		json_delete(a);
+		store_doc_cache_stats(s, &hits, &misses);
+		CHECK_INT_EQ(hits, h0);
+	}
+	store_close(s);
+}
+
+HARNESS_MAIN("store", TEST_CASE(test_unfinished), TEST_CASE(test_doc_cache), TEST_CASE(test_entity_put_get_overwrite),
 	     TEST_CASE(test_entity_name_in_other_collection), TEST_CASE(test_entity_delete),
 	     TEST_CASE(test_entity_list_order_paging), TEST_CASE(test_entity_namespaces_isolated),
 	     TEST_CASE(test_activation_put_get_replace), TEST_CASE(test_activation_list_filters),
