@@ -47,14 +47,22 @@ struct call {
 	_Atomic int refs;
 };
 
+/* Set while body_read runs: there, c->rx may only be reaped (freeing an
+ * aio waits for its callback to return). Elsewhere (the reply of a
+ * blocking call, sent from the completion thread) it is freed at once,
+ * which spares a wake-up of nng's reaper thread per request. */
+static _Thread_local const struct call *in_rx_callback;
+
 static void call_drop(struct call *c, int refs)
 {
 	if (atomic_fetch_sub(&c->refs, refs) != refs)
 		return;
 	if (c->reserved)
 		atomic_fetch_sub(&c->a->inflight, c->reserved);
-	if (c->rx)
-		nng_aio_reap(c->rx); /* maybe from its own callback */
+	if (c->rx && in_rx_callback == c)
+		nng_aio_reap(c->rx);
+	else if (c->rx)
+		nng_aio_free(c->rx);
 	free(c->body);
 	free(c);
 }
@@ -210,15 +218,17 @@ static void body_read(void *arg)
 	struct call *c = arg;
 	int rv = nng_aio_result(c->rx);
 
+	in_rx_callback = c;
 	if (rv != 0) {
 		/* The client went away mid-body: nothing to answer, so the
 		 * reply's reference goes with the handler's. */
 		nng_aio_finish(c->aio, rv);
 		call_drop(c, 2);
-		return;
+	} else {
+		dispatch_call(c);
+		call_unref(c);
 	}
-	dispatch_call(c);
-	call_unref(c);
+	in_rx_callback = NULL;
 }
 
 /* Refuse without reading the body (the connection closes after); the
