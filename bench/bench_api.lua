@@ -15,19 +15,3 @@ local auth = os.getenv("EW_BENCH_AUTH")
 if auth and auth ~= "" then
 	wrk.headers["Authorization"] = "Basic " .. auth
 end
--- EW_BENCH_PORTS: loopback ports, one per wrk thread (round robin), for the
--- "direct, one container per connection" runs: wrk connects every thread
--- to a single address, so with -t N -c N each connection has its own
--- container. The URL's port is then only used for the Host header.
-local ports = os.getenv("EW_BENCH_PORTS")
-if ports and ports ~= "" then
-	local list = {}
-	for p in ports:gmatch("%d+") do
-		list[#list + 1] = p
-	end
-	local n = 0
-	function setup(thread)
-		n = n + 1
-		thread.addr = wrk.lookup("127.0.0.1", list[(n - 1) % #list + 1])[1]
-	end
-end

@@ -333,9 +333,8 @@ if has cold; then
 		for i in $(seq 1 "$COLD_N"); do
 			name="ewbench-seed-docker-$$-$i"
 			spec=$(jq -nc --arg img "$img" --arg inst "ewbench-seed-$$" \
-				'{Image: $img, Labels: {"edgewhisk.instance": $inst}, ExposedPorts: {"8080/tcp": {}},
-				  HostConfig: {Memory: 268435456, PidsLimit: 1024, NetworkMode: "bridge",
-				    PortBindings: {"8080/tcp": [{HostIp: "127.0.0.1", HostPort: ""}]}}}')
+				'{Image: $img, Labels: {"edgewhisk.instance": $inst},
+				  HostConfig: {Memory: 268435456, PidsLimit: 1024, NetworkMode: "bridge"}}')
 			t1=$(curl -sS --unix-socket "$DS" -o "$T/dc.json" -w '%{time_total}' -X POST \
 				-H 'Content-Type: application/json' --data-binary "$spec" \
 				"http://localhost/containers/create?name=$name")

@@ -222,7 +222,15 @@ static int build_head(char *buf, const char *path, size_t body_len, size_t *out_
 struct exchange {
 	size_t got;        /* response bytes received */
 	bool close_after;  /* the connection cannot carry another request */
+	uint64_t sent_us;  /* when the last byte of the request went out, 0 = not all */
 };
+
+/* A kept-alive connection the runtime closed as the request went out
+ * fails within a loopback round trip of the send; one that fails later
+ * belonged to a container that read the request and died running it,
+ * which must not run the action a second time. Generous for a loaded
+ * board's scheduling, far below any action's run time. */
+#define PROXY_STALE_WINDOW_US 20000
 
 /* Send the request and read one response on c->fd by the deadline. While
  * the request is still going out the response is read as well: a server
@@ -261,6 +269,7 @@ static int conn_exchange(struct proxy_conn *c, const struct iovec req[2], uint64
 				sent += (size_t)n;
 				if (sent < total)
 					continue;
+				x->sent_us = now_mono_us();
 			} else if (errno == EINTR) {
 				continue;
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -400,7 +409,8 @@ int proxy_post(struct proxy_conn *c, const char *path, const char *body, size_t 
 		 * as the request went out. Nothing of a response came, so
 		 * nothing is lost by sending it once more on a fresh one. */
 		if (reused && x.got == 0 && !retried &&
-		    (rc == -ECONNRESET || rc == -EPIPE || rc == -ECONNABORTED)) {
+		    (rc == -ECONNRESET || rc == -EPIPE || rc == -ECONNABORTED) &&
+		    (!x.sent_us || now_mono_us() - x.sent_us <= PROXY_STALE_WINDOW_US)) {
 			http_parser_fini(&p);
 			retried = true;
 			continue;

@@ -39,8 +39,10 @@ void proxy_conn_close(struct proxy_conn *c);
  * close", body ended by EOF) it is reopened within the same timeout.
  * Reconnects and resends once, transparently, only when a reused kept-alive
  * connection turns out closed before any byte of the response arrived
- * (stale keep-alive: EOF, EPIPE or ECONNRESET); never after part of a
- * response. Errors: -ETIMEDOUT (the connection is then closed),
+ * (stale keep-alive: EOF, EPIPE or ECONNRESET) while the request was going
+ * out or within 20 ms of it; never after part of a response, and never
+ * when the peer took the request and went away later (a container killed
+ * while running it: the action must not run twice). Errors: -ETIMEDOUT (the connection is then closed),
  * -ECONNRESET / -EPIPE / -ECONNREFUSED / -ECONNABORTED (EOF) (peer closed
  * before a full response: treat as "container died"), -EPROTO (not HTTP),
  * -EINVAL (bad path), -ENOMEM. After any I/O error the connection is

@@ -891,6 +891,17 @@ static enum srv_next h_drop(struct srv *s, int fd, const struct srv_req *rq)
 	return h_echo(s, fd, rq);
 }
 
+/* Request number `arg` of the 1st connection is read, then 200 ms later
+ * the connection closes with no answer: a container that died running it. */
+static enum srv_next h_drop_late(struct srv *s, int fd, const struct srv_req *rq)
+{
+	if (rq->conn == 1 && (size_t)rq->nth_in_conn == s->arg) {
+		usleep(200 * 1000);
+		return SRV_CLOSE;
+	}
+	return h_echo(s, fd, rq);
+}
+
 /* Request number `arg` of the 1st connection gets half a response, then
  * FIN (h_partial) or RST (h_partial_rst). */
 static enum srv_next h_partial(struct srv *s, int fd, const struct srv_req *rq)
@@ -1177,6 +1188,30 @@ static void test_live_stale_connection_resend(void)
 	check_post_ok(c, "{\"n\":3}", 64);
 	CHECK_INT_EQ(atomic_load(&s.accepts), 2);
 	CHECK_INT_EQ(atomic_load(&s.requests), 4);
+	proxy_conn_close(c);
+	srv_stop(&s);
+}
+
+/* The reused connection closes 200 ms after the request was read: the
+ * container died running it, so it is not sent again (the action would
+ * run twice); the next call reconnects. */
+static void test_live_late_close_not_resent(void)
+{
+	struct srv s;
+	struct proxy_conn *c = NULL;
+	struct http_response r;
+	struct err e = { 0 };
+
+	REQUIRE(srv_start(&s, h_drop_late, 2, false) == 0);
+	REQUIRE(proxy_conn_open(s.port, 1000, &c, &e) == 0);
+	check_post_ok(c, "{\"n\":1}", 64);
+	CHECK_INT_EQ(proxy_post(c, "/run", "{}", 2, LIVE_TIMEOUT_MS, 64, &r, &e), -ECONNABORTED);
+	check_empty(&r);
+	CHECK_STR_CONTAINS(e.msg, "closed by the container");
+	CHECK_INT_EQ(atomic_load(&s.accepts), 1);
+	CHECK_INT_EQ(atomic_load(&s.requests), 2);
+	check_post_ok(c, "{\"n\":3}", 64);
+	CHECK_INT_EQ(atomic_load(&s.accepts), 2);
 	proxy_conn_close(c);
 	srv_stop(&s);
 }
@@ -1483,7 +1518,7 @@ HARNESS_MAIN("proxy",
 	     TEST_CASE(test_live_split_response_not_delayed),
 	     TEST_CASE(test_live_invalid_arguments),
 	     TEST_CASE(test_live_reconnect_after_server_close),
-	     TEST_CASE(test_live_stale_connection_resend),
+	     TEST_CASE(test_live_stale_connection_resend), TEST_CASE(test_live_late_close_not_resent),
 	     TEST_CASE(test_live_fresh_connection_not_resent),
 	     TEST_CASE(test_live_partial_response_then_close),
 	     TEST_CASE(test_live_partial_response_then_reset),
