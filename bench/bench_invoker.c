@@ -829,6 +829,31 @@ static int bench_direct_post(struct proxy_conn *c, const char *body, size_t len)
 	return rc;
 }
 
+/* The direct calls: warm-up, then o->warm_n timed ones of a's /run body
+ * on conn, their p50/p99 into *out (lat: o->warm_n samples of room). */
+static int bench_direct_series(const struct bench_action *a, struct proxy_conn *conn,
+			       const struct bench_opts *o, double *lat, struct bench_stat *out)
+{
+	char body[1024];
+	size_t blen = 0;
+	int rc = 0;
+
+	bench_run_body(a, body, sizeof(body), &blen);
+	for (uint32_t i = 0; i < o->warmup_n && rc == 0; i++)
+		rc = bench_direct_post(conn, body, blen);
+	for (uint32_t i = 0; i < o->warm_n && rc == 0 && !bench_interrupted; i++) {
+		uint64_t t0 = bench_now_ns();
+
+		rc = bench_direct_post(conn, body, blen);
+		lat[i] = (double)(bench_now_ns() - t0) / 1e3;
+	}
+	if (rc == 0 && bench_interrupted)
+		rc = -EINTR;
+	if (rc == 0)
+		*out = bench_stat_of(lat, o->warm_n);
+	return rc;
+}
+
 /* The old path, measured beside the new floor: a container of the kind
  * with 8080 published on 127.0.0.1 at a port Docker picks (so one
  * docker-proxy carries every call), given the same /init and called with
@@ -837,7 +862,7 @@ static int bench_published(const struct bench_kind *k, const struct bench_action
 			   const struct bench_opts *o, double *lat, struct bench_stat *us)
 {
 	const char *labels[] = { NULL, NULL };
-	char label[128], name[128], body[1024];
+	char label[128], name[128];
 	char id[DOCKER_ID_MAX] = "";
 	struct docker_create_opts c = { 0 };
 	struct act_request q = { .namespace = "guest", .name = a->name, .path = "guest",
@@ -848,7 +873,7 @@ static int bench_published(const struct bench_kind *k, const struct bench_action
 	struct proxy_conn *conn = NULL;
 	struct err e = { 0 };
 	char *init = NULL;
-	size_t ilen = 0, blen = 0;
+	size_t ilen = 0;
 	uint64_t until;
 	int rc;
 
@@ -895,19 +920,7 @@ static int bench_published(const struct bench_kind *k, const struct bench_action
 	if (rc < 0)
 		fprintf(stderr, "bench_invoker: published-port container %s: %s\n", name, e.msg);
 	if (rc == 0)
-		bench_run_body(a, body, sizeof(body), &blen);
-	for (uint32_t i = 0; i < o->warmup_n && rc == 0; i++)
-		rc = bench_direct_post(conn, body, blen);
-	for (uint32_t i = 0; i < o->warm_n && rc == 0 && !bench_interrupted; i++) {
-		uint64_t t0 = bench_now_ns();
-
-		rc = bench_direct_post(conn, body, blen);
-		lat[i] = (double)(bench_now_ns() - t0) / 1e3;
-	}
-	if (rc == 0 && bench_interrupted)
-		rc = -EINTR;
-	if (rc == 0)
-		*us = bench_stat_of(lat, o->warm_n);
+		rc = bench_direct_series(a, conn, o, lat, us);
 	proxy_conn_close(conn);
 	if (id[0])
 		(void)!docker_container_remove(bench_dk, id, NULL);
@@ -923,12 +936,11 @@ static int bench_warm(const struct bench_kind *k, const struct bench_opts *o,
 		      struct bench_stat *ew_us, struct bench_stat *direct_us,
 		      struct bench_stat *published_us)
 {
-	char container[BENCH_NAME_MAX], name[64], body[1024];
+	char container[BENCH_NAME_MAX], name[64];
 	struct proxy_conn *conn = NULL;
 	struct bench_action a;
 	struct bench_done d;
 	double *lat = calloc(o->warm_n, sizeof(double));
-	size_t blen = 0;
 	int rc, nsfd = -1;
 
 	if (!lat)
@@ -957,19 +969,7 @@ static int bench_warm(const struct bench_kind *k, const struct bench_opts *o,
 		rc = bench_direct_open(container, &nsfd, &conn);
 	}
 	if (rc == 0)
-		bench_run_body(&a, body, sizeof(body), &blen);
-	for (uint32_t i = 0; i < o->warmup_n && rc == 0; i++)
-		rc = bench_direct_post(conn, body, blen);
-	for (uint32_t i = 0; i < o->warm_n && rc == 0 && !bench_interrupted; i++) {
-		uint64_t t0 = bench_now_ns();
-
-		rc = bench_direct_post(conn, body, blen);
-		lat[i] = (double)(bench_now_ns() - t0) / 1e3;
-	}
-	if (rc == 0 && bench_interrupted)
-		rc = -EINTR;
-	if (rc == 0)
-		*direct_us = bench_stat_of(lat, o->warm_n);
+		rc = bench_direct_series(&a, conn, o, lat, direct_us);
 	proxy_conn_close(conn);
 	if (nsfd >= 0)
 		close(nsfd);

@@ -59,11 +59,10 @@ char *act_request_meta_encode(const struct act_request *r, size_t *len_out)
 	    (r->env && !cJSON_AddItemToObject(act, "env", cJSON_Duplicate(r->env, true))) ||
 	    !(lim = cJSON_AddObjectToObject(act, "limits")))
 		return NULL;
-	if (!cJSON_AddNumberToObject(lim, "timeout", (double)r->timeout_ms) ||
-	    !cJSON_AddNumberToObject(lim, "memory", (double)r->memory_mb) ||
-	    !cJSON_AddNumberToObject(lim, "logs", (double)r->logs_mb) ||
+	if (!json_add_u64(lim, "timeout", r->timeout_ms) || !json_add_u64(lim, "memory", r->memory_mb) ||
+	    !json_add_u64(lim, "logs", r->logs_mb) ||
 	    (r->api_key && !cJSON_AddStringToObject(meta, "apiKey", r->api_key)) ||
-	    (r->arrival_ms && !cJSON_AddNumberToObject(meta, "arrival", (double)r->arrival_ms)))
+	    (r->arrival_ms && !json_add_u64(meta, "arrival", r->arrival_ms)))
 		return NULL;
 	return json_print(meta, len_out);
 }
@@ -197,11 +196,10 @@ char *act_result_encode(const struct act_result *r, size_t *len_out)
 
 	if (!meta)
 		return NULL;
-	if (!cJSON_AddNumberToObject(meta, "statusCode", r->status) ||
-	    !cJSON_AddNumberToObject(meta, "start", (double)r->start_ms) ||
-	    !cJSON_AddNumberToObject(meta, "end", (double)r->end_ms) ||
-	    !cJSON_AddNumberToObject(meta, "waitTime", (double)r->wait_ms) ||
-	    (r->has_init && !cJSON_AddNumberToObject(meta, "initTime", (double)r->init_ms)) ||
+	if (!json_add_u64(meta, "statusCode", (uint64_t)r->status) ||
+	    !json_add_u64(meta, "start", r->start_ms) || !json_add_u64(meta, "end", r->end_ms) ||
+	    !json_add_u64(meta, "waitTime", r->wait_ms) ||
+	    (r->has_init && !json_add_u64(meta, "initTime", r->init_ms)) ||
 	    !cJSON_AddBoolToObject(meta, "timeout", r->timeout) ||
 	    (r->partial && !cJSON_AddBoolToObject(meta, "partial", true)) ||
 	    (r->logs_only && !cJSON_AddBoolToObject(meta, "logsOnly", true)) ||

@@ -87,6 +87,18 @@ int json_get_i64(const cJSON *obj, const char *key, int64_t *out)
 	return 0;
 }
 
+bool json_add_u64(cJSON *obj, const char *key, uint64_t v)
+{
+	char buf[21], *p = buf + sizeof(buf) - 1;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return cJSON_AddRawToObject(obj, key, p) != NULL;
+}
+
 int json_get_u64(const cJSON *obj, const char *key, uint64_t *out)
 {
 	int64_t v;

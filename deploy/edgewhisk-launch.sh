@@ -61,9 +61,15 @@ start() {
 	mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
 	start_line=$(($(wc -l <"$logfile" 2>/dev/null || echo 0) + 1))
 	# A session of its own, no terminal, stdin closed: a daemon. setpriv
-	# execs in place (runuser would fork), so $! is the controller.
+	# execs in place (runuser would fork), so $! is the controller. The
+	# invokers it starts enter containers' network namespaces: as another
+	# user they need CAP_SYS_ADMIN and CAP_SYS_PTRACE, passed on as ambient
+	# capabilities (the controller drops them from its own effective set),
+	# and nothing else (the systemd units do the same).
 	if [ -n "$user" ] && [ "$user" != root ]; then
 		setsid setpriv --reuid="$user" --regid="$user" --init-groups \
+			--inh-caps=-all,+sys_admin,+sys_ptrace --ambient-caps=+sys_admin,+sys_ptrace \
+			--bounding-set=-all,+sys_admin,+sys_ptrace \
 			"$ctl" -c "$config" </dev/null >>"$logfile" 2>&1 &
 	else
 		setsid "$ctl" -c "$config" </dev/null >>"$logfile" 2>&1 &

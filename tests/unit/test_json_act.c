@@ -325,7 +325,28 @@ static void test_count_and_bounded_parse(void)
 	CHECK_INT_EQ(json_parse_bounded("{", 1, &j, &e), -EINVAL);
 }
 
-HARNESS_MAIN("json_act", TEST_CASE(test_count_and_bounded_parse),
+/* Integers printed as digits, every bit kept (a double would round 2^53+1
+ * and UINT64_MAX). */
+static void test_add_u64(void)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	REQUIRE(o != NULL);
+	CHECK(json_add_u64(o, "zero", 0));
+	CHECK(json_add_u64(o, "ms", 1796215969163ull));
+	CHECK(json_add_u64(o, "big", 9007199254740993ull));
+	CHECK(json_add_u64(o, "max", UINT64_MAX));
+	text = json_print(o, NULL);
+	REQUIRE(text != NULL);
+	CHECK_STR_EQ(text, "{\"zero\":0,\"ms\":1796215969163,\"big\":9007199254740993,"
+			   "\"max\":18446744073709551615}");
+	CHECK(json_is_value(text, strlen(text)));
+	json_free(text);
+	json_delete(o);
+}
+
+HARNESS_MAIN("json_act", TEST_CASE(test_add_u64), TEST_CASE(test_count_and_bounded_parse),
 	     	     TEST_CASE(test_json_parse_and_getters),
 	     TEST_CASE(test_request_parse),
 	     TEST_CASE(test_request_errors),
