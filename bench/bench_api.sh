@@ -603,7 +603,7 @@ PROFILE_OUT=
 # bench_kind KIND ACTION CODE IMAGE: create, warm, edgewhisk runs, direct runs
 # (in the containers' namespaces), the published-port runs.
 bench_kind() {
-	local kind=$1 action=$2 code=$3 image=$4 c i ms times="" cold="" url n before after ctr port aid body
+	local kind=$1 action=$2 code=$3 image=$4 c i ms times="" cold="" url n before after ctr port pid aid body
 	local -a names pids
 	req PUT "$API/$action?overwrite=true" -H 'Content-Type: application/json' \
 		--data-binary "$(jq -nc --arg k "$kind" --arg c "$code" '{exec: {kind: $k, code: $c}}')"
@@ -664,18 +664,18 @@ bench_kind() {
 	mapfile -t names < <(containers_of "$kind" "$action")
 	pids=()
 	for n in "${names[@]}"; do
-		port=$(ctr_pid "$n")
-		[ -n "$port" ] && [ "$port" != 0 ] && pids+=("$port")
+		pid=$(ctr_pid "$n")
+		[ -n "$pid" ] && [ "$pid" != 0 ] && pids+=("$pid")
 	done
 	[ "${#pids[@]}" -gt 0 ] || die "no running warm $kind container of $action"
 	ctr=${names[0]}
 	aid=$(tr -d '-' </proc/sys/kernel/random/uuid)
 	body="{\"value\":{},\"namespace\":\"guest\",\"action_name\":\"/guest/$action\",\"action_version\":\"0.0.1\",\"activation_id\":\"$aid\",\"transaction_id\":\"$aid\",\"deadline\":\"$DEADLINE\"}"
-	for port in "${pids[@]}"; do
-		n=$(nsenter -t "$port" -n "${CURL[@]}" -o "$T/resp" -w '%{http_code}' -X POST \
+	for pid in "${pids[@]}"; do
+		n=$(nsenter -t "$pid" -n "${CURL[@]}" -o "$T/resp" -w '%{http_code}' -X POST \
 			-H 'Content-Type: application/json' --data-binary "$body" \
 			"http://127.0.0.1:8080/run" 2>/dev/null)
-		[ "$n" = 200 ] || die "direct /run in the namespace of pid $port: $n $(cat "$T/resp" 2>/dev/null)"
+		[ "$n" = 200 ] || die "direct /run in the namespace of pid $pid: $n $(cat "$T/resp" 2>/dev/null)"
 	done
 	echo "  direct: container $ctr, its own 127.0.0.1:8080/run (${#pids[@]} warm container(s))"
 	for c in $CONCS; do

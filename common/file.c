@@ -14,7 +14,13 @@
 
 int file_read_all(const char *path, size_t max_bytes, char **buf_out, size_t *len_out)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	return file_read_all_at(AT_FDCWD, path, max_bytes, buf_out, len_out);
+}
+
+int file_read_all_at(int dirfd, const char *path, size_t max_bytes, char **buf_out,
+		     size_t *len_out)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 0, len = 0;
 	struct stat st;

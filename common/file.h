@@ -13,6 +13,10 @@
  * from open/read, -EISDIR, -EFBIG (larger than max_bytes), -ENOMEM. */
 int file_read_all(const char *path, size_t max_bytes, char **buf_out, size_t *len_out)
 	__attribute__((warn_unused_result));
+/* The same with `path` relative to directory handle `dirfd` (openat;
+ * AT_FDCWD is file_read_all), e.g. a file of one /proc/<pid>. */
+int file_read_all_at(int dirfd, const char *path, size_t max_bytes, char **buf_out,
+		     size_t *len_out) __attribute__((warn_unused_result));
 
 /* Write data[0..len) to `path` through a unique temporary file beside it,
  * renamed over `path` when complete (a crash leaves the old file or none,

@@ -116,7 +116,6 @@ struct controller {
 	struct api *api;
 };
 
-/* Command line: returns -1 to go on, else the exit status. */
 /* The invokers enter containers' network namespaces (CAP_SYS_ADMIN,
  * CAP_SYS_PTRACE); the controller only passes them on, as ambient
  * capabilities, to the invokers it starts. Taking them out of its own
@@ -136,6 +135,7 @@ static void drop_own_namespace_caps(void)
 		log_warn("main", "drop CAP_SYS_ADMIN/CAP_SYS_PTRACE: %s", strerror(errno));
 }
 
+/* Command line: returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, const char **config, bool *invokers)
 {
 	static const struct option opts[] = {

@@ -7,11 +7,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CGROUP_READ_MAX 8192  /* /proc/<pid>/cgroup: one line per hierarchy */
+#include "common/file.h"
+
+#define CGROUP_READ_MAX 65536 /* /proc/<pid>/cgroup: one line per hierarchy */
 
 static const char *cap_hint(int rc)
 {
@@ -25,30 +28,14 @@ static const char *cap_hint(int rc)
  * or "/system.slice/docker-<id>.scope". */
 static int in_container(int dfd, const char *id)
 {
-	char buf[CGROUP_READ_MAX + 1];
-	size_t have = 0;
-	int fd = openat(dfd, "cgroup", O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	int rc = file_read_all_at(dfd, "cgroup", CGROUP_READ_MAX, &buf, NULL);
 
-	if (fd < 0)
-		return -errno;
-	while (have < CGROUP_READ_MAX) {
-		ssize_t n = read(fd, buf + have, CGROUP_READ_MAX - have);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int rc = -errno;
-
-			close(fd);
-			return rc;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-	}
-	close(fd);
-	buf[have] = '\0';
-	return strstr(buf, id) ? 0 : -ESRCH;
+	if (rc < 0)
+		return rc;
+	rc = strstr(buf, id) ? 0 : -ESRCH;
+	free(buf);
+	return rc;
 }
 
 int netns_open(int pid, const char *container_id, int *fd_out, struct err *e)

@@ -133,6 +133,23 @@ static void test_clock(void)
 	CHECK(ms > 1577836800000ull && ms < 4102444800000ull);
 }
 
-HARNESS_MAIN("test_file", TEST_CASE(test_write_then_read),
+/* Relative to a directory handle: a /proc file, whose size stat reports
+ * as 0, is read whole. */
+static void test_read_at(void)
+{
+	int dfd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t len = 0;
+
+	REQUIRE(dfd >= 0);
+	REQUIRE(file_read_all_at(dfd, "status", 65536, &buf, &len) == 0);
+	CHECK(len > 0 && strlen(buf) == len);
+	CHECK(strncmp(buf, "Name:", 5) == 0);
+	free(buf);
+	CHECK_INT_EQ(file_read_all_at(dfd, "no-such-file", 100, &buf, &len), -ENOENT);
+	close(dfd);
+}
+
+HARNESS_MAIN("test_file", TEST_CASE(test_read_at), TEST_CASE(test_write_then_read),
 	     TEST_CASE(test_write_failure_leaves_nothing), TEST_CASE(test_cleanup_and_take),
 	     TEST_CASE(test_clock))
