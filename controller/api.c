@@ -19,6 +19,7 @@
 #include <nng/supplemental/http/http.h>
 
 #include "common/mem.h"
+#include "controller/access.h"
 #include "controller/rest.h"
 
 #define MAX_BODY (64u * 1024 * 1024) /* larger bodies are refused unread */
@@ -131,28 +132,30 @@ static const char *req_header(void *ctx, const char *name)
 	return nng_http_req_get_header(ctx, name);
 }
 
-/* Resolve the caller and the addressed namespace; answers the request and
- * returns false when it must stop here. */
+/* Resolve the caller and the addressed namespace, and decide whether the
+ * one may touch the other (access.h); answers the request and returns
+ * false when it must stop here. */
 static bool authorize(struct rest_req *q)
 {
 	const struct cfg *c = q->env->cfg;
 	int k = route_auth(c, q->header(q->header_ctx, "Authorization"));
+	struct access a;
+	struct err e = { 0 };
+	int rc;
 
 	if (k < 0) {
 		rest_unauthorized(q, k);
 		return false;
 	}
 	q->key = k;
-	q->ns = c->keys[k].namespace;
-	if (q->r.kind != ROUTE_NAMESPACES && strcmp(q->r.ns, "_") != 0 && strcmp(q->r.ns, q->ns) != 0) {
-		char msg[NAME_SIZE * 3 + 96];
-
-		snprintf(msg, sizeof(msg),
-			 "The supplied authentication is not authorized to access '%s%s%s%s%s'.", q->r.ns,
-			 q->r.package[0] ? "/" : "", q->r.package, q->r.name[0] ? "/" : "", q->r.name);
-		rest_reply_error(q, 403, msg);
+	q->caller = c->keys[k].namespace;
+	rc = access_check(q->env->store, q->caller, &q->r, q->method, &a, &e);
+	if (rc < 0) {
+		rest_reply_err(q, rc, &e);
 		return false;
 	}
+	q->ns = a.ns;
+	q->shared = a.shared;
 	return true;
 }
 

@@ -78,7 +78,9 @@ struct rest_req {
 	const char *body;                   /* not NUL-terminated */
 	size_t body_len;
 	struct route r;
-	const char *ns;                     /* the caller's namespace (after auth) */
+	const char *ns;                     /* the addressed namespace (after auth; "_" resolved) */
+	const char *caller;                 /* the caller's namespace (after auth) */
+	bool shared;                        /* ns is another's, granted as shared (access.h) */
 	int key;                            /* the caller's key index, -1 = none */
 	/* A request header's value, or NULL. */
 	const char *(*header)(void *ctx, const char *name);

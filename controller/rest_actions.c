@@ -114,7 +114,9 @@ static void waiter_done(void *arg, const struct dispatch_outcome *o)
 static void action_invoke(struct rest_req *q)
 {
 	const struct rest_env *env = q->env;
-	struct invoke_call call = { .caller_ns = q->ns, .key = q->key };
+	/* A shared action runs for, and is counted to, its caller (the
+	 * record's namespace and subject are the caller's), as upstream. */
+	struct invoke_call call = { .caller_ns = q->caller, .key = q->key };
 	struct waiter *w = NULL;
 	struct err e = { 0 };
 	bool blocking, result_only;
@@ -122,7 +124,7 @@ static void action_invoke(struct rest_req *q)
 	int rc;
 
 	/* Throttles first, as OpenWhisk's entitlement check does. */
-	rc = throttle_rate_admit(env->throttle, q->ns, now_epoch_ms(), &e);
+	rc = throttle_rate_admit(env->throttle, q->caller, now_epoch_ms(), &e);
 	if (rc < 0)
 		return rest_reply_err(q, rc, &e);
 	if (route_query_bool(q->uri, "blocking", false, &blocking) < 0 ||
@@ -148,7 +150,7 @@ static void action_invoke(struct rest_req *q)
 		call.done = waiter_done;
 		call.arg = w;
 	}
-	rc = invoke_action(env->invoke, q->ns, q->ns, q->r.package, q->r.name, &call, &e);
+	rc = invoke_action(env->invoke, q->caller, q->ns, q->r.package, q->r.name, &call, &e);
 	if (rc < 0) {
 		free(w);
 		return rest_reply_err(q, rc, &e);
@@ -169,7 +171,7 @@ static void action_get(struct rest_req *q)
 	if (route_query_bool(q->uri, "code", true, &code) < 0)
 		return rest_reply_error(q, 400, "The value of code must be true or false.");
 	/* Through a package: its parameters shown merged, as upstream. */
-	rc = invoke_resolve(q->env->invoke, q->ns, q->ns, q->r.package, q->r.name, &t, &e);
+	rc = invoke_resolve(q->env->invoke, q->caller, q->ns, q->r.package, q->r.name, &t, &e);
 	if (rc < 0)
 		return rest_reply_err(q, rc, &e);
 	lean = code ? NULL : entity_action_without_code(t.action);

@@ -83,7 +83,7 @@ void rest_namespaces(struct rest_req *q)
 
 	if (!rest_is(q, "GET"))
 		return rest_reply_method(q, "GET");
-	cJSON_AddItemToArray(j, cJSON_CreateString(q->ns));
+	cJSON_AddItemToArray(j, cJSON_CreateString(q->caller));
 	rest_reply_json(&q->reply, 200, j, NULL);
 }
 

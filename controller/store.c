@@ -75,6 +75,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ENT_COLL] = "SELECT collection FROM entities WHERE namespace = ?1 AND name = ?2",
 	[ST_ENT_LIST] = "SELECT doc FROM entities WHERE namespace = ?1 AND collection = ?2"
 			" ORDER BY updated DESC LIMIT ?3 OFFSET ?4",
+	[ST_ENT_LIST_OTHERS] = "SELECT doc FROM entities WHERE namespace != ?1 AND collection = ?2"
+			       " ORDER BY updated DESC",
 	[ST_ENT_COUNT] = "SELECT count(*) FROM entities WHERE namespace = ?1 AND collection = ?2",
 	/* Same id from another namespace: no-op, reported as -EEXIST. */
 	[ST_ACT_PUT] = "INSERT INTO activations(id, namespace, name, start, \"end\", doc)"
@@ -746,8 +748,8 @@ int store_entity_collection(struct store *s, const char *ns, const char *name, c
 	return ret;
 }
 
-int store_entity_list(struct store *s, const char *ns, const char *coll, uint32_t limit,
-		      uint32_t skip, store_row_fn cb, void *arg, struct err *e)
+static int entity_walk(struct store *s, int which, const char *ns, const char *coll,
+		       uint32_t limit, uint32_t skip, store_row_fn cb, void *arg, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc, ret, cb_ret = 0;
@@ -757,13 +759,13 @@ int store_entity_list(struct store *s, const char *ns, const char *coll, uint32_
 	ret = store_lock(s, e);
 	if (ret < 0)
 		return ret;
-	st = s->st[ST_ENT_LIST];
+	st = s->st[which];
 	rc = bind_str(st, 1, ns);
 	if (rc == SQLITE_OK)
 		rc = bind_str(st, 2, coll);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK && which == ST_ENT_LIST)
 		rc = sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK && which == ST_ENT_LIST)
 		rc = sqlite3_bind_int64(st, 4, skip);
 	if (rc == SQLITE_OK)
 		rc = rows_walk(st, cb, arg, &cb_ret);
@@ -774,6 +776,18 @@ int store_entity_list(struct store *s, const char *ns, const char *coll, uint32_
 	stmt_release(st);
 	store_unlock(s);
 	return ret;
+}
+
+int store_entity_list(struct store *s, const char *ns, const char *coll, uint32_t limit,
+		      uint32_t skip, store_row_fn cb, void *arg, struct err *e)
+{
+	return entity_walk(s, ST_ENT_LIST, ns, coll, limit, skip, cb, arg, e);
+}
+
+int store_entity_list_others(struct store *s, const char *ns, const char *coll, store_row_fn cb,
+			     void *arg, struct err *e)
+{
+	return entity_walk(s, ST_ENT_LIST_OTHERS, ns, coll, 0, 0, cb, arg, e);
 }
 
 int store_entity_count(struct store *s, const char *ns, const char *coll, uint64_t *n,

@@ -111,6 +111,10 @@ typedef int (*store_row_fn)(void *arg, const char *doc, size_t len);
 int store_entity_list(struct store *s, const char *ns, const char *coll, uint32_t limit,
 		      uint32_t skip, store_row_fn cb, void *arg, struct err *e)
 	__attribute__((warn_unused_result));
+/* The same over every namespace but ns, unpaged (the published packages
+ * of the others: few, and filtered by the caller). */
+int store_entity_list_others(struct store *s, const char *ns, const char *coll, store_row_fn cb,
+			     void *arg, struct err *e) __attribute__((warn_unused_result));
 int store_entity_count(struct store *s, const char *ns, const char *coll, uint64_t *n,
 		       struct err *e) __attribute__((warn_unused_result));
 

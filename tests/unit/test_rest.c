@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/access.h"
 #include "tests/harness.h"
 #include "tests/unit/controller_stack.h"
 
@@ -45,9 +46,10 @@ static void record(void *ctx, const struct rest_response *r)
 	a->challenge = r->auth_challenge;
 }
 
-/* Route uri as the adapter does and run fn as the guest. */
-static int call(void (*fn)(struct rest_req *), const char *method, const char *uri,
-		const char *body)
+/* Route and authorize uri as the adapter does and run fn as a key of
+ * namespace caller (key index 0). */
+static int call_as(const char *caller, void (*fn)(struct rest_req *), const char *method,
+		   const char *uri, const char *body)
 {
 	struct rest_req q = {
 		.env = &env,
@@ -55,11 +57,14 @@ static int call(void (*fn)(struct rest_req *), const char *method, const char *u
 		.uri = uri,
 		.body = body,
 		.body_len = body ? strlen(body) : 0,
-		.ns = "guest",
+		.caller = caller,
 		.key = 0,
 		.reply = { record, &ans },
 	};
+	struct access a;
 	struct err e = { 0 };
+	bool open;
+	int rc;
 
 	free(ans.body);
 	memset(&ans, 0, sizeof(ans));
@@ -67,10 +72,28 @@ static int call(void (*fn)(struct rest_req *), const char *method, const char *u
 		HARNESS_FAIL("route_parse %s: %s", uri, e.msg);
 		return -1;
 	}
-	fn(&q);
+	/* Open routes skip the check, as in the adapter. */
+	open = q.r.kind == ROUTE_ROOT || q.r.kind == ROUTE_API_INFO || q.r.kind == ROUTE_PING ||
+	       q.r.kind == ROUTE_HEALTH || q.r.kind == ROUTE_WEB;
+	rc = open ? 0 : access_check(env.store, caller, &q.r, method, &a, &e);
+	if (open) {
+		fn(&q);
+	} else if (rc < 0) {
+		rest_reply_err(&q, rc, &e);
+	} else {
+		q.ns = a.ns;
+		q.shared = a.shared;
+		fn(&q);
+	}
 	if (ans.calls != 1)
 		HARNESS_FAIL("%s %s answered %d times", method, uri, ans.calls);
 	return ans.status;
+}
+
+static int call(void (*fn)(struct rest_req *), const char *method, const char *uri,
+		const char *body)
+{
+	return call_as("guest", fn, method, uri, body);
 }
 
 /* jq-like check of the last body: field `key` of the object equals s. */
@@ -307,6 +330,57 @@ static void test_packages(void)
 	teardown();
 }
 
+/* Alice shares "pub" (and has "priv" and a binding "bind"); guest reads
+ * only the shared one, in listings too; an invocation of a shared action
+ * reaches the invoke layer as guest's (here: no invoker, 503). */
+static void test_shared_packages(void)
+{
+	setup();
+	CHECK_INT_EQ(call_as("alice", rest_package, "PUT", "/api/v1/namespaces/_/packages/pub",
+			     "{\"publish\":true,\"parameters\":[{\"key\":\"p\",\"value\":1}]}"),
+		     200);
+	CHECK_INT_EQ(call_as("alice", rest_package, "PUT", "/api/v1/namespaces/_/packages/priv", NULL),
+		     200);
+	CHECK_INT_EQ(call_as("alice", rest_package, "PUT", "/api/v1/namespaces/_/packages/bind",
+			     "{\"publish\":true,\"binding\":{\"namespace\":\"alice\",\"name\":\"pub\"}}"),
+		     200);
+	CHECK_INT_EQ(call_as("alice", rest_action, "PUT", "/api/v1/namespaces/_/actions/pub/a", hello),
+		     200);
+	CHECK_INT_EQ(call(rest_package, "PUT", NS "/packages/mine", NULL), 200);
+
+	CHECK_INT_EQ(call(rest_package, "GET", "/api/v1/namespaces/alice/packages/pub", NULL), 200);
+	CHECK_STR_CONTAINS(ans.body, "\"actions\":[{\"name\":\"a\"");
+	CHECK_INT_EQ(call(rest_action, "GET", "/api/v1/namespaces/alice/actions/pub/a", NULL), 200);
+	CHECK_STR_EQ(body_string("namespace"), "alice/pub");
+	CHECK_STR_CONTAINS(ans.body, "\"key\":\"p\"");
+	CHECK_INT_EQ(call(rest_actions_list, "GET", "/api/v1/namespaces/alice/actions/pub/", NULL), 200);
+	CHECK_STR_CONTAINS(ans.body, "\"name\":\"a\"");
+	CHECK_INT_EQ(call(rest_action, "POST", "/api/v1/namespaces/alice/actions/pub/a", NULL), 503);
+	CHECK_INT_EQ(call(rest_package, "GET", "/api/v1/namespaces/alice/packages/priv", NULL), 403);
+	CHECK_INT_EQ(call(rest_package, "GET", "/api/v1/namespaces/alice/packages/bind", NULL), 403);
+
+	/* Alice's list, seen by guest: the shared package only. */
+	CHECK_INT_EQ(call(rest_packages_list, "GET", "/api/v1/namespaces/alice/packages", NULL), 200);
+	CHECK_STR_CONTAINS(ans.body, "\"name\":\"pub\"");
+	CHECK_INT_EQ(strstr(ans.body, "\"name\":\"priv\"") || strstr(ans.body, "\"name\":\"bind\""), false);
+	CHECK_INT_EQ(call(rest_packages_list, "GET", "/api/v1/namespaces/alice/packages?count=true", NULL),
+		     200);
+	CHECK_STR_EQ(ans.body, "{\"packages\":1}");
+	/* Guest's own with ?public=true: its own, then the others' shared. */
+	CHECK_INT_EQ(call(rest_packages_list, "GET", NS "/packages?public=true", NULL), 200);
+	CHECK_STR_CONTAINS(ans.body, "\"name\":\"mine\"");
+	CHECK_STR_CONTAINS(ans.body, "\"name\":\"pub\"");
+	CHECK_INT_EQ(strstr(ans.body, "\"name\":\"priv\"") || strstr(ans.body, "\"name\":\"bind\""), false);
+	CHECK_INT_EQ(call(rest_packages_list, "GET", NS "/packages?public=true&skip=1&limit=1", NULL),
+		     200);
+	CHECK_STR_CONTAINS(ans.body, "\"name\":\"pub\"");
+	CHECK_INT_EQ(strstr(ans.body, "\"name\":\"mine\"") != NULL, false);
+	CHECK_INT_EQ(call(rest_packages_list, "GET", NS "/packages?public=maybe", NULL), 400);
+	CHECK_INT_EQ(call(rest_packages_list, "GET", NS "/packages", NULL), 200);
+	CHECK_INT_EQ(strstr(ans.body, "\"name\":\"pub\"") != NULL, false);
+	teardown();
+}
+
 static void test_web_needs_export(void)
 {
 	setup();
@@ -321,4 +395,5 @@ static void test_web_needs_export(void)
 HARNESS_MAIN("test_rest", TEST_CASE(test_status_table_and_reasons), TEST_CASE(test_system_routes),
 	     TEST_CASE(test_unauthorized_has_challenge), TEST_CASE(test_actions),
 	     TEST_CASE(test_body_limit), TEST_CASE(test_triggers_and_rules), TEST_CASE(test_packages),
+	     TEST_CASE(test_shared_packages),
 	     TEST_CASE(test_web_needs_export))
