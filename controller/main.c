@@ -21,6 +21,7 @@
 #include "controller/api.h"
 #include "common/act.h"
 #include "common/cfg.h"
+#include "controller/catalog.h"
 #include "controller/dispatch.h"
 #include "controller/events.h"
 #include "controller/invoke.h"
@@ -222,6 +223,15 @@ static int start_parts(struct controller *c, struct err *e)
 		return err_wrap(e, e->code, "invoke");
 	if (events_new(c->store, c->invoke, &c->events, e) < 0)
 		return err_wrap(e, e->code, "events");
+	{
+		struct catalog_stats st;
+
+		/* Before the API answers, so no client sees half a catalog. */
+		if (catalog_install(&c->cfg, c->store, c->invoke, &st, e) < 0)
+			return err_wrap(e, e->code, "catalog");
+		log_info("catalog", "whisk.system: %u written, %u kept, %u removed, %u skipped",
+			 st.written, st.kept, st.removed, st.skipped);
+	}
 	if (c->invokers) {
 		struct sup_config sc = { .cfg = &c->cfg, .config_path = c->config_abs,
 					 .count = c->qp.invokers, .died = on_invoker_died,
