@@ -4,6 +4,11 @@
 # (guest, alice and bob, one key each):
 #   - every authenticated route refuses the other namespace (403 when it is
 #     named, 404 through "_"), and a key never works with another uuid;
+#   - but a published package and its actions are read and invoked by
+#     every key (the invocation is the caller's: record, subject,
+#     throttle), never written; unpublished packages and bindings of
+#     another namespace stay 403 on every route; whisk.system is
+#     read-only for every key, its utils run for anyone;
 #   - action containers: no-new-privileges, NET_RAW/NET_ADMIN dropped, not
 #     privileged, pids and memory limits, no mounts (so no Docker socket),
 #     no port published and no docker-proxy process for any of them (the
@@ -80,7 +85,6 @@ DELETE /api/v1/namespaces/guest/triggers/t
 GET /api/v1/namespaces/guest/rules
 PUT /api/v1/namespaces/guest/rules/r
 POST /api/v1/namespaces/guest/rules/r
-GET /api/v1/namespaces/guest/packages
 PUT /api/v1/namespaces/guest/packages/p
 DELETE /api/v1/namespaces/guest/packages/p
 EOF
@@ -142,6 +146,87 @@ as "$ALICE_AUTH" PUT "/api/v1/namespaces/_/packages/ab" -H 'Content-Type: applic
 check "alice: binding to guest's private package -> 400" test "$CODE" = 400
 as "$ALICE_AUTH" POST "/api/v1/namespaces/guest/actions/gp/x?blocking=true" -H 'Content-Type: application/json' --data-binary '{}'
 check "alice: invoke through guest's package path -> 403" test "$CODE" = 403
+
+# --- shared packages: guest publishes gpub (with a parameter), keeps gpriv
+# private, and has a published binding gbind of gpub ---
+reqj PUT "/api/v1/namespaces/_/packages/gpub" '{"publish":true,"parameters":[{"key":"from","value":"gpub"}]}'
+reqj PUT "/api/v1/namespaces/_/actions/gpub/echo" \
+	'{"exec":{"kind":"nodejs:20","code":"function main(a){return {args: a, ns: process.env.__OW_NAMESPACE}}"},"limits":{"memory":128}}'
+reqj PUT "/api/v1/namespaces/_/packages/gpriv" '{}'
+reqj PUT "/api/v1/namespaces/_/actions/gpriv/x" '{"exec":{"kind":"nodejs:20","code":"function main(){return {}}"}}'
+reqj PUT "/api/v1/namespaces/_/packages/gbind" '{"publish":true,"binding":{"namespace":"guest","name":"gpub"}}'
+check "guest creates a published package, a private one and a published binding" test "$CODE" = 200
+while read -r method path want; do
+	args=()
+	[ "$method" = PUT ] || [ "$method" = POST ] && args=("${J[@]}")
+	as "$ALICE_AUTH" "$method" "$path" "${args[@]}"
+	check "alice: $method $path -> $want" test "$CODE" = "$want"
+done <<EOF
+GET /api/v1/namespaces/guest/packages/gpub 200
+PUT /api/v1/namespaces/guest/packages/gpub?overwrite=true 403
+DELETE /api/v1/namespaces/guest/packages/gpub 403
+GET /api/v1/namespaces/guest/actions/gpub/ 200
+GET /api/v1/namespaces/guest/actions/gpub/echo 200
+PUT /api/v1/namespaces/guest/actions/gpub/echo?overwrite=true 403
+PUT /api/v1/namespaces/guest/actions/gpub/new 403
+DELETE /api/v1/namespaces/guest/actions/gpub/echo 403
+GET /api/v1/namespaces/guest/packages/gpriv 403
+PUT /api/v1/namespaces/guest/packages/gpriv?overwrite=true 403
+DELETE /api/v1/namespaces/guest/packages/gpriv 403
+GET /api/v1/namespaces/guest/actions/gpriv/ 403
+GET /api/v1/namespaces/guest/actions/gpriv/x 403
+POST /api/v1/namespaces/guest/actions/gpriv/x?blocking=true 403
+DELETE /api/v1/namespaces/guest/actions/gpriv/x 403
+GET /api/v1/namespaces/guest/packages/gbind 403
+GET /api/v1/namespaces/guest/actions/gbind/echo 403
+POST /api/v1/namespaces/guest/actions/gbind/echo?blocking=true 403
+GET /api/v1/namespaces/guest/packages/nothere 403
+POST /api/v1/namespaces/guest/actions/nothere/x 403
+EOF
+as "$ALICE_AUTH" GET "/api/v1/namespaces/guest/packages"
+check "alice lists guest's packages: the published one only" jqb '[.[].name] == ["gpub"]'
+as "$ALICE_AUTH" GET "/api/v1/namespaces/guest/packages?count=true"
+check "... and counts one" jqb '.packages == 1'
+as "$ALICE_AUTH" GET "/api/v1/namespaces/_/packages?public=true"
+check "alice's ?public=true list holds guest's published package and whisk.system's" \
+	jqb '[.[] | "\(.namespace)/\(.name)"] | (index("guest/gpub") != null and index("whisk.system/utils") != null and index("guest/gpriv") == null and index("guest/gbind") == null)'
+as "$ALICE_AUTH" POST "/api/v1/namespaces/guest/actions/gpub/echo?blocking=true" -H 'Content-Type: application/json' \
+	--data-binary '{"x":1}'
+check "alice invokes guest's shared action: runs as alice, with the package's parameter" \
+	jqb '.namespace == "alice" and .subject == "alice" and .response.result.ns == "alice" and .response.result.args == {"from":"gpub","x":1}'
+aid=$(printf '%s' "$BODY" | jq -r .activationId)
+as "$ALICE_AUTH" GET "/api/v1/namespaces/_/activations/$aid"
+check "the record is alice's" test "$CODE" = 200
+req GET "/api/v1/namespaces/_/activations/$aid"
+check "... not guest's" test "$CODE" = 404
+as "$ALICE_AUTH" PUT "/api/v1/namespaces/_/packages/abind" -H 'Content-Type: application/json' \
+	--data-binary '{"binding":{"namespace":"guest","name":"gpub"}}'
+check "alice binds guest's published package" test "$CODE" = 200
+as "$ALICE_AUTH" POST "/api/v1/namespaces/_/actions/abind/echo?blocking=true&result=true" \
+	-H 'Content-Type: application/json' --data-binary '{}'
+check "... and invokes through her binding" jqb '.ns == "alice" and .args.from == "gpub"'
+
+# --- whisk.system: read and run by all, written by none ---
+as "$ALICE_AUTH" GET "/api/v1/namespaces/whisk.system/packages/utils"
+check "alice reads /whisk.system/utils: published, its nine actions" \
+	jqb '.publish == true and ([.actions[].name] | sort) == ["cat","date","echo","head","hosturl","namespace","smash","sort","split"]'
+as "$ALICE_AUTH" POST "/api/v1/namespaces/whisk.system/actions/utils/echo?blocking=true&result=true" \
+	-H 'Content-Type: application/json' --data-binary '{"payload":"hi"}'
+check "alice runs /whisk.system/utils/echo" jqb '. == {"payload":"hi"}'
+while read -r method path; do
+	args=()
+	[ "$method" = PUT ] || [ "$method" = POST ] && args=("${J[@]}")
+	as "$ALICE_AUTH" "$method" "$path" "${args[@]}"
+	check "alice: $method $path -> 403" test "$CODE" = 403
+done <<EOF
+PUT /api/v1/namespaces/whisk.system/packages/utils?overwrite=true
+DELETE /api/v1/namespaces/whisk.system/packages/utils
+PUT /api/v1/namespaces/whisk.system/actions/utils/echo?overwrite=true
+DELETE /api/v1/namespaces/whisk.system/actions/utils/echo
+PUT /api/v1/namespaces/whisk.system/packages/mine
+GET /api/v1/namespaces/whisk.system/actions
+GET /api/v1/namespaces/whisk.system/triggers
+EOF
 NOAUTH=1 req GET "/api/v1/web/guest/default/secret.json"
 check "guest's action without web-export is not on the web -> 404" test "$CODE" = 404
 
