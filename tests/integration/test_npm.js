@@ -274,6 +274,7 @@ async function main () {
     assert.match(err.message, /The supplied authentication is invalid/)
   })
   await events(ow)
+  await catalog(ow)
 }
 
 // pollActivation ID: the stored record, polling while it is not there yet.
@@ -380,6 +381,97 @@ async function events (ow) {
   })
 }
 
+// The system catalog and shared packages through the client: what the
+// client's own integration suite does with /whisk.system/utils, and each
+// utils action's result as OpenWhisk's catalog documents it.
+async function catalog (ow) {
+  const p = `npmcat${process.pid}`
+  const run = (name, params) => ow.actions.invoke({ name: `/whisk.system/utils/${name}`, params, blocking: true, result: true })
+
+  await step('packages.list({namespace: "whisk.system"}) -> utils, published', async () => {
+    const list = await ow.packages.list({ namespace: 'whisk.system' })
+    const utils = list.find(x => x.name === 'utils')
+    assert.ok(utils, JSON.stringify(list))
+    assert.equal(utils.namespace, 'whisk.system')
+    assert.equal(utils.publish, true)
+  })
+
+  await step('packages.get(/whisk.system/utils) -> its nine actions', async () => {
+    const pkg = await ow.packages.get({ name: '/whisk.system/utils' })
+    assert.deepEqual(pkg.actions.map(a => a.name).sort(),
+      ['cat', 'date', 'echo', 'head', 'hosturl', 'namespace', 'smash', 'sort', 'split'])
+  })
+
+  await step('actions.invoke(/whisk.system/utils/sort) blocking -> success, recorded as guest', async () => {
+    const r = await ow.actions.invoke({ name: '/whisk.system/utils/sort', blocking: true, params: { lines: ['b', 'c', 'a'] } })
+    assert.equal(r.response.success, true)
+    assert.deepEqual(r.response.result, { lines: ['a', 'b', 'c'], length: 3 })
+    assert.equal(r.namespace, 'guest')
+    assert.equal(r.subject, 'guest')
+  })
+
+  await step('utils: echo, cat, head, split, smash, namespace, date, hosturl as the catalog documents them', async () => {
+    assert.deepEqual(await run('echo', { payload: 'Five fuzzy felines' }), { payload: 'Five fuzzy felines' })
+    assert.deepEqual(await run('cat', { lines: [4, 2, 3] }), { lines: [4, 2, 3], payload: '4\n2\n3' })
+    assert.deepEqual(await run('sort', { lines: [10, 9, 1] }), { lines: [1, 10, 9], length: 3 })
+    assert.deepEqual(await run('head', { lines: [4, 2, 3], num: 2 }), { lines: [4, 2], num: 2 })
+    assert.deepEqual(await run('head', { lines: [4, 2, 3] }), { lines: [4], num: 1 })
+    assert.deepEqual(await run('split', { payload: 'one,two,three', separator: ',' }),
+      { lines: ['one', 'two', 'three'], payload: 'one,two,three' })
+    assert.deepEqual(await run('split', { payload: 'a\r\nb\nc' }), { lines: ['a', 'b', 'c'], payload: 'a\r\nb\nc' })
+    assert.deepEqual(await run('smash', { a: 1, b: { c: 2 }, $fieldName: 'p' }), { p: { a: 1, b: { c: 2 } } })
+    assert.deepEqual(await run('namespace', {}), { namespace: 'guest' })
+    const d = await run('date', {})
+    assert.ok(Math.abs(Date.parse(d.date) - Date.now()) < 60000, JSON.stringify(d))
+    const u = await run('hosturl', { web: true, path: 'utils/echo', ext: '.json' })
+    assert.match(u.url, /\/api\/v1\/web\/guest\/utils\/echo\.json$/)
+    const t = await run('hosturl', { trigger: true, path: 't1' })
+    assert.match(t.url, /\/api\/v1\/namespaces\/guest\/triggers\/t1$/)
+    const err = await rejection(() => run('smash', { a: 1 }))
+    assert.equal(err.statusCode, 502)
+  })
+
+  await step('a sequence of /whisk.system/utils/echo and a rule to it run for guest', async () => {
+    const s = await ow.actions.create({ name: `${p}-seq`, sequence: ['/whisk.system/utils/echo'] })
+    assert.deepEqual(s.exec.components, ['/whisk.system/utils/echo'])
+    const r = await ow.actions.invoke({ name: `${p}-seq`, params: { x: 1 }, blocking: true, result: true })
+    assert.deepEqual(r, { x: 1 })
+    await ow.triggers.create({ name: `${p}-t` })
+    await ow.rules.create({ name: `${p}-r`, trigger: `/_/${p}-t`, action: '/whisk.system/utils/echo' })
+    const fired = await ow.triggers.invoke({ name: `${p}-t`, params: { y: 2 } })
+    assert.match(fired.activationId, HEX32)
+    const rec = await pollActivation(ow, fired.activationId)
+    const logs = rec.logs.map(l => JSON.parse(l))
+    assert.equal(logs[0].success, true, JSON.stringify(logs))
+    const act = await pollActivation(ow, logs[0].activationId)
+    assert.deepEqual(act.response.result, { y: 2 })
+    assert.equal(act.namespace, 'guest')
+  })
+
+  await step('packages.list({namespace: "_"}) with public -> ours and whisk.system/utils', async () => {
+    await ow.packages.create({ name: `${p}-mine` })
+    const res = await fetch(`${apihost}/api/v1/namespaces/_/packages?public=true`, {
+      headers: { authorization: 'Basic ' + Buffer.from(apiKey).toString('base64') }
+    })
+    const list = await res.json()
+    const names = list.map(x => `${x.namespace}/${x.name}`)
+    assert.ok(names.includes(`guest/${p}-mine`) && names.includes('whisk.system/utils'), JSON.stringify(names))
+  })
+
+  await step('writes to whisk.system reject with 403', async () => {
+    const err = await rejection(() => ow.actions.update({ name: '/whisk.system/utils/echo', action: 'function main(){}' }))
+    assert.equal(err.statusCode, 403)
+    const err2 = await rejection(() => ow.packages.delete({ name: '/whisk.system/utils' }))
+    assert.equal(err2.statusCode, 403)
+  })
+
+  await step('cleanup: catalog test entities deleted', async () => {
+    await ow.rules.delete({ name: `${p}-r` })
+    await ow.triggers.delete({ name: `${p}-t` })
+    await ow.actions.delete({ name: `${p}-seq` })
+    await ow.packages.delete({ name: `${p}-mine` })
+  })
+}
 
 main()
   .catch(err => notok('test script runs to the end', err))
