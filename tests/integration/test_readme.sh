@@ -37,6 +37,9 @@ BODY=${out: -300}
 check "trigger fire: its record lists the rule's activation" eval 'grep -q "\"name\":\"door\".*on-door" <<<"$out"'
 check "sequence example answers HELLO EDGE" eval 'grep -qF "{\"greeting\":\"HELLO EDGE\"}" <<<"$out"'
 check "binding example answers Hello bound" eval 'grep -qF "{\"greeting\":\"Hello bound\"}" <<<"$out"'
+check "whisk.system/utils example lists its actions" eval 'grep -q "\"namespace\":\"whisk.system\".*\"name\":\"utils\"" <<<"$out" && grep -q "\"name\":\"sort\"" <<<"$out"'
+check "utils/sort example answers apple, pear" eval 'grep -qF "{\"lines\":[\"apple\",\"pear\"],\"length\":2}" <<<"$out"'
+check "sequence of sort and cat answers a\\nb" eval 'grep -qF "{\"lines\":[\"a\",\"b\"],\"payload\":\"a\\nb\"}" <<<"$out"'
 check "web example answers 201 with X-Edge and the page" eval 'grep -q "HTTP/1.1 201 Created" <<<"$out" && grep -q "^X-Edge: yes" <<<"$out" && grep -qF "<h1>Hi edge</h1>" <<<"$out"'
 [ "$failed" = 0 ] || { sed 's/^/  # /' "$T/out" | head -40; echo; }
 ew_finish
