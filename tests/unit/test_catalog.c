@@ -54,8 +54,12 @@ static void test_install_and_again(void)
 	json_delete(act);
 	act = NULL;
 	REQUIRE(store_entity_load(st.store, ACCESS_SYSTEM_NS, "actions", "utils/echo", &act, &e) == 0);
-	CHECK_STR_CONTAINS(cJSON_PrintUnformatted(json_get_array(act, "annotations")) ?: "",
-			   "\"Returns the input\"");
+	{
+		char *ann = cJSON_PrintUnformatted(json_get_array(act, "annotations"));
+
+		CHECK_STR_CONTAINS(ann, "\"Returns the input\"");
+		free(ann);
+	}
 
 	/* A restart: nothing to write. */
 	REQUIRE(catalog_install(&st.cfg, st.store, st.invoke, &s, &e) == 0);
