@@ -234,7 +234,6 @@ static int install_package(const struct cfg *c, struct store *s, struct invoke *
 struct stored_names {
 	char (*v)[2 * NAME_SIZE + 2];
 	size_t n, cap;
-	const char *coll;
 };
 
 static int stored_row(void *arg, const char *doc, size_t len)
@@ -289,7 +288,7 @@ static bool in_catalog(const char *coll, const char *full)
 static int remove_stale(struct store *s, struct invoke *iv, const char *coll,
 			struct catalog_stats *st, struct err *e)
 {
-	struct stored_names sn = { .coll = coll };
+	struct stored_names sn = { 0 };
 	int rc = store_entity_list(s, ACCESS_SYSTEM_NS, coll, 0, 0, stored_row, &sn, e);
 
 	for (size_t i = 0; rc == 0 && i < sn.n; i++) {
