@@ -225,12 +225,16 @@ static int start_parts(struct controller *c, struct err *e)
 		return err_wrap(e, e->code, "events");
 	{
 		struct catalog_stats st;
+		struct err ce = { 0 };
 
-		/* Before the API answers, so no client sees half a catalog. */
-		if (catalog_install(&c->cfg, c->store, c->invoke, &st, e) < 0)
-			return err_wrap(e, e->code, "catalog");
-		log_info("catalog", "whisk.system: %u written, %u kept, %u removed, %u skipped",
-			 st.written, st.kept, st.removed, st.skipped);
+		/* Before the API answers, so no client sees half a catalog. A
+		 * store that cannot take it (a full card) keeps what it has:
+		 * the board's own entities still serve. */
+		if (catalog_install(&c->cfg, c->store, c->invoke, &st, &ce) < 0)
+			log_error("catalog", "whisk.system not brought up to date: %s", ce.msg);
+		else
+			log_info("catalog", "whisk.system: %u written, %u kept, %u removed, %u skipped",
+				 st.written, st.kept, st.removed, st.skipped);
 	}
 	if (c->invokers) {
 		struct sup_config sc = { .cfg = &c->cfg, .config_path = c->config_abs,
