@@ -596,6 +596,8 @@ int store_entity_put(struct store *s, const char *ns, const char *coll, const ch
 	stmt_release(st);
 	if (ret == 0)
 		store_doc_cache_bump(s);
+	if (ret == 0 && s->w)
+		store_batch_wrote(s);
 	if (ret == -EEXIST)
 		ret = entity_taken(s, "put", ns, coll, name, e);
 	store_unlock(s);

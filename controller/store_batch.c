@@ -236,6 +236,16 @@ int store_batch_writable(struct store *s, struct err *e)
 	return ret;
 }
 
+void store_batch_wrote(struct store *s)
+{
+	struct store_writer *w = s->w;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->fail_rc)
+		w->failed_at_ms = 0;
+	pthread_mutex_unlock(&w->mu);
+}
+
 int store_flush(struct store *s, struct err *e)
 {
 	return s && s->w ? store_batch_flush(s, e) : 0;

@@ -118,6 +118,10 @@ int store_batch_flush(struct store *s, struct err *e);
 
 /* -ENOSPC/-EIO with the cause while queued records cannot be committed. */
 int store_batch_writable(struct store *s, struct err *e);
+/* An entity write just went through: space is back, so a failing batch
+ * is retried at the next store_batch_writable rather than RETRY_ASK_MS
+ * after its last attempt. Called under the connection lock. */
+void store_batch_wrote(struct store *s);
 
 /* The connection's WAL hook while the writer runs (frames in the WAL). */
 int store_batch_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);

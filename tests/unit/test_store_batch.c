@@ -246,6 +246,42 @@ static void test_full_database_keeps_records(void)
 	store_close(s);
 }
 
+/* Space back, shown by an entity write that went through: the next
+ * store_writable retries at once instead of repeating the last failure
+ * (a client that freed space and retried at once got a 503). */
+static void test_entity_write_retries_at_once(void)
+{
+	struct store *s = open_grouped("back.db", 20, 1000, NULL);
+	struct err e = { 0 };
+	int i, rc = 0;
+
+	REQUIRE(s);
+	CHECK_INT_EQ(put(s, 0, 100, true, &e), 0);
+	{
+		sqlite3_stmt *st;
+		long long pages = 0;
+		char sql[64];
+
+		REQUIRE(store_lock(s, NULL) == 0);
+		if (sqlite3_prepare_v2(s->db, "PRAGMA page_count", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			pages = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		store_unlock(s);
+		snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", pages);
+		REQUIRE(pages > 0 && exec_locked(s, sql) == 0);
+	}
+	for (i = 1; i < 200 && rc == 0; i++)
+		rc = put(s, i, 3000, true, &e);
+	REQUIRE(rc == -ENOSPC);
+	/* A retry that fails just now: the next one would wait 100 ms. */
+	CHECK_INT_EQ(store_writable(s, &e), -ENOSPC);
+	REQUIRE(exec_locked(s, "PRAGMA max_page_count=1073741823") == 0);
+	CHECK_INT_EQ(store_entity_put(s, "guest", "actions", "a", "{}", 2, 1, true, &e), 0);
+	CHECK_INT_EQ(store_writable(s, &e), 0);
+	store_close(s);
+}
+
 static void test_large_wal_checkpointed_by_writer(void)
 {
 	struct store *s = open_grouped("ckpt.db", 5, 64, NULL);
@@ -302,7 +338,7 @@ HARNESS_MAIN("store_batch",
 	     TEST_CASE(test_window_closes_a_batch),
 	     TEST_CASE(test_record_count_closes_a_batch),
 	     TEST_CASE(test_durable_put_waits_for_its_commit),
-	     TEST_CASE(test_full_database_keeps_records),
+	     TEST_CASE(test_full_database_keeps_records), TEST_CASE(test_entity_write_retries_at_once),
 	     TEST_CASE(test_large_wal_checkpointed_by_writer),
 	     TEST_CASE(test_close_commits_the_queue),
 	     TEST_CASE(test_bad_parameters))
