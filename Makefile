@@ -197,7 +197,8 @@ integration: all images $(INTEGRATION_TESTS)
 		tests/integration/test_readme.sh tests/integration/test_routing.sh \
 		tests/integration/test_supervision.sh tests/integration/test_malformed.sh \
 		tests/integration/test_faults.sh tests/integration/test_resources.sh \
-		tests/integration/test_security.sh tests/integration/test_overload.sh \
+		tests/integration/test_security.sh tests/integration/test_routes.sh \
+		tests/integration/test_overload.sh \
 		tests/integration/test_hardening.sh tests/integration/test_memory.sh \
 		tests/integration/test_fuzz_api.sh tests/integration/test_idle.sh \
 		tests/integration/test_network.sh \

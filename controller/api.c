@@ -171,6 +171,7 @@ static const struct {
 	[ROUTE_PING] = { rest_ping, true },
 	[ROUTE_HEALTH] = { rest_health, true },
 	[ROUTE_WEB] = { rest_web, true },
+	[ROUTE_GATEWAY] = { rest_gateway, true },
 	[ROUTE_NAMESPACES] = { rest_namespaces, false },
 	[ROUTE_LIMITS] = { rest_limits, false },
 	[ROUTE_ACTIONS] = { rest_actions_list, false },

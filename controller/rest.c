@@ -148,10 +148,25 @@ void rest_reply_not_found(const struct rest_req *q)
 
 void rest_reply_method(const struct rest_req *q, const char *allowed)
 {
-	char msg[128];
+	_cleanup_json_ cJSON *j = NULL;
+	struct rest_header allow = { "Allow", allowed };
+	struct rest_response r = { .status = 405, .content_type = "application/json",
+				   .headers = &allow, .header_count = 1 };
+	char msg[128], *text;
+	size_t len = 0;
 
 	snprintf(msg, sizeof(msg), "HTTP method not allowed, supported methods: %s", allowed);
-	rest_reply_error(q, 405, msg);
+	j = error_body(msg);
+	text = j ? json_print(j, &len) : NULL;
+	if (!text) {
+		q->reply.send(q->reply.ctx, NULL);
+		return;
+	}
+	/* RFC 9110: a 405 lists what the resource takes. */
+	r.body = text;
+	r.body_len = len;
+	q->reply.send(q->reply.ctx, &r);
+	json_free(text);
 }
 
 void rest_reply_accepted(const struct rest_reply *rp, const char *id)

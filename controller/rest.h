@@ -106,12 +106,29 @@ void rest_package(struct rest_req *q);
 void rest_activations_list(struct rest_req *q);
 void rest_activation(struct rest_req *q);  /* record, result, logs */
 void rest_web(struct rest_req *q);         /* no caller key: answers 401 itself */
+void rest_gateway(struct rest_req *q);     /* ROUTE_GATEWAY: an API route (gateway.h), open */
+/* /whisk.system/apimgmt (and routemgmt) createApi, getApi, deleteApi:
+ * route management served in-process, the caller known by its Basic key
+ * (401 without one). Reached through rest_web. */
+void rest_apimgmt(struct rest_req *q);
 
 /* Answer a request whose credentials failed route_auth (k = its -ENOENT
  * or -EACCES) with OpenWhisk's 401 and the Basic challenge. */
 void rest_unauthorized(struct rest_req *q, int k);
 
 /* --- shared by the handler files --- */
+
+/* A web action to run for a request (rest_web, rest_gateway). */
+struct rest_web_call {
+	const char *ns, *pkg, *name;  /* pkg "" = default */
+	const char *ext;              /* "http" "json" ... */
+	const char *path;             /* __ow_path */
+	const cJSON *params;          /* lowest arguments (a route's path parameters), or NULL */
+	const char *secure_key;       /* stands for X-Require-Whisk-Auth, or NULL */
+};
+/* Resolve it (404 unless web-exported), authorize, start it, and answer
+ * from its result when it ends. */
+void rest_web_run(struct rest_req *q, const struct rest_web_call *wc);
 
 /* errno -> HTTP status, the one table (400, 401, 403, 404, 409, 413, 429,
  * 503, else 500). */

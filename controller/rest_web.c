@@ -100,8 +100,10 @@ static void web_done(void *arg, const struct dispatch_outcome *o)
 }
 
 /* Web actions answer without credentials unless require-whisk-auth says
- * otherwise; false when the request was answered (401). */
-static bool web_authorized(struct rest_req *q, const cJSON *action, const char **user)
+ * otherwise; false when the request was answered (401). A route's secure
+ * key stands for the X-Require-Whisk-Auth header (the gateway adds it). */
+static bool web_authorized(struct rest_req *q, const struct rest_web_call *wc,
+			   const cJSON *action, const char **user)
 {
 	const struct cfg *c = q->env->cfg;
 	const cJSON *it, *v = NULL;
@@ -123,7 +125,9 @@ static bool web_authorized(struct rest_req *q, const cJSON *action, const char *
 			return true;
 		}
 	} else if (cJSON_IsString(v) || cJSON_IsNumber(v)) {
-		const char *given = header(q, "X-Require-Whisk-Auth");
+		const char *given = wc->secure_key && wc->secure_key[0]
+					    ? wc->secure_key
+					    : header(q, "X-Require-Whisk-Auth");
 		char want[64];
 
 		if (cJSON_IsString(v))
@@ -139,7 +143,8 @@ static bool web_authorized(struct rest_req *q, const cJSON *action, const char *
 }
 
 /* The action's arguments from the request; answers and returns <0. */
-static int web_args(struct rest_req *q, const cJSON *action, const char *user, struct buf *args)
+static int web_args(struct rest_req *q, const struct rest_web_call *wc, const cJSON *action,
+		    const char *user, struct buf *args)
 {
 	struct web_header hdrs[WEB_HEADERS];
 	struct web_request wreq = { .user = user };
@@ -154,7 +159,7 @@ static int web_args(struct rest_req *q, const cJSON *action, const char *user, s
 		if (hdrs[wreq.header_count].value)
 			wreq.header_count++;
 	}
-	snprintf(path, sizeof(path), "%.*s", (int)q->r.web_path_len, q->r.web_path);
+	snprintf(path, sizeof(path), "%s", wc->path);
 	wreq.method = q->method;
 	wreq.headers = hdrs;
 	wreq.query = query ? query + 1 : "";
@@ -163,17 +168,17 @@ static int web_args(struct rest_req *q, const cJSON *action, const char *user, s
 	wreq.content_type = header(q, "Content-Type");
 	wreq.path = path;
 	wreq.raw_http = entity_annotation_true(action, "raw-http");
-	rc = web_params(NULL, &wreq, args, &e);
+	rc = web_params(wc->params, &wreq, args, &e);
 	if (rc < 0)
 		rest_reply_err(q, rc, &e);
 	return rc;
 }
 
-void rest_web(struct rest_req *q)
+void rest_web_run(struct rest_req *q, const struct rest_web_call *wc)
 {
 	const struct rest_env *env = q->env;
 	struct invoke_target t = { 0 };
-	struct invoke_call call = { .caller_ns = q->r.ns, .key = -1, .wait_ms = WEB_WAIT_MS };
+	struct invoke_call call = { .caller_ns = wc->ns, .key = -1, .wait_ms = WEB_WAIT_MS };
 	struct buf args = BUF_INIT;
 	struct web_waiter *w = NULL;
 	struct err e = { 0 };
@@ -182,7 +187,7 @@ void rest_web(struct rest_req *q)
 
 	if (q->body_len > env->cfg->limits.payload_bytes.max)
 		return rest_reply_error(q, 413, "Request larger than allowed.");
-	rc = invoke_resolve(env->invoke, q->r.ns, q->r.ns, q->r.package, q->r.name, &t, &e);
+	rc = invoke_resolve(env->invoke, wc->ns, wc->ns, wc->pkg, wc->name, &t, &e);
 	if (rc == -ENOENT || rc == -EPERM)
 		return rest_reply_not_found(q);
 	if (rc < 0)
@@ -191,14 +196,14 @@ void rest_web(struct rest_req *q)
 		rest_reply_not_found(q);
 		goto out;
 	}
-	if (!web_authorized(q, t.action, &user) || web_args(q, t.action, user, &args) < 0)
+	if (!web_authorized(q, wc, t.action, &user) || web_args(q, wc, t.action, user, &args) < 0)
 		goto out;
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		rest_reply_error(q, 500, "out of memory");
 		goto out;
 	}
-	if (web_ext_parse(q->r.ext, &w->ext) < 0)
+	if (web_ext_parse(wc->ext, &w->ext) < 0)
 		w->ext = WEB_HTTP;
 	w->reply = q->reply;
 	w->head = rest_is(q, "HEAD");
@@ -216,4 +221,18 @@ void rest_web(struct rest_req *q)
 out:
 	buf_fini(&args);
 	invoke_target_fini(&t);
+}
+
+void rest_web(struct rest_req *q)
+{
+	char path[2048];
+	struct rest_web_call wc = { .ns = q->r.ns, .pkg = q->r.package, .name = q->r.name,
+				    .ext = q->r.ext, .path = path };
+
+	/* Route management is edgewhisk's own, not a container's. */
+	if (strcmp(q->r.ns, "whisk.system") == 0 &&
+	    (strcmp(q->r.package, "apimgmt") == 0 || strcmp(q->r.package, "routemgmt") == 0))
+		return rest_apimgmt(q);
+	snprintf(path, sizeof(path), "%.*s", (int)q->r.web_path_len, q->r.web_path);
+	rest_web_run(q, &wc);
 }

@@ -233,6 +233,28 @@ static int parse_web(const char *p, const char *end, struct route *out, struct e
 	return 0;
 }
 
+/* /api/{tenant}/{path} with tenant not "v1": an HTTP route of the
+ * namespace `tenant` (controller/gateway.h). p points after "api/". The
+ * path stays raw: the route's templates decide what its segments are. */
+static int parse_gateway(const char *p, const char *end, struct route *out, struct err *e)
+{
+	const char *slash = memchr(p, '/', (size_t)(end - p));
+	struct seg s;
+
+	if (!slash || slash == p || slash + 1 >= end)
+		return 0;
+	if (seg_decode(&s, p, slash) < 0)
+		return err_set(e, -EINVAL, MSG_MALFORMED);
+	if (seg_eq(&s, "v1") || seg_is_long(&s) || !name_is_valid_n(s.buf, s.len))
+		return 0;
+	memcpy(out->ns, s.buf, s.len);
+	out->ns[s.len] = '\0';
+	out->web_path = slash;
+	out->web_path_len = (size_t)(end - slash);
+	out->kind = ROUTE_GATEWAY;
+	return 0;
+}
+
 int route_parse(const char *uri, struct route *r, struct err *e)
 {
 	struct seg segs[ROUTE_SEGS_MAX];
@@ -253,6 +275,13 @@ int route_parse(const char *uri, struct route *r, struct err *e)
 		if (rc < 0)
 			return rc;
 		goto done;
+	}
+	if (strncmp(path, "api/", 4) == 0 && strncmp(path, "api/v1/", 7) != 0 && end > path + 4) {
+		rc = parse_gateway(path + 4, end, &out, e);
+		if (rc < 0)
+			return rc;
+		if (out.kind == ROUTE_GATEWAY)
+			goto done;
 	}
 	if (end > path && end[-1] == '/') {
 		/* One trailing slash, as akka's pathEndOrSingleSlash; it also

@@ -32,6 +32,7 @@ enum route_kind {
 	ROUTE_PACKAGES,          /* .../packages (list) */
 	ROUTE_PACKAGE,           /* .../packages/{name} */
 	ROUTE_WEB,               /* /api/v1/web/{ns}/{pkg|default}/{name}[.{ext}][/{path}] */
+	ROUTE_GATEWAY,           /* /api/{tenant}/{path}: an API route (tenant = namespace, not "v1") */
 	ROUTE_PING,              /* GET /ping */
 	ROUTE_HEALTH,            /* GET /health */
 };
@@ -41,7 +42,8 @@ struct route {
 	char ns[NAME_SIZE];       /* as written: "_" or a namespace */
 	char package[NAME_SIZE];  /* "" when none */
 	char name[NAME_SIZE];     /* entity name, or activation id */
-	/* ROUTE_WEB only: the extension ("http" when none or not a known
+	/* ROUTE_WEB (and ROUTE_GATEWAY: web_path is the path after the
+	 * tenant, "/...", raw) only: the extension ("http" when none or not a known
 	 * one: then the whole segment is the name) and what followed it,
 	 * still percent-encoded ("" or "/..."), pointing into the uri. */
 	char ext[8];
@@ -63,7 +65,9 @@ struct route {
  * slash is tolerated; "actions/pkg/" lists a package (kind ROUTE_ACTIONS
  * with package set). Web paths: package "default" means none (package
  * ""), the extension is one of http json html svg text, anything after the
- * action segment is web_path. Thread-safe, no allocation. */
+ * action segment is web_path. /api/{tenant}/{path} (tenant a valid name
+ * other than "v1", path not empty) is ROUTE_GATEWAY with ns = tenant and
+ * web_path = "/{path}" raw. Thread-safe, no allocation. */
 int route_parse(const char *uri, struct route *r, struct err *e)
 	__attribute__((warn_unused_result));
 

@@ -34,6 +34,12 @@ static void check_route(const struct route *r)
 		abort();
 	if (r->package[0] && strcmp(r->package, "default") == 0)
 		abort();
+	/* A gateway route: a tenant that is a name but not the API's "v1",
+	 * and a path that begins with '/'. */
+	if (r->kind == ROUTE_GATEWAY &&
+	    (!name_is_valid(r->ns) || strcmp(r->ns, "v1") == 0 || !r->web_path ||
+	     r->web_path_len < 2 || r->web_path[0] != '/'))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

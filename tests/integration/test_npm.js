@@ -275,6 +275,7 @@ async function main () {
   })
   await events(ow)
   await catalog(ow)
+  await routes(ow)
 }
 
 // pollActivation ID: the stored record, polling while it is not there yet.
@@ -470,6 +471,55 @@ async function catalog (ow) {
     await ow.triggers.delete({ name: `${p}-t` })
     await ow.actions.delete({ name: `${p}-seq` })
     await ow.packages.delete({ name: `${p}-mine` })
+  })
+}
+
+// HTTP routes through the client's routes API (route management as
+// web actions of whisk.system/apimgmt), then plain HTTP to the route.
+async function routes (ow) {
+  const p = `npmrt${process.pid}`
+  const base = `/${p}`
+
+  await step('routes.create of a web action -> the API with its swagger', async () => {
+    await ow.actions.create({
+      name: `${p}-hello`,
+      action: 'function main(a) { return { hello: a.who, path: a.__ow_path } }',
+      kind: 'nodejs:default',
+      annotations: { 'web-export': true }
+    })
+    const r = await ow.routes.create({ action: `${p}-hello`, basepath: base, relpath: '/hi/{who}', operation: 'GET' })
+    assert.equal(r.value.gwApiUrl, `${apihost}/api/guest`)
+    assert.equal(r.value.apidoc.basePath, base)
+    assert.equal(r.value.apidoc.paths['/hi/{who}'].get['x-openwhisk'].action, `${p}-hello`)
+  })
+
+  await step('the route answers plain HTTP without credentials', async () => {
+    const res = await fetch(`${apihost}/api/guest${base}/hi/edge`)
+    assert.equal(res.status, 200)
+    assert.deepEqual(await res.json(), { hello: 'edge', path: '/hi/edge' })
+  })
+
+  await step('routes.list({basepath}) -> one API holding the path', async () => {
+    const l = await ow.routes.list({ basepath: base })
+    assert.equal(l.apis.length, 1)
+    assert.ok(l.apis[0].value.apidoc.paths['/hi/{who}'].get)
+  })
+
+  await step('routes.create of a plain action rejects with 400', async () => {
+    await ow.actions.create({ name: `${p}-plain`, action: 'function main() { return {} }', kind: 'nodejs:default' })
+    const err = await rejection(() => ow.routes.create({ action: `${p}-plain`, basepath: base, relpath: '/x', operation: 'GET' }))
+    assert.equal(err.statusCode, 400)
+    assert.match(err.message, /is not a web action/)
+  })
+
+  await step('routes.delete({basepath}) -> the route is gone (404)', async () => {
+    await ow.routes.delete({ basepath: base })
+    const res = await fetch(`${apihost}/api/guest${base}/hi/edge`)
+    assert.equal(res.status, 404)
+    const l = await ow.routes.list({ basepath: base })
+    assert.equal(l.apis.length, 0)
+    await ow.actions.delete({ name: `${p}-hello` })
+    await ow.actions.delete({ name: `${p}-plain` })
   })
 }
 

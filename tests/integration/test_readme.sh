@@ -40,6 +40,8 @@ check "binding example answers Hello bound" eval 'grep -qF "{\"greeting\":\"Hell
 check "whisk.system/utils example lists its actions" eval 'grep -q "\"namespace\":\"whisk.system\".*\"name\":\"utils\"" <<<"$out" && grep -q "\"name\":\"sort\"" <<<"$out"'
 check "utils/sort example answers apple, pear" eval 'grep -qF "{\"lines\":[\"apple\",\"pear\"],\"length\":2}" <<<"$out"'
 check "sequence of sort and cat answers a\\nb" eval 'grep -qF "{\"lines\":[\"a\",\"b\"],\"payload\":\"a\\nb\"}" <<<"$out"'
+check "route example answers sensor 42 in F" eval 'grep -qF "{\"sensor\":\"42\",\"unit\":\"F\"}" <<<"$out"'
+check "route example's createApi gives the route's URL" eval 'grep -qF "\"gwApiUrl\":\"$BASE/api/guest\"" <<<"$out"'
 check "web example answers 201 with X-Edge and the page" eval 'grep -q "HTTP/1.1 201 Created" <<<"$out" && grep -q "^X-Edge: yes" <<<"$out" && grep -qF "<h1>Hi edge</h1>" <<<"$out"'
 [ "$failed" = 0 ] || { sed 's/^/  # /' "$T/out" | head -40; echo; }
 ew_finish

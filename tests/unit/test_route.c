@@ -159,6 +159,34 @@ static void test_web_routes(void)
 	CHECK_INT_EQ(route_parse("/api/v1/web/..%2f/default/a", &r, &e), -EINVAL);
 }
 
+/* /api/{tenant}/...: a namespace's HTTP routes; /api/v1 stays the API. */
+static void test_gateway_routes(void)
+{
+	struct route r;
+	struct err e = { 0 };
+
+	REQUIRE(route_parse("/api/guest/sensors/42?x=1", &r, &e) == 0);
+	CHECK_INT_EQ(r.kind, ROUTE_GATEWAY);
+	CHECK_STR_EQ(r.ns, "guest");
+	CHECK_INT_EQ(r.web_path_len, strlen("/sensors/42"));
+	CHECK_INT_EQ(strncmp(r.web_path, "/sensors/42", r.web_path_len), 0);
+	REQUIRE(route_parse("/api/my%20ns/a%2Fb/", &r, &e) == 0);
+	CHECK_INT_EQ(r.kind, ROUTE_GATEWAY);
+	CHECK_STR_EQ(r.ns, "my ns");
+	CHECK_INT_EQ(r.web_path_len, strlen("/a%2Fb/"));
+	REQUIRE(route_parse("/api/v1/namespaces", &r, &e) == 0);
+	CHECK_INT_EQ(r.kind, ROUTE_NAMESPACES);
+	REQUIRE(route_parse("/api/v1/x", &r, &e) == 0);
+	CHECK_INT_EQ(r.kind, ROUTE_NONE);
+	REQUIRE(route_parse("/api/guest", &r, &e) == 0);
+	CHECK_INT_EQ(r.kind, ROUTE_NONE);
+	REQUIRE(route_parse("/api/guest/", &r, &e) == 0);
+	CHECK_INT_EQ(r.kind, ROUTE_NONE);
+	REQUIRE(route_parse("/api/bad$name/x", &r, &e) == 0);
+	CHECK_INT_EQ(r.kind, ROUTE_NONE);
+	CHECK_INT_EQ(route_parse("/api/gu%zz/x", &r, &e), -EINVAL);
+}
+
 static void test_activation_id_checks(void)
 {
 	char uri[512];
@@ -270,7 +298,7 @@ static void test_unknown_paths(void)
 	CHECK_NONE("//");
 	CHECK_NONE("/api");
 	CHECK_NONE("/api/v2");
-	CHECK_NONE("/api/v2/x");
+	CHECK_NONE("/api/v2/");       /* "/api/v2/x" is namespace v2's route */
 	CHECK_NONE("/API/v1");
 	CHECK_NONE("/api/v1//");
 	CHECK_NONE("/api//v1");
@@ -761,7 +789,7 @@ static void test_random_auth(void)
 HARNESS_MAIN("route",
 	     TEST_CASE(test_info_routes),
 	     TEST_CASE(test_action_routes),
-	     TEST_CASE(test_activation_routes), TEST_CASE(test_event_routes), TEST_CASE(test_web_routes),
+	     TEST_CASE(test_activation_routes), TEST_CASE(test_event_routes), TEST_CASE(test_web_routes), TEST_CASE(test_gateway_routes),
 	     TEST_CASE(test_activation_id_checks),
 	     TEST_CASE(test_percent_decoding),
 	     TEST_CASE(test_name_errors),
