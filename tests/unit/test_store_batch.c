@@ -201,6 +201,24 @@ static int exec_locked(struct store *s, const char *sql)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* The database may grow no more: max_page_count = its page count now. */
+static int cap_pages(struct store *s)
+{
+	sqlite3_stmt *st;
+	long long pages = 0;
+	char sql[64];
+
+	if (store_lock(s, NULL) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA page_count", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		pages = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	store_unlock(s);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", pages);
+	return pages > 0 ? exec_locked(s, sql) : -1;
+}
+
 static void test_full_database_keeps_records(void)
 {
 	struct hooked h = { 0 };
@@ -212,19 +230,7 @@ static void test_full_database_keeps_records(void)
 	REQUIRE(s);
 	CHECK_INT_EQ(put(s, 0, 100, true, &e), 0);
 	/* No page more: the next batch that needs one fails SQLITE_FULL. */
-	{
-		sqlite3_stmt *st;
-		long long pages = 0;
-
-		REQUIRE(store_lock(s, NULL) == 0);
-		if (sqlite3_prepare_v2(s->db, "PRAGMA page_count", -1, &st, NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			pages = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		store_unlock(s);
-		snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", pages);
-		REQUIRE(pages > 0 && exec_locked(s, sql) == 0);
-	}
+	REQUIRE(cap_pages(s) == 0);
 	for (i = 1; i < 200 && rc == 0; i++)
 		rc = put(s, i, 3000, true, &e);
 	CHECK_INT_EQ(rc, -ENOSPC);
@@ -257,20 +263,7 @@ static void test_entity_write_retries_at_once(void)
 
 	REQUIRE(s);
 	CHECK_INT_EQ(put(s, 0, 100, true, &e), 0);
-	{
-		sqlite3_stmt *st;
-		long long pages = 0;
-		char sql[64];
-
-		REQUIRE(store_lock(s, NULL) == 0);
-		if (sqlite3_prepare_v2(s->db, "PRAGMA page_count", -1, &st, NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			pages = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		store_unlock(s);
-		snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", pages);
-		REQUIRE(pages > 0 && exec_locked(s, sql) == 0);
-	}
+	REQUIRE(cap_pages(s) == 0);
 	for (i = 1; i < 200 && rc == 0; i++)
 		rc = put(s, i, 3000, true, &e);
 	REQUIRE(rc == -ENOSPC);
