@@ -118,7 +118,24 @@ int packages_get(struct store *s, const char *ns, const char *name, cJSON **out,
 	if (rc < 0)
 		return store_not_found(rc, e);
 	p.arr = cJSON_AddArrayToObject(doc, "actions");
-	rc = entity_package_is_binding(doc) ? 0 : package_actions(s, ns, name, &p, e);
+	if (entity_package_is_binding(doc)) {
+		/* As upstream: the bound package's actions, and its parameters
+		 * under the binding's. A bound package since deleted leaves
+		 * the binding with none. */
+		const cJSON *b = json_get_object(doc, "binding");
+		const char *bns = json_get_string(b, "namespace"), *bname = json_get_string(b, "name");
+		_cleanup_json_ cJSON *bound = NULL;
+
+		rc = bns && bname ? store_entity_load(s, bns, "packages", bname, &bound, NULL) : -ENOENT;
+		if (rc == 0 && entity_params_inherit(doc, json_get_array(bound, "parameters")) < 0)
+			rc = err_set(e, -ENOMEM, "out of memory");
+		else if (rc == 0)
+			rc = package_actions(s, bns, bname, &p, e);
+		else
+			rc = rc == -ENOENT ? 0 : store_not_found(rc, e);
+	} else {
+		rc = package_actions(s, ns, name, &p, e);
+	}
 	free(p.names);
 	if (rc < 0)
 		return rc;

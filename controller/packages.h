@@ -25,8 +25,9 @@ int packages_put(struct store *s, const char *ns, const char *name, const cJSON 
 		 bool overwrite, cJSON **out, struct err *e) __attribute__((warn_unused_result));
 
 /* GET: the document with "actions" (name, version, annotations of each
- * action inside; [] for a binding) and "feeds": []. -ENOENT ("The
- * requested resource does not exist."), store errors. */
+ * action inside; for a binding, those of the bound package, whose
+ * parameters it shows under its own, as upstream) and "feeds": [].
+ * -ENOENT ("The requested resource does not exist."), store errors. */
 int packages_get(struct store *s, const char *ns, const char *name, cJSON **out,
 		 struct err *e) __attribute__((warn_unused_result));
 

@@ -161,10 +161,32 @@ static void test_packages_ops(void)
 	REQUIRE(packages_put(st.store, "guest", "b", bind, false, &doc, &e) == 0);
 	json_delete(doc);
 	put_action_in("guest/p", "a", "p/a");
-	/* A binding lists no actions of its own. */
+	/* A binding shows the bound package's actions and parameters
+	 * (its own win), as upstream. */
 	REQUIRE(packages_get(st.store, "guest", "b", &doc, &e) == 0);
-	CHECK_INT_EQ(cJSON_GetArraySize(json_get_array(doc, "actions")), 0);
+	CHECK_INT_EQ(cJSON_GetArraySize(json_get_array(doc, "actions")), 1);
+	CHECK_STR_EQ(json_get_string(cJSON_GetArrayItem(json_get_array(doc, "actions"), 0), "name"),
+		     "a");
+	CHECK_STR_EQ(json_get_string(doc, "name"), "b");
+	CHECK_INT_EQ(entity_package_is_binding(doc), true);
 	json_delete(doc);
+	{
+		_cleanup_json_ cJSON *pp = obj("{\"parameters\":[{\"key\":\"k\",\"value\":\"pkg\"},"
+					       "{\"key\":\"j\",\"value\":\"pkg\"}]}"),
+				     *bb = obj("{\"binding\":{\"namespace\":\"guest\",\"name\":\"pp\"},"
+					       "\"parameters\":[{\"key\":\"k\",\"value\":\"bind\"}]}");
+		char *params;
+
+		REQUIRE(packages_put(st.store, "guest", "pp", pp, false, &doc, &e) == 0);
+		json_delete(doc);
+		REQUIRE(packages_put(st.store, "guest", "bb", bb, false, &doc, &e) == 0);
+		json_delete(doc);
+		REQUIRE(packages_get(st.store, "guest", "bb", &doc, &e) == 0);
+		params = cJSON_PrintUnformatted(json_get_array(doc, "parameters"));
+		CHECK_STR_EQ(params, "[{\"key\":\"j\",\"value\":\"pkg\"},{\"key\":\"k\",\"value\":\"bind\"}]");
+		free(params);
+		json_delete(doc);
+	}
 	CHECK_INT_EQ(packages_put(st.store, "guest", "p", pub, false, &doc, &e), -EEXIST);
 	CHECK_STR_EQ(e.msg, "resource already exists");
 	err_clear(&e);
