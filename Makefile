@@ -306,7 +306,8 @@ bench-seed: all images $(SEED_LOAD)
 	$(Q)O=$(O) QUICK=$(QUICK) bench/bench_seed.sh $(BENCH_ARGS)
 
 # Build dependencies, plus what the runtime images are made of (busybox,
-# Node.js, Python) and the Docker engine that runs them.
+# Node.js, Python), the Docker engine that runs them, and the zone files
+# schedules are planned in (tzdata).
 deps:
 	@# A mirror caught mid-sync fails one index now and then: retry, then let
 	@# the install say whether anything it needs is really missing.
@@ -314,7 +315,7 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
 		libyaml-dev libsqlite3-dev sqlite3 curl file jq wrk docker.io busybox-static nodejs python3.11 \
-		clang libclang-rt-14-dev cppcheck clang-tidy valgrind gnuplot-nox
+		clang libclang-rt-14-dev cppcheck clang-tidy valgrind gnuplot-nox tzdata
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 # Who may include whom (STYLE.md §1): common/ includes only common/; the
