@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/access.h"
 #include "controller/entity.h"
 #include "controller/web.h"
 
@@ -230,7 +231,7 @@ void rest_web(struct rest_req *q)
 				    .ext = q->r.ext, .path = path };
 
 	/* Route management is edgewhisk's own, not a container's. */
-	if (strcmp(q->r.ns, "whisk.system") == 0 &&
+	if (strcmp(q->r.ns, ACCESS_SYSTEM_NS) == 0 &&
 	    (strcmp(q->r.package, "apimgmt") == 0 || strcmp(q->r.package, "routemgmt") == 0))
 		return rest_apimgmt(q);
 	snprintf(path, sizeof(path), "%.*s", (int)q->r.web_path_len, q->r.web_path);
