@@ -14,13 +14,13 @@
 #include "common/codec.h"
 #include "common/now.h"
 #include "controller/entity.h"
+#include "controller/web.h"
 
 #define COLL "apis"
 
 static const char *const verbs[] = { "get", "post", "put", "delete", "patch", "head", "options" };
 #define VERB_COUNT (sizeof(verbs) / sizeof(verbs[0]))
 
-static const char *const response_types[] = { "json", "http", "html", "svg", "text" };
 
 void gateway_target_fini(struct gateway_target *t)
 {
@@ -334,11 +334,9 @@ static int create_endpoint(struct store *s, struct invoke *iv, const char *calle
 static const char *url_ext(const char *url)
 {
 	const char *dot = url ? strrchr(url, '.') : NULL;
+	enum web_ext ext;
 
-	for (size_t i = 0; dot && i < sizeof(response_types) / sizeof(response_types[0]); i++)
-		if (strcmp(dot + 1, response_types[i]) == 0)
-			return response_types[i];
-	return "json";
+	return dot && web_ext_parse(dot + 1, &ext) == 0 ? dot + 1 : "json";
 }
 
 /* A whole swagger document replacing the API of its base path: each
@@ -431,14 +429,12 @@ int gateway_create(struct store *s, struct invoke *iv, const char *caller, const
 {
 	const cJSON *given = cJSON_GetObjectItemCaseSensitive(body, "apidoc");
 	_cleanup_json_ cJSON *parsed = NULL, *api = NULL;
-	const char *ext = NULL;
+	const char *ext = responsetype ? responsetype : "json";
+	enum web_ext kind;
 	cJSON *doc;
 	int rc;
 
-	for (size_t i = 0; i < sizeof(response_types) / sizeof(response_types[0]); i++)
-		if (!responsetype || strcmp(responsetype, response_types[i]) == 0)
-			ext = response_types[responsetype ? i : 0];
-	if (!ext)
+	if (web_ext_parse(ext, &kind) < 0)
 		return err_set(e, -EINVAL, "responsetype '%.16s' is not one of json, http, html, svg, "
 					   "text.", responsetype);
 	if (!given || cJSON_IsNull(given))

@@ -123,17 +123,31 @@ static cJSON *error_body(const char *msg)
 	return TAKE_PTR(j);
 }
 
-void rest_reply_error(const struct rest_req *q, int status, const char *msg)
+/* OpenWhisk's error body with status, plus extra headers (n may be 0). */
+static void reply_error_with(const struct rest_req *q, int status, const char *msg,
+			     const struct rest_header *headers, size_t n)
 {
 	_cleanup_json_ cJSON *j = error_body(msg);
+	struct rest_response r = { .status = (uint16_t)status, .content_type = "application/json",
+				   .headers = headers, .header_count = n };
+	size_t len = 0;
+	char *text = j ? json_print(j, &len) : NULL;
 
-	if (!j) {
+	if (!text) {
 		q->reply.send(q->reply.ctx, NULL);
 		return;
 	}
 	if (status >= 500)
 		log_warn("api", "%s %s: %d %s", q->method, q->uri, status, msg);
-	rest_reply_json(&q->reply, (uint16_t)status, j, NULL);
+	r.body = text;
+	r.body_len = len;
+	q->reply.send(q->reply.ctx, &r);
+	json_free(text);
+}
+
+void rest_reply_error(const struct rest_req *q, int status, const char *msg)
+{
+	reply_error_with(q, status, msg, NULL, 0);
 }
 
 void rest_reply_err(const struct rest_req *q, int rc, const struct err *e)
@@ -148,25 +162,12 @@ void rest_reply_not_found(const struct rest_req *q)
 
 void rest_reply_method(const struct rest_req *q, const char *allowed)
 {
-	_cleanup_json_ cJSON *j = NULL;
-	struct rest_header allow = { "Allow", allowed };
-	struct rest_response r = { .status = 405, .content_type = "application/json",
-				   .headers = &allow, .header_count = 1 };
-	char msg[128], *text;
-	size_t len = 0;
+	/* RFC 9110: a 405 lists what the resource takes. */
+	const struct rest_header allow = { "Allow", allowed };
+	char msg[128];
 
 	snprintf(msg, sizeof(msg), "HTTP method not allowed, supported methods: %s", allowed);
-	j = error_body(msg);
-	text = j ? json_print(j, &len) : NULL;
-	if (!text) {
-		q->reply.send(q->reply.ctx, NULL);
-		return;
-	}
-	/* RFC 9110: a 405 lists what the resource takes. */
-	r.body = text;
-	r.body_len = len;
-	q->reply.send(q->reply.ctx, &r);
-	json_free(text);
+	reply_error_with(q, 405, msg, &allow, 1);
 }
 
 void rest_reply_accepted(const struct rest_reply *rp, const char *id)
