@@ -9,6 +9,7 @@
 #   make bench-queue  queue throughput / wake-up benchmark against a mutex+condvar baseline
 #   make bench-invoker / bench-api   invoker and REST API against the warm container (dockerd)
 #   make bench-events  sequences vs single invocations, trigger -> rule -> action throughput
+#   make bench-routes  an HTTP route vs its web action, a shared action vs one's own (dockerd)
 #   make bench-store [QUICK=1]  bytes written (loop-device ext4) and CPU per activation (root, dockerd)
 #   make bench-seed [QUICK=1]  the seed's experiments: report + plots in bench/results/ (dockerd)
 #   make soak         bounded soak (SOAK_SECONDS=300 SOAK_RATE=20), latency/RSS/fd figures (dockerd)
@@ -107,7 +108,7 @@ include runtimes/images.mk
 .SECONDARY:
 
 .PHONY: all test unit stress integration soak images bench bench-queue bench-invoker bench-api \
-	bench-store bench-events bench-seed deps lint clean fuzz fuzz-build leakcheck analyze
+	bench-store bench-events bench-routes bench-seed deps lint clean fuzz fuzz-build leakcheck analyze
 all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
 
 $(O)/%.o: %.c
@@ -299,6 +300,9 @@ bench-store: all images
 
 bench-events: all images
 	$(Q)O=$(O) bench/bench_events.sh --csv $(O)/bench/events.csv $(BENCH_ARGS)
+
+bench-routes: all images
+	$(Q)O=$(O) bench/bench_routes.sh --csv $(O)/bench/routes.csv $(BENCH_ARGS)
 
 # The seed's experiments (bench/README.md): full grid by default, QUICK=1 a
 # CI-sized subset; needs dockerd.
