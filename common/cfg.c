@@ -115,6 +115,8 @@ void cfg_defaults(struct cfg *c)
 	c->limits.logs_mb = (struct cfg_limit){ 10, 0, 10 };
 	c->limits.payload_bytes = (struct cfg_limit){ MIB, 0, MIB };
 	c->limits.invocations_per_minute = 60000;
+	c->limits.fires_per_minute = 60000;
+	c->feeds.missed_grace_s = 300;
 	c->limits.concurrent_invocations = 1000;
 }
 
@@ -1210,6 +1212,11 @@ static const struct field activation_fields[] = {
 	F_END,
 };
 
+static const struct field feeds_fields[] = {
+	F_VAL("missed_grace_s", FT_UINT, struct cfg, feeds.missed_grace_s),
+	F_END,
+};
+
 static const struct field limit_ms_fields[] = {
 	F_VAL("default", FT_UINT, struct cfg_limit, def),
 	F_VAL("min", FT_UINT, struct cfg_limit, min),
@@ -1237,6 +1244,7 @@ static const struct field limits_fields[] = {
 	F_MAP("logs", struct cfg, limits.logs_mb, limit_mb_fields),
 	F_MAP("payload", struct cfg, limits.payload_bytes, limit_bytes_fields),
 	F_VAL("invocations_per_minute", FT_UINT, struct cfg, limits.invocations_per_minute),
+	F_VAL("fires_per_minute", FT_UINT, struct cfg, limits.fires_per_minute),
 	F_VAL("concurrent_invocations", FT_UINT, struct cfg, limits.concurrent_invocations),
 	F_END,
 };
@@ -1254,6 +1262,7 @@ static const struct field top_fields[] = {
 	F_SECTION("activations", activation_fields),
 	F_FN("runtimes", load_runtimes),
 	F_SECTION("limits", limits_fields),
+	F_SECTION("feeds", feeds_fields),
 	F_END,
 };
 

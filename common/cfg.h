@@ -77,6 +77,12 @@ struct cfg {
 		uint32_t max_count;           /* activation records kept, default 10000; 0 = no limit */
 		uint32_t max_age_hours;       /* records older are deleted, default 168; 0 = no limit */
 	} activations;
+	struct {
+		/* A scheduled fire missed while the controller was down is
+		 * made once at start-up when at most this old, default 300;
+		 * 0 = never. */
+		uint32_t missed_grace_s;
+	} feeds;
 	struct cfg_kind kinds[CFG_MAX_KINDS];
 	uint32_t kind_count;
 	struct {
@@ -86,6 +92,7 @@ struct cfg {
 		struct cfg_limit payload_bytes; /* 1 MiB [0, 1 MiB]; max <= queue.max_payload */
 		/* Per namespace (OpenWhisk's throttles; 0 = no limit). */
 		uint32_t invocations_per_minute; /* default 60000 */
+		uint32_t fires_per_minute;       /* trigger fires, default 60000 */
 		uint32_t concurrent_invocations;   /* running + queued, default 1000 */
 	} limits;
 };

@@ -101,6 +101,8 @@ void rest_limits(struct rest_req *q)
 	if (c->limits.invocations_per_minute)
 		cJSON_AddNumberToObject(j, "invocationsPerMinute",
 					(double)c->limits.invocations_per_minute);
+	if (c->limits.fires_per_minute)
+		cJSON_AddNumberToObject(j, "firesPerMinute", (double)c->limits.fires_per_minute);
 	if (c->limits.concurrent_invocations)
 		cJSON_AddNumberToObject(j, "concurrentInvocations",
 					(double)c->limits.concurrent_invocations);

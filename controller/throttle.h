@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Per-namespace throttles (OpenWhisk's invocationsPerMinute and
- * concurrentInvocations, spec §8): a counter per calendar minute and a
+ * concurrentInvocations and firesPerMinute, spec §8): a counter per calendar minute and a
  * count of activations in flight, for each namespace of the configured
  * keys. A refusal is -EAGAIN (429) with OpenWhisk's message. Thread-safe;
  * no allocation after throttle_new. Time comes from the caller (testable). */
@@ -24,6 +24,9 @@ void throttle_free(struct throttle *l);
  * count (this one included) is over the limit; refused ones count too, as
  * in OpenWhisk. An unknown namespace is not limited. */
 int throttle_rate_admit(struct throttle *l, const char *ns, uint64_t now_ms, struct err *e)
+	__attribute__((warn_unused_result));
+/* The same for trigger fires (OpenWhisk's firesPerMinute), counted apart. */
+int throttle_fire_admit(struct throttle *l, const char *ns, uint64_t now_ms, struct err *e)
 	__attribute__((warn_unused_result));
 
 /* Take one in-flight slot of `ns`: -EAGAIN with "Too many concurrent
