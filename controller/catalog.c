@@ -16,13 +16,13 @@
 
 /* Bumped with any change to an entity below (a changed document is
  * replaced either way; the version tells clients). */
-#define CATALOG_VERSION "0.0.2"
+#define CATALOG_VERSION "0.0.3"
 
 struct catalog_action {
 	const char *name;
 	const char *description;
 	const char *parameters;   /* JSON array for the "parameters" annotation, or NULL */
-	const char *code;
+	const char *code;        /* NULL for a built-in action */
 };
 
 struct catalog_package {
@@ -115,14 +115,53 @@ static const struct catalog_action utils_actions[] = {
 	  "}\n" },
 };
 
+/* Feed actions (annotation feed: true), run inside the controller
+ * (feeds.h); their parameters as the alarms package documents them. */
+static const struct catalog_action alarms_actions[] = {
+	{ "alarm", "Fire trigger when alarm occurs",
+	  "[{\"name\":\"cron\",\"required\":true,\"description\":\"A cron pattern: 5 fields, "
+	  "or 6 with seconds first\"},"
+	  "{\"name\":\"timezone\",\"required\":false,\"description\":\"An IANA time zone, "
+	  "e.g. Europe/Berlin (default UTC)\"},"
+	  "{\"name\":\"trigger_payload\",\"required\":false,\"description\":\"The parameters "
+	  "of each fire (a string becomes {payload})\"},"
+	  "{\"name\":\"startDate\",\"required\":false,\"description\":\"No fire before this "
+	  "date\"},"
+	  "{\"name\":\"stopDate\",\"required\":false,\"description\":\"No fire from this "
+	  "date on\"},"
+	  "{\"name\":\"strict\",\"required\":false,\"description\":\"Accepted; every fire is "
+	  "on time\"}]",
+	  NULL },
+	{ "once", "Fire trigger once when alarm occurs",
+	  "[{\"name\":\"date\",\"required\":true,\"description\":\"The date to fire at "
+	  "(epoch ms or ISO-8601)\"},"
+	  "{\"name\":\"trigger_payload\",\"required\":false,\"description\":\"The parameters "
+	  "of the fire\"},"
+	  "{\"name\":\"deleteAfterFire\",\"required\":false,\"description\":\"false, true "
+	  "(delete the trigger) or rules (its rules too)\"}]",
+	  NULL },
+	{ "interval", "Fire trigger at specified interval",
+	  "[{\"name\":\"minutes\",\"required\":true,\"description\":\"Minutes between "
+	  "fires\"},"
+	  "{\"name\":\"trigger_payload\",\"required\":false,\"description\":\"The parameters "
+	  "of each fire\"},"
+	  "{\"name\":\"startDate\",\"required\":false,\"description\":\"The first fire "
+	  "(default 30 s after the call)\"},"
+	  "{\"name\":\"stopDate\",\"required\":false,\"description\":\"No fire from this "
+	  "date on\"}]",
+	  NULL },
+};
+
 static const struct catalog_package packages[] = {
 	{ "utils", "Building blocks that format and assemble data", "nodejs:default", utils_actions,
 	  sizeof(utils_actions) / sizeof(utils_actions[0]) },
+	{ "alarms", "Alarms and periodic utility", "builtin", alarms_actions,
+	  sizeof(alarms_actions) / sizeof(alarms_actions[0]) },
 };
 
 #define PACKAGE_COUNT (sizeof(packages) / sizeof(packages[0]))
 
-static cJSON *annotations_of(const char *description, const char *parameters)
+static cJSON *annotations_of(const char *description, const char *parameters, bool feed)
 {
 	cJSON *arr = cJSON_CreateArray(), *a;
 
@@ -136,6 +175,12 @@ static cJSON *annotations_of(const char *description, const char *parameters)
 		a = cJSON_CreateObject();
 		cJSON_AddStringToObject(a, "key", "parameters");
 		cJSON_AddItemToObject(a, "value", cJSON_Parse(parameters));
+		cJSON_AddItemToArray(arr, a);
+	}
+	if (feed) {
+		a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "key", "feed");
+		cJSON_AddBoolToObject(a, "value", true);
 		cJSON_AddItemToArray(arr, a);
 	}
 	return arr;
@@ -191,9 +236,11 @@ static int install_action(const struct cfg *c, struct store *s, struct invoke *i
 		return err_set(e, -ENOMEM, "out of memory");
 	exec = cJSON_AddObjectToObject(body, "exec");
 	cJSON_AddStringToObject(exec, "kind", p->kind);
-	cJSON_AddStringToObject(exec, "code", a->code);
+	if (a->code)
+		cJSON_AddStringToObject(exec, "code", a->code);
 	cJSON_AddStringToObject(body, "version", CATALOG_VERSION);
-	cJSON_AddItemToObject(body, "annotations", annotations_of(a->description, a->parameters));
+	cJSON_AddItemToObject(body, "annotations",
+			      annotations_of(a->description, a->parameters, !a->code));
 	snprintf(docns, sizeof(docns), "%s/%s", ACCESS_SYSTEM_NS, p->name);
 	snprintf(full, sizeof(full), "%s/%s", p->name, a->name);
 	rc = entity_action_build(c, docns, a->name, body, NULL, now_epoch_ms(), &doc, &be);
@@ -221,7 +268,7 @@ static int install_package(const struct cfg *c, struct store *s, struct invoke *
 		return err_set(e, -ENOMEM, "out of memory");
 	cJSON_AddBoolToObject(body, "publish", true);
 	cJSON_AddStringToObject(body, "version", CATALOG_VERSION);
-	cJSON_AddItemToObject(body, "annotations", annotations_of(p->description, NULL));
+	cJSON_AddItemToObject(body, "annotations", annotations_of(p->description, NULL, false));
 	rc = entity_package_build(ACCESS_SYSTEM_NS, p->name, body, NULL, now_epoch_ms(), &doc, e);
 	if (rc == 0)
 		rc = put_if_changed(s, iv, "packages", p->name, doc, st, e);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The system catalog: the packages edgewhisk itself keeps in the
- * whisk.system namespace (access.h), today /whisk.system/utils with
+ * whisk.system namespace (access.h): /whisk.system/utils with
  * OpenWhisk's catalog actions echo, cat, sort, head, split, date,
- * namespace, hosturl and smash (Node.js actions, published). Installed at
+ * namespace, hosturl and smash (Node.js actions, published), and
+ * /whisk.system/alarms with the feed actions alarm, once and interval
+ * (built-in actions, feeds.h). Installed at
  * start-up, before the API answers: each entity is built as a client's PUT
  * would build it and stored only when the stored one differs (so a restart
  * writes nothing, and an upgrade that changes an action replaces it);

@@ -179,8 +179,10 @@ int entity_trigger_record(const char *id, const char *ns, const char *name, cons
 
 /* The sequence activation record (spec §6): response = the last executed
  * component's response (copied), logs = the component ids, duration = the
- * sum of theirs, annotations limits/path/kind "sequence"/topmost (no
- * info->cause)/waitTime and causedBy when nested (then "cause" too). */
+ * sum of theirs, annotations limits/path/kind (info->kind, NULL =
+ * "sequence")/topmost (no info->cause)/waitTime and causedBy when nested
+ * (then "cause" too). A built-in action's record (invoke.h) is built the
+ * same way, its kind "builtin", its logs its own lines. */
 int entity_sequence_record(const struct entity_activation_info *info, const cJSON *component_ids,
 			   const cJSON *response, uint64_t start_ms, uint64_t end_ms,
 			   uint64_t duration_ms, uint64_t wait_ms, cJSON **out, struct err *e)

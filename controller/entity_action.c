@@ -14,6 +14,7 @@
 
 #include "common/image_ref.h"
 #include "common/jscan.h"
+#include "controller/access.h"
 #include "controller/args.h"
 
 /* ---- exec ----------------------------------------------------------------- */
@@ -146,6 +147,14 @@ static int build_sequence_exec(const char *ns, const cJSON *x, cJSON **out, stru
 	return 0;
 }
 
+/* whisk.system or one of its packages. */
+static bool is_system_ns(const char *ns)
+{
+	size_t n = strlen(ACCESS_SYSTEM_NS);
+
+	return strncmp(ns, ACCESS_SYSTEM_NS, n) == 0 && (ns[n] == '\0' || ns[n] == '/');
+}
+
 static int build_exec(const struct cfg *c, const char *ns, const cJSON *x, cJSON **out,
 		      const char **kind_out, struct err *e)
 {
@@ -165,6 +174,16 @@ static int build_exec(const struct cfg *c, const char *ns, const cJSON *x, cJSON
 	if (strcmp(kind->valuestring, "sequence") == 0) {
 		*kind_out = "sequence";
 		return build_sequence_exec(ns, x, out, e);
+	}
+	/* Built-in actions run inside the controller (invoke.h); only the
+	 * catalog makes them, in the namespace no key writes. */
+	if (strcmp(kind->valuestring, "builtin") == 0 && is_system_ns(ns)) {
+		ex = cJSON_CreateObject();
+		if (!ex || add_str(ex, "kind", "builtin") < 0 || add_bool(ex, "binary", false) < 0)
+			return err_set(e, -ENOMEM, "out of memory");
+		*kind_out = "builtin";
+		*out = TAKE_PTR(ex);
+		return 0;
 	}
 	resolved = kind_resolve(c, kind->valuestring);
 	if (!resolved)

@@ -502,7 +502,7 @@ int entity_sequence_record(const struct entity_activation_info *info, const cJSO
 	if (r == 0)
 		r = annotation_add(ann, "path", cJSON_CreateString(path));
 	if (r == 0)
-		r = annotation_add(ann, "kind", cJSON_CreateString("sequence"));
+		r = annotation_add(ann, "kind", cJSON_CreateString(info->kind ? info->kind : "sequence"));
 	if (r == 0)
 		r = annotation_add(ann, "topmost", cJSON_CreateBool(!info->cause));
 	if (r == 0)

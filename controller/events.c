@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/now.h"
 #include "controller/dispatch.h"
 #include "controller/entity.h"
@@ -19,10 +20,14 @@
 struct events {
 	struct store *store;
 	struct invoke *invoke;
+	struct throttle *throttle;
+	events_deleted_fn on_delete;
+	void *on_delete_arg;
 	pthread_mutex_t lock;        /* rule <-> trigger links change together */
 };
 
-int events_new(struct store *s, struct invoke *iv, struct events **out, struct err *e)
+int events_new(struct store *s, struct invoke *iv, struct throttle *th, struct events **out,
+	       struct err *e)
 {
 	struct events *ev = calloc(1, sizeof(*ev));
 
@@ -30,6 +35,7 @@ int events_new(struct store *s, struct invoke *iv, struct events **out, struct e
 		return err_set(e, -ENOMEM, "allocate events");
 	ev->store = s;
 	ev->invoke = iv;
+	ev->throttle = th;
 	pthread_mutex_init(&ev->lock, NULL);
 	*out = ev;
 	return 0;
@@ -143,6 +149,9 @@ int events_trigger_fire(struct events *ev, const char *ns, int key, const char *
 
 	if (!logs)
 		return err_set(e, -ENOMEM, "out of memory");
+	rc = throttle_fire_admit(ev->throttle, ns, now_epoch_ms(), e);
+	if (rc < 0)
+		return rc;
 	rc = store_entity_load(ev->store, ns, "triggers", name, &trigger, e);
 	if (rc < 0)
 		return store_not_found(rc, e);
@@ -350,5 +359,57 @@ int events_rule_delete(struct events *ev, const char *ns, const char *name, cJSO
 	if (!doc)
 		return err_set(e, -EIO, "the deleted rule /%s/%s was unreadable", ns, name);
 	*out = TAKE_PTR(doc);
+	return 0;
+}
+
+void events_on_trigger_delete(struct events *ev, events_deleted_fn fn, void *arg)
+{
+	ev->on_delete = fn;
+	ev->on_delete_arg = arg;
+}
+
+int events_trigger_delete(struct events *ev, const char *ns, const char *name, bool with_rules,
+			  char **doc, size_t *len, struct err *e)
+{
+	_cleanup_json_ cJSON *trigger = NULL;
+	const cJSON *rule;
+	char *text = NULL;
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&ev->lock);
+	if (with_rules && store_entity_load(ev->store, ns, "triggers", name, &trigger, e) == 0) {
+		size_t nslen = strlen(ns);
+
+		/* Keys are "ns/rule": only this namespace's rules are ours. */
+		cJSON_ArrayForEach(rule, json_get_object(trigger, "rules")) {
+			const char *key = rule->string;
+
+			if (key && strncmp(key, ns, nslen) == 0 && key[nslen] == '/') {
+				char *rt = NULL;
+				size_t rl = 0;
+				struct err re = { 0 };
+
+				if (store_entity_delete(ev->store, ns, "rules", key + nslen + 1, &rt, &rl,
+							&re) < 0 && re.code != -ENOENT)
+					log_warn("events", "rule /%s: %s", key, re.msg);
+				free(rt);
+			}
+		}
+	}
+	err_clear(e);
+	rc = store_entity_delete(ev->store, ns, "triggers", name, &text, &n, e);
+	pthread_mutex_unlock(&ev->lock);
+	if (rc < 0)
+		return store_not_found(rc, e);
+	if (ev->on_delete)
+		ev->on_delete(ev->on_delete_arg, ns, name);
+	if (doc) {
+		*doc = text;
+		if (len)
+			*len = n;
+	} else {
+		free(text);
+	}
 	return 0;
 }

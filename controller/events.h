@@ -18,12 +18,13 @@
 #include "common/json.h"
 #include "controller/invoke.h"
 #include "controller/store.h"
+#include "controller/throttle.h"
 
 struct events;
 
-/* s and iv outlive the events. -ENOMEM. */
-int events_new(struct store *s, struct invoke *iv, struct events **out, struct err *e)
-	__attribute__((warn_unused_result));
+/* s, iv and th (NULL = no limits) outlive the events. -ENOMEM. */
+int events_new(struct store *s, struct invoke *iv, struct throttle *th, struct events **out,
+	       struct err *e) __attribute__((warn_unused_result));
 void events_free(struct events *ev);
 
 /* PUT a trigger (entity_trigger_build; an overwrite keeps the stored rules
@@ -37,7 +38,8 @@ int events_trigger_put(struct events *ev, const char *ns, const char *name, cons
  * overlays the trigger's parameters. Always records the fire (also with
  * no active rule) under a new id, written to id. -ENOENT ("The requested
  * resource does not exist."), -EINVAL (not an object; a `final`
- * parameter overridden), store errors (record not written). A rule whose
+ * parameter overridden), -EAGAIN (the namespace's fires per minute are
+ * spent, throttle.h: nothing recorded), store errors (record not written). A rule whose
  * action cannot start does not fail the fire: its log line says why
  * (statusCode 1 for the caller's errors, 3 for the platform's). */
 int events_trigger_fire(struct events *ev, const char *ns, int key, const char *name,
@@ -68,5 +70,18 @@ int events_rule_get(struct events *ev, const char *ns, const char *name, cJSON *
  * "status": "inactive". -ENOENT, store errors. */
 int events_rule_delete(struct events *ev, const char *ns, const char *name, cJSON **out,
 		       struct err *e) __attribute__((warn_unused_result));
+
+/* Delete trigger `name` of ns (*doc: its text, caller frees; doc may be
+ * NULL); with_rules: its rules of ns first (deleteAfterFire "rules").
+ * Rules of other triggers stay; rules that named it stay inactive, as
+ * upstream. The delete hook hears of it after. -ENOENT, store errors. */
+int events_trigger_delete(struct events *ev, const char *ns, const char *name, bool with_rules,
+			  char **doc, size_t *len, struct err *e) __attribute__((warn_unused_result));
+
+/* Told of every trigger events_trigger_delete removed (a feed's
+ * registration ends with its trigger), outside the events lock. Set once,
+ * before the API answers. */
+typedef void (*events_deleted_fn)(void *arg, const char *ns, const char *name);
+void events_on_trigger_delete(struct events *ev, events_deleted_fn fn, void *arg);
 
 #endif

@@ -92,6 +92,21 @@ int invoke_action(struct invoke *iv, const char *caller_ns, const char *ns, cons
 		  const char *name, struct invoke_call *c, struct err *e)
 	__attribute__((warn_unused_result));
 
+/* Built-in actions: actions of whisk.system whose exec kind is "builtin"
+ * (the feeds' lifecycle actions) run inside the controller, on the calling
+ * thread, through one handler: `full` is the action's store name
+ * ("alarms/alarm"), args its effective arguments (parameters inherited, the
+ * body over them). It returns true for success with *result an object, or
+ * false with *result {"error": "..."} (an application error, statusCode 1).
+ * Their records are built as a sequence's (entity_sequence_record, kind
+ * "builtin"). Set once, before the API answers. */
+typedef bool (*invoke_builtin_fn)(void *arg, const char *full, const char *caller_ns,
+				  const cJSON *args, cJSON **result);
+void invoke_set_builtin(struct invoke *iv, invoke_builtin_fn fn, void *arg);
+
+/* Is the action document a built-in one? */
+bool invoke_is_builtin(const cJSON *action);
+
 /* Drop the code file of an action revision (after an update or delete). */
 void invoke_code_forget(struct invoke *iv, const char *store_ns, const char *full,
 			const cJSON *doc);

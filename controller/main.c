@@ -24,6 +24,7 @@
 #include "controller/catalog.h"
 #include "controller/dispatch.h"
 #include "controller/events.h"
+#include "controller/feeds.h"
 #include "controller/invoke.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -113,6 +114,7 @@ struct controller {
 	struct dispatch *dispatch;
 	struct invoke *invoke;
 	struct events *events;
+	struct feeds *feeds;
 	struct sup *sup;
 	struct api *api;
 };
@@ -221,8 +223,11 @@ static int start_parts(struct controller *c, struct err *e)
 		return err_wrap(e, e->code, "dispatch");
 	if (invoke_new(&c->cfg, c->store, c->dispatch, c->queue, c->throttle, &c->invoke, e) < 0)
 		return err_wrap(e, e->code, "invoke");
-	if (events_new(c->store, c->invoke, &c->events, e) < 0)
+	if (events_new(c->store, c->invoke, c->throttle, &c->events, e) < 0)
 		return err_wrap(e, e->code, "events");
+	if (feeds_new(&c->cfg, c->store, c->events, &c->feeds, e) < 0)
+		return err_wrap(e, e->code, "feeds");
+	invoke_set_builtin(c->invoke, feeds_builtin, c->feeds);
 	{
 		struct catalog_stats st;
 		struct err ce = { 0 };
@@ -236,6 +241,9 @@ static int start_parts(struct controller *c, struct err *e)
 			log_info("catalog", "whisk.system: %u written, %u kept, %u removed, %u skipped",
 				 st.written, st.kept, st.removed, st.skipped);
 	}
+	/* After the catalog (a fire may start its actions), before the API. */
+	if (feeds_start(c->feeds, e) < 0)
+		return err_wrap(e, e->code, "feeds");
 	if (c->invokers) {
 		struct sup_config sc = { .cfg = &c->cfg, .config_path = c->config_abs,
 					 .count = c->qp.invokers, .died = on_invoker_died,
@@ -257,6 +265,7 @@ static int start_parts(struct controller *c, struct err *e)
 static void stop_all(struct controller *c)
 {
 	api_stop(c->api);
+	feeds_free(c->feeds);
 	sup_stop(c->sup, 15000);
 	events_free(c->events);
 	invoke_stop(c->invoke);

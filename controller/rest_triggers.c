@@ -4,6 +4,7 @@
  * events.c's. */
 #include "controller/rest.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 void rest_triggers_list(struct rest_req *q)
@@ -41,14 +42,31 @@ static void trigger_put(struct rest_req *q)
 	rest_reply_json(&q->reply, 200, doc, NULL);
 }
 
+/* Through events, so a feed's registration ends with its trigger. */
+static void trigger_delete(struct rest_req *q)
+{
+	struct err e = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	int rc = events_trigger_delete(q->env->events, q->ns, q->r.name, false, &text, &len, &e);
+
+	if (rc == -ENOENT)
+		return rest_reply_not_found(q);
+	if (rc < 0)
+		return rest_reply_err(q, rc, &e);
+	rest_reply_raw(&q->reply, 200, "application/json", text, len, NULL);
+	free(text);
+}
+
 void rest_trigger(struct rest_req *q)
 {
 	if (rest_is(q, "POST"))
 		return trigger_fire(q);
 	if (rest_is(q, "PUT"))
 		return trigger_put(q);
-	/* Rules that named a deleted trigger stay, inactive, as upstream. */
-	if (rest_is(q, "GET") || rest_is(q, "DELETE"))
+	if (rest_is(q, "GET"))
 		return rest_entity_get_or_delete(q, "triggers");
+	if (rest_is(q, "DELETE"))
+		return trigger_delete(q);
 	rest_reply_method(q, "GET, PUT, POST, DELETE");
 }

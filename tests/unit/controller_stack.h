@@ -52,7 +52,7 @@ static inline int stack_open(struct stack *s)
 	if (store_open(path, &s->store, &e) < 0 || queue_create(&p, &s->queue, &e) < 0 ||
 	    dispatch_new(&s->cfg, s->queue, s->store, NULL, &s->dispatch, &e) < 0 ||
 	    invoke_new(&s->cfg, s->store, s->dispatch, s->queue, NULL, &s->invoke, &e) < 0 ||
-	    events_new(s->store, s->invoke, &s->events, &e) < 0) {
+	    events_new(s->store, s->invoke, NULL, &s->events, &e) < 0) {
 		fprintf(stderr, "stack_open: %s\n", e.msg);
 		return -1;
 	}
