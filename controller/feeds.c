@@ -194,7 +194,6 @@ struct due {
 	char ns[NAME_SIZE], name[NAME_SIZE];
 	char *payload;
 	int key;
-	int64_t at;                  /* when it was due */
 	int64_t scheduled;           /* the schedule's time (lateness, planning) */
 	int rc;
 	char msg[ERR_MSG_MAX];
@@ -272,7 +271,6 @@ static uint32_t fire_due(struct feeds *f)
 		snprintf(d[n].name, sizeof(d[n].name), "%s", r->name);
 		d[n].payload = strdup(r->alarm.payload);
 		d[n].key = r->key;
-		d[n].at = at;
 		d[n].scheduled = r->next_ms;
 		/* Taken: not due again until its outcome is in. */
 		r->retry_ms = INT64_MAX;
