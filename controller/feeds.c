@@ -27,7 +27,7 @@
 /* Stored under the trigger's namespace by a name no entity can have. */
 #define DOC_PREFIX "#feed:"
 #define DOC_NAME_SIZE (NAME_SIZE + sizeof(DOC_PREFIX))
-#define RETRY_MAX 10
+#define RETRY_MAX 10u
 #define DUE_BATCH 32
 #define FEED_NAME_SIZE 32
 
@@ -260,13 +260,13 @@ static uint32_t fire_due(struct feeds *f)
 	uint32_t n = 0;
 	int64_t now = (int64_t)now_epoch_ms();
 
+	memset(d, 0, sizeof(d));
 	pthread_mutex_lock(&f->lock);
 	for (struct reg *r = f->regs; r && n < DUE_BATCH; r = r->next) {
 		int64_t at = due_at(r);
 
 		if (!at || at > now)
 			continue;
-		memset(&d[n], 0, sizeof(d[n]));
 		snprintf(d[n].ns, sizeof(d[n].ns), "%s", r->ns);
 		snprintf(d[n].name, sizeof(d[n].name), "%s", r->name);
 		d[n].payload = strdup(r->alarm.payload);
@@ -286,6 +286,8 @@ static uint32_t fire_due(struct feeds *f)
 							     d[i].payload, strlen(d[i].payload), id,
 							     &e)
 				       : -ENOMEM;
+		free(d[i].payload);
+		d[i].payload = NULL;
 		snprintf(d[i].msg, sizeof(d[i].msg), "%s", e.msg);
 		if (d[i].rc < 0)
 			log_warn("feeds", "/%s/%s: fire refused: %s", d[i].ns, d[i].name, e.msg);
@@ -322,7 +324,6 @@ static uint32_t fire_due(struct feeds *f)
 				log_warn("feeds", "/%s/%s: not deleted after firing: %s", d[i].ns,
 					 d[i].name, e.msg);
 		}
-		free(d[i].payload);
 	}
 	return n;
 }
