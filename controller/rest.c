@@ -288,11 +288,17 @@ void rest_entity_get_or_delete(struct rest_req *q, const char *coll)
 			 ? store_entity_get(q->env->store, q->ns, coll, q->r.name, &text, &len, &e)
 			 : store_entity_delete(q->env->store, q->ns, coll, q->r.name, &text, &len, &e);
 
+	rest_reply_stored(q, rc, &e, text, len);
+}
+
+void rest_reply_stored(struct rest_req *q, int rc, const struct err *e, char *text, size_t len)
+{
 	if (rc == -ENOENT)
-		return rest_reply_not_found(q);
-	if (rc < 0)
-		return rest_reply_err(q, rc, &e);
-	rest_reply_raw(&q->reply, 200, "application/json", text, len, NULL);
+		rest_reply_not_found(q);
+	else if (rc < 0)
+		rest_reply_err(q, rc, e);
+	else
+		rest_reply_raw(&q->reply, 200, "application/json", text, len, NULL);
 	free(text);
 }
 

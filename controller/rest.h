@@ -181,6 +181,9 @@ int rest_put_body(const struct rest_req *q, bool *overwrite, cJSON **body)
 /* GET or DELETE of entity q->r.name of coll, answered with the stored
  * text as it is (404 when missing). */
 void rest_entity_get_or_delete(struct rest_req *q, const char *coll);
+/* The answer of a store read or delete that gave rc and, on success, the
+ * stored text (freed here): 200 with it, 404, or the error. */
+void rest_reply_stored(struct rest_req *q, int rc, const struct err *e, char *text, size_t len);
 
 /* GET of a collection of actions, triggers, rules or packages (list or
  * ?count; actions of one package when the route names it). */

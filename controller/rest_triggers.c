@@ -4,7 +4,6 @@
  * events.c's. */
 #include "controller/rest.h"
 
-#include <errno.h>
 #include <stdlib.h>
 
 void rest_triggers_list(struct rest_req *q)
@@ -50,12 +49,7 @@ static void trigger_delete(struct rest_req *q)
 	size_t len = 0;
 	int rc = events_trigger_delete(q->env->events, q->ns, q->r.name, false, &text, &len, &e);
 
-	if (rc == -ENOENT)
-		return rest_reply_not_found(q);
-	if (rc < 0)
-		return rest_reply_err(q, rc, &e);
-	rest_reply_raw(&q->reply, 200, "application/json", text, len, NULL);
-	free(text);
+	rest_reply_stored(q, rc, &e, text, len);
 }
 
 void rest_trigger(struct rest_req *q)
