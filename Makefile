@@ -194,7 +194,7 @@ stress: $(STRESS)
 # EW_TEST_DOCKERD_RESTART=1 (.ci/run sets it; it skips itself otherwise).
 integration: all images $(INTEGRATION_TESTS)
 	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS) \
-		tests/integration/test_api.sh tests/integration/test_events.sh tests/integration/test_npm.sh \
+		tests/integration/test_api.sh tests/integration/test_events.sh tests/integration/test_feeds.sh tests/integration/test_npm.sh \
 		tests/integration/test_readme.sh tests/integration/test_routing.sh \
 		tests/integration/test_supervision.sh tests/integration/test_malformed.sh \
 		tests/integration/test_faults.sh tests/integration/test_resources.sh \
