@@ -85,6 +85,10 @@ CONTROLLER_LIB_OBJ := $(CONTROLLER_SRC:%.c=$(O)/%.o)
 CONTROLLER_OBJ := $(O)/controller/main.o $(O)/controller/nng_uri_guard.o \
 	$(O)/controller/nng_crlf_guard.o
 INVOKER_OBJ := $(O)/invoker/main.o
+# The MQTT feed's broker connections (controller/mqttfeed.h): Eclipse Paho C
+# with OpenSSL, its file persistence included.
+MQTT_OBJ := $(O)/mqtt/main.o
+LIBS_MQTT := -lpaho-mqtt3cs $(LIBS_COMMON)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(O)/tests/integration/%,\
@@ -109,7 +113,7 @@ include runtimes/images.mk
 
 .PHONY: all test unit stress integration soak images bench bench-queue bench-invoker bench-api \
 	bench-store bench-events bench-routes bench-seed deps lint clean fuzz fuzz-build leakcheck analyze
-all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker
+all: $(O)/edgewhisk-controller $(O)/edgewhisk-invoker $(O)/edgewhisk-mqtt
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -132,6 +136,10 @@ $(O)/libinvoker.a: $(INVOKER_LIB_OBJ)
 $(O)/edgewhisk-invoker: $(INVOKER_OBJ) $(O)/libinvoker.a $(O)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_INVOKER) -o $@
+
+$(O)/edgewhisk-mqtt: $(MQTT_OBJ) $(O)/libcommon.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS_MQTT) -o $@
 
 # Archives only contribute the objects a test uses.
 ifeq ($(SAN),thread)
@@ -183,7 +191,7 @@ test: all $(UNIT_TESTS) $(RT_UNIT) $(STRESS) $(FUZZ_REPLAY)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(RT_UNIT) $(FUZZ_REPLAY) $(STRESS)
 endif
 
-unit: $(UNIT_TESTS) $(FUZZ_REPLAY)
+unit: $(O)/edgewhisk-mqtt $(UNIT_TESTS) $(FUZZ_REPLAY)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(FUZZ_REPLAY)
 
 stress: $(STRESS)
@@ -194,7 +202,8 @@ stress: $(STRESS)
 # EW_TEST_DOCKERD_RESTART=1 (.ci/run sets it; it skips itself otherwise).
 integration: all images $(INTEGRATION_TESTS)
 	$(Q)tests/run-tests.sh tests/integration/test_runtimes.sh $(INTEGRATION_TESTS) \
-		tests/integration/test_api.sh tests/integration/test_events.sh tests/integration/test_feeds.sh tests/integration/test_npm.sh \
+		tests/integration/test_api.sh tests/integration/test_events.sh tests/integration/test_feeds.sh tests/integration/test_mqtt.sh \
+		tests/integration/test_npm.sh \
 		tests/integration/test_readme.sh tests/integration/test_routing.sh \
 		tests/integration/test_supervision.sh tests/integration/test_malformed.sh \
 		tests/integration/test_faults.sh tests/integration/test_resources.sh \
@@ -274,7 +283,7 @@ analyze:
 	$(Q)cppcheck --quiet --std=c11 --enable=warning,style,performance,portability \
 		--inline-suppr --error-exitcode=1 -D_GNU_SOURCE -I. \
 		--suppress=missingIncludeSystem --suppress=variableScope \
-		-i runtimes/proxy/proxy_test.c common controller invoker runtimes/proxy
+		-i runtimes/proxy/proxy_test.c common controller invoker mqtt runtimes/proxy
 	@echo "analyze: cppcheck clean"
 	$(Q)printf '%s\n' $(ANALYZE_TIDY_SRC) | xargs -P"$$(nproc)" -I{} clang-tidy --quiet {} \
 		-- -std=c11 -D_GNU_SOURCE -I. \
@@ -319,7 +328,8 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		gcc make pkg-config libc6-dev libnng-dev libcjson-dev libcurl4-openssl-dev \
 		libyaml-dev libsqlite3-dev sqlite3 curl file jq wrk docker.io busybox-static nodejs python3.11 \
-		clang libclang-rt-14-dev cppcheck clang-tidy valgrind gnuplot-nox tzdata
+		clang libclang-rt-14-dev cppcheck clang-tidy valgrind gnuplot-nox tzdata \
+		libpaho-mqtt-dev mosquitto mosquitto-clients openssl
 
 BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 # Who may include whom (STYLE.md §1): common/ includes only common/; the
@@ -329,16 +339,18 @@ BANNED := strcpy|strcat|sprintf|gets|atoi|strtok
 LINT_LEAVES := common/(buf|codec|cleanup|file|image_ref|jscan|now|utf8)\.h
 lint:
 	$(Q)! grep -nE '\<($(BANNED))[[:space:]]*\(' --include='*.c' --include='*.h' -r \
-		common controller invoker runtimes tests bench || { echo "lint: banned call above"; exit 1; }
+		common controller invoker mqtt runtimes tests bench || { echo "lint: banned call above"; exit 1; }
 	$(Q)! grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"[^/"]*"' --include='*.c' \
-		--include='*.h' -r common controller invoker runtimes tests bench \
+		--include='*.h' -r common controller invoker mqtt runtimes tests bench \
 		|| { echo "lint: include without its directory above (use \"common/x.h\")"; exit 1; }
-	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(controller|invoker|runtimes|tests)/' \
+	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(controller|invoker|mqtt|runtimes|tests)/' \
 		-r common || { echo "lint: common/ includes a process's header above"; exit 1; }
-	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(invoker|runtimes|tests)/' -r controller \
+	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(invoker|mqtt|runtimes|tests)/' -r controller \
 		|| { echo "lint: the controller includes another process's header above"; exit 1; }
-	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(controller|runtimes|tests)/' -r invoker \
+	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(controller|mqtt|runtimes|tests)/' -r invoker \
 		|| { echo "lint: the invoker includes another process's header above"; exit 1; }
+	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"(controller|invoker|runtimes|tests)/' -r mqtt \
+		|| { echo "lint: the MQTT client process includes another process's header above"; exit 1; }
 	$(Q)! grep -nE '#[[:space:]]*include[[:space:]]+"' -r runtimes/proxy --include='*.c' \
 		--include='*.h' | grep -vE '"(runtimes/proxy/[a-z_]+|$(LINT_LEAVES:\.h=)|tests/harness)\.h"' \
 		|| { echo "lint: the action proxy includes more than common/'s leaves above"; exit 1; }

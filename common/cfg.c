@@ -117,6 +117,8 @@ void cfg_defaults(struct cfg *c)
 	c->limits.invocations_per_minute = 60000;
 	c->limits.fires_per_minute = 60000;
 	c->feeds.missed_grace_s = 300;
+	c->feeds.mqtt_max_payload = 1024 * 1024;
+	c->feeds.mqtt_hold_ms = 2000;
 	c->limits.concurrent_invocations = 1000;
 }
 
@@ -546,6 +548,10 @@ static int cfg_check(const struct cfg *c, struct check *k)
 	/* Room for one request of the largest payload at least. */
 	if (c->api.inflight_body_bytes < MIB)
 		return check_fail(k, "api.inflight_body_bytes", NULL, "must be at least 1m");
+	if (c->feeds.mqtt_max_payload < 1024 || c->feeds.mqtt_max_payload > 64 * MIB)
+		return check_fail(k, "feeds.mqtt_max_payload", NULL, "must be from 1k to 64m");
+	if (c->feeds.mqtt_hold_ms < 10 || c->feeds.mqtt_hold_ms > 60000)
+		return check_fail(k, "feeds.mqtt_hold_ms", NULL, "must be from 10 to 60000");
 
 	r = check_auth(c, k);
 	if (r < 0)
@@ -1214,6 +1220,8 @@ static const struct field activation_fields[] = {
 
 static const struct field feeds_fields[] = {
 	F_VAL("missed_grace_s", FT_UINT, struct cfg, feeds.missed_grace_s),
+	F_VAL("mqtt_max_payload", FT_SIZE, struct cfg, feeds.mqtt_max_payload),
+	F_VAL("mqtt_hold_ms", FT_UINT, struct cfg, feeds.mqtt_hold_ms),
 	F_END,
 };
 

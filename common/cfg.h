@@ -82,6 +82,12 @@ struct cfg {
 		 * made once at start-up when at most this old, default 300;
 		 * 0 = never. */
 		uint32_t missed_grace_s;
+		/* An MQTT message larger than this is dropped with a log
+		 * line (default 1 MiB, at most 64 MiB). */
+		uint64_t mqtt_max_payload;
+		/* How long a refused fire of an MQTT message is retried
+		 * before the message is offered again (ms, default 2000). */
+		uint32_t mqtt_hold_ms;
 	} feeds;
 	struct cfg_kind kinds[CFG_MAX_KINDS];
 	uint32_t kind_count;

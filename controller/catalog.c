@@ -16,7 +16,7 @@
 
 /* Bumped with any change to an entity below (a changed document is
  * replaced either way; the version tells clients). */
-#define CATALOG_VERSION "0.0.3"
+#define CATALOG_VERSION "0.0.4"
 
 struct catalog_action {
 	const char *name;
@@ -152,11 +152,42 @@ static const struct catalog_action alarms_actions[] = {
 	  NULL },
 };
 
+/* The MQTT feed (mqttfeed.h), run inside the controller; parameters as
+ * mqttsub.h checks them. */
+static const struct catalog_action mqtt_actions[] = {
+	{ "subscribe", "Fire trigger for each message on MQTT topics",
+	  "[{\"name\":\"url\",\"required\":true,\"description\":\"The broker: "
+	  "mqtt://host:port, mqtts://host:port, ws:// or wss://\"},"
+	  "{\"name\":\"topic\",\"required\":true,\"description\":\"A topic filter (+ and "
+	  "# allowed) or an array of them\"},"
+	  "{\"name\":\"qos\",\"required\":false,\"description\":\"0, 1 or 2 (default "
+	  "1)\"},"
+	  "{\"name\":\"clientId\",\"required\":false,\"description\":\"Default: the "
+	  "same for the trigger across restarts\"},"
+	  "{\"name\":\"cleanSession\",\"required\":false,\"description\":\"Default "
+	  "false when qos > 0: the broker keeps what comes while the platform is down\"},"
+	  "{\"name\":\"username\",\"required\":false},"
+	  "{\"name\":\"password\",\"required\":false},"
+	  "{\"name\":\"keepalive\",\"required\":false,\"description\":\"Seconds "
+	  "(default 60)\"},"
+	  "{\"name\":\"caCert\",\"required\":false,\"description\":\"PEM of the CA "
+	  "for mqtts:// (default: the system's CAs)\"},"
+	  "{\"name\":\"insecure\",\"required\":false,\"description\":\"true: do not "
+	  "verify the broker's certificate\"},"
+	  "{\"name\":\"payloadEncoding\",\"required\":false,\"description\":\"auto "
+	  "(JSON, else UTF-8, else base64), utf8, base64 or json\"},"
+	  "{\"name\":\"retained\",\"required\":false,\"description\":\"deliver "
+	  "(default) or skip retained messages\"}]",
+	  NULL },
+};
+
 static const struct catalog_package packages[] = {
 	{ "utils", "Building blocks that format and assemble data", "nodejs:default", utils_actions,
 	  sizeof(utils_actions) / sizeof(utils_actions[0]) },
 	{ "alarms", "Alarms and periodic utility", "builtin", alarms_actions,
 	  sizeof(alarms_actions) / sizeof(alarms_actions[0]) },
+	{ "mqtt", "MQTT messages as trigger fires", "builtin", mqtt_actions,
+	  sizeof(mqtt_actions) / sizeof(mqtt_actions[0]) },
 };
 
 #define PACKAGE_COUNT (sizeof(packages) / sizeof(packages[0]))

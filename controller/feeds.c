@@ -20,26 +20,17 @@
 #include "common/log.h"
 #include "common/now.h"
 #include "controller/alarm.h"
+#include "controller/feedreg.h"
+#include "controller/mqttfeed.h"
 #include "controller/name.h"
 #include "controller/route.h"
 
-#define COLL "feeds"
-/* Stored under the trigger's namespace by a name no entity can have. */
-#define DOC_PREFIX "#feed:"
-#define DOC_NAME_SIZE (NAME_SIZE + sizeof(DOC_PREFIX))
 #define RETRY_MAX 10u
 #define DUE_BATCH 32
-#define FEED_NAME_SIZE 32
 
 struct reg {
-	char ns[NAME_SIZE], name[NAME_SIZE];
-	char feed[FEED_NAME_SIZE];   /* "alarms/alarm" */
-	char key_uuid[37];
-	int key;                     /* index into cfg keys, -1 = gone */
+	struct feedreg b;
 	struct alarm alarm;
-	bool active;
-	uint64_t changed_ms;
-	cJSON *reason;               /* why inactive, or NULL */
 	int64_t next_ms;             /* next scheduled fire, 0 = none */
 	int64_t retry_ms;            /* a refused fire's next try, 0 = none */
 	uint32_t retries;
@@ -50,6 +41,7 @@ struct feeds {
 	const struct cfg *cfg;
 	struct store *store;
 	struct events *events;
+	struct mqttfeed *mqtt;
 	pthread_mutex_t lock;
 	struct reg *regs;
 	int timer_fd, wake_fd;
@@ -65,7 +57,7 @@ static void reg_free(struct reg *r)
 	if (!r)
 		return;
 	alarm_fini(&r->alarm);
-	cJSON_Delete(r->reason);
+	feedreg_fini(&r->b);
 	free(r);
 }
 
@@ -75,91 +67,21 @@ static struct reg **reg_find(struct feeds *f, const char *ns, const char *name)
 	struct reg **p = &f->regs;
 
 	for (; *p; p = &(*p)->next)
-		if (strcmp((*p)->ns, ns) == 0 && strcmp((*p)->name, name) == 0)
+		if (strcmp((*p)->b.ns, ns) == 0 && strcmp((*p)->b.name, name) == 0)
 			return p;
 	return p;
-}
-
-static void doc_name(const char *trigger, char out[DOC_NAME_SIZE])
-{
-	snprintf(out, DOC_NAME_SIZE, DOC_PREFIX "%s", trigger);
-}
-
-static cJSON *status_of(const struct reg *r)
-{
-	cJSON *s = cJSON_CreateObject();
-	char iso[80];
-	time_t t = (time_t)(r->changed_ms / 1000);
-	struct tm tm;
-
-	if (!s)
-		return NULL;
-	gmtime_r(&t, &tm);
-	snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(r->changed_ms % 1000));
-	if (!cJSON_AddBoolToObject(s, "active", r->active) ||
-	    !cJSON_AddNumberToObject(s, "dateChanged", (double)r->changed_ms) ||
-	    !cJSON_AddStringToObject(s, "dateChangedISO", iso) ||
-	    (r->reason && !cJSON_AddItemToObject(s, "reason", cJSON_Duplicate(r->reason, true)))) {
-		cJSON_Delete(s);
-		return NULL;
-	}
-	return s;
 }
 
 /* Store the registration as it is now. Caller holds the lock. */
 static int reg_save(struct feeds *f, const struct reg *r, struct err *e)
 {
-	_cleanup_json_ cJSON *doc = cJSON_CreateObject();
-	char name[DOC_NAME_SIZE];
-
-	if (!doc || !cJSON_AddStringToObject(doc, "namespace", r->ns) ||
-	    !cJSON_AddStringToObject(doc, "name", r->name) ||
-	    !cJSON_AddStringToObject(doc, "feed", r->feed) ||
-	    !cJSON_AddStringToObject(doc, "key", r->key_uuid) ||
-	    !cJSON_AddItemToObject(doc, "params", alarm_params(&r->alarm, false)) ||
-	    !cJSON_AddItemToObject(doc, "status", status_of(r)))
-		return err_set(e, -ENOMEM, "out of memory");
-	doc_name(r->name, name);
-	return store_entity_save(f->store, r->ns, COLL, name, doc, now_epoch_ms(), true, e);
-}
-
-static void reg_unstore(struct feeds *f, const char *ns, const char *name)
-{
-	char dn[DOC_NAME_SIZE], *text = NULL;
-	size_t len = 0;
-	struct err e = { 0 };
-
-	doc_name(name, dn);
-	if (store_entity_delete(f->store, ns, COLL, dn, &text, &len, &e) < 0 && e.code != -ENOENT)
-		log_warn("feeds", "/%s/%s: registration not removed: %s", ns, name, e.msg);
-	free(text);
+	return feedreg_save(f->store, &r->b, alarm_params(&r->alarm, false), e);
 }
 
 static void set_inactive(struct reg *r, const char *kind, int status_code, const char *msg)
 {
-	cJSON *reason = cJSON_CreateObject();
-
-	r->active = false;
-	r->changed_ms = now_epoch_ms();
+	feedreg_set_inactive(&r->b, kind, status_code, msg);
 	r->next_ms = r->retry_ms = 0;
-	cJSON_Delete(r->reason);
-	r->reason = reason;
-	if (reason) {
-		cJSON_AddStringToObject(reason, "kind", kind);
-		if (status_code)
-			cJSON_AddNumberToObject(reason, "statusCode", status_code);
-		cJSON_AddStringToObject(reason, "message", msg);
-	}
-}
-
-static int key_of_uuid(const struct cfg *c, const char *ns, const char *uuid)
-{
-	for (uint32_t i = 0; i < c->key_count; i++)
-		if (strcmp(c->keys[i].uuid, uuid) == 0 && strcmp(c->keys[i].namespace, ns) == 0)
-			return (int)i;
-	return -1;
 }
 
 /* Plan the next fire strictly after `after`. Caller holds the lock. */
@@ -169,7 +91,7 @@ static void plan(struct reg *r, int64_t after)
 
 	r->retry_ms = 0;
 	r->retries = 0;
-	r->next_ms = r->active && alarm_next(&r->alarm, after, &next) == 0 ? next : 0;
+	r->next_ms = r->b.active && alarm_next(&r->alarm, after, &next) == 0 ? next : 0;
 }
 
 /* --- the scheduler --- */
@@ -185,7 +107,7 @@ static void wake(struct feeds *f)
 
 static int64_t due_at(const struct reg *r)
 {
-	if (!r->active)
+	if (!r->b.active)
 		return 0;
 	return r->retry_ms ? r->retry_ms : r->next_ms;
 }
@@ -250,7 +172,7 @@ static void fire_done(struct feeds *f, struct reg *r, const struct due *d, int64
 		set_inactive(r, "AUTO", 400, msg);
 	}
 	if (reg_save(f, r, &e) < 0)
-		log_warn("feeds", "/%s/%s: status not stored: %s", r->ns, r->name, e.msg);
+		log_warn("feeds", "/%s/%s: status not stored: %s", r->b.ns, r->b.name, e.msg);
 }
 
 /* Fire what is due; returns how many fired (or were tried). */
@@ -267,10 +189,10 @@ static uint32_t fire_due(struct feeds *f)
 
 		if (!at || at > now)
 			continue;
-		snprintf(d[n].ns, sizeof(d[n].ns), "%s", r->ns);
-		snprintf(d[n].name, sizeof(d[n].name), "%s", r->name);
+		snprintf(d[n].ns, sizeof(d[n].ns), "%s", r->b.ns);
+		snprintf(d[n].name, sizeof(d[n].name), "%s", r->b.name);
 		d[n].payload = strdup(r->alarm.payload);
-		d[n].key = r->key;
+		d[n].key = r->b.key;
 		d[n].scheduled = r->next_ms;
 		/* Taken: not due again until its outcome is in. */
 		r->retry_ms = INT64_MAX;
@@ -308,7 +230,7 @@ static uint32_t fire_due(struct feeds *f)
 				/* The trigger went without the delete hook
 				 * (another process's store): so does this. */
 				*p = r->next;
-				reg_unstore(f, r->ns, r->name);
+				feedreg_unstore(f->store, r->b.ns, r->b.name);
 				reg_free(r);
 			} else {
 				fire_done(f, r, &d[i], now, &after);
@@ -336,7 +258,7 @@ static void replan_all(struct feeds *f)
 
 	pthread_mutex_lock(&f->lock);
 	for (struct reg *r = f->regs; r; r = r->next)
-		if (r->active && r->retry_ms != INT64_MAX)
+		if (r->b.active && r->retry_ms != INT64_MAX)
 			plan(r, now);
 	f->st.replans++;
 	pthread_mutex_unlock(&f->lock);
@@ -418,38 +340,25 @@ static int load_row(void *arg, const char *doc, size_t len)
 	struct feeds *f = arg;
 	_cleanup_json_ cJSON *j = NULL;
 	struct reg *r = calloc(1, sizeof(*r));
-	const char *ns, *name, *feed, *key;
-	const cJSON *status;
+	const cJSON *params;
 	enum alarm_kind kind;
 	struct err e = { 0 };
 
 	if (!r)
 		return -ENOMEM;
-	if (json_parse(doc, len, &j, &e) < 0)
+	if (json_parse(doc, len, &j, &e) < 0 || feedreg_from_doc(&r->b, j, f->cfg, &params, &e) < 0)
 		goto skip;
-	ns = json_get_string(j, "namespace");
-	name = json_get_string(j, "name");
-	feed = json_get_string(j, "feed");
-	key = json_get_string(j, "key");
-	status = json_get_object(j, "status");
-	if (!ns || !name || !feed || !key || !name_is_valid(name) || strlen(ns) >= NAME_SIZE ||
-	    alarm_kind_of(feed, &kind) < 0) {
-		err_set(&e, -EINVAL, "not a registration");
+	if (strcmp(r->b.feed, MQTTFEED_NAME) == 0) {
+		reg_free(r);
+		return mqttfeed_load(f->mqtt, j);
+	}
+	if (alarm_kind_of(r->b.feed, &kind) < 0) {
+		err_set(&e, -EINVAL, "/%s/%s: unknown feed %s", r->b.ns, r->b.name, r->b.feed);
 		goto skip;
 	}
 	/* Stored parameters were checked when they came: none is "fresh". */
-	if (alarm_parse(kind, json_get_object(j, "params"), NULL, (int64_t)now_epoch_ms(),
-			&r->alarm, &e) < 0)
+	if (alarm_parse(kind, params, NULL, (int64_t)now_epoch_ms(), &r->alarm, &e) < 0)
 		goto skip;
-	snprintf(r->ns, sizeof(r->ns), "%s", ns);
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->feed, sizeof(r->feed), "%s", feed);
-	snprintf(r->key_uuid, sizeof(r->key_uuid), "%s", key);
-	r->key = key_of_uuid(f->cfg, ns, key);
-	r->active = json_get_bool(status, "active", true);
-	(void)json_get_u64(status, "dateChanged", &r->changed_ms);
-	if (json_get_object(status, "reason"))
-		r->reason = cJSON_Duplicate(json_get_object(status, "reason"), true);
 	r->next = f->regs;
 	f->regs = r;
 	return 0;
@@ -463,37 +372,49 @@ skip:
 static void plan_start(struct feeds *f, struct reg *r, int64_t now)
 {
 	int64_t grace = (int64_t)f->cfg->feeds.missed_grace_s * 1000;
-	int64_t missed = r->active && grace ? missed_at(&r->alarm, now, grace) : 0;
+	int64_t missed = r->b.active && grace ? missed_at(&r->alarm, now, grace) : 0;
 	uint64_t fired = 0;
 	struct err e = { 0 };
 
 	plan(r, now);
 	if (!missed)
 		goto check_end;
-	if (store_activation_count(f->store, r->ns, r->name, (uint64_t)missed, 0, &fired, &e) < 0)
-		log_warn("feeds", "/%s/%s: %s", r->ns, r->name, e.msg);
+	if (store_activation_count(f->store, r->b.ns, r->b.name, (uint64_t)missed, 0, &fired, &e) < 0)
+		log_warn("feeds", "/%s/%s: %s", r->b.ns, r->b.name, e.msg);
 	if (fired)
 		goto check_end;
-	log_info("feeds", "/%s/%s: firing the alarm of %lld missed while down", r->ns, r->name,
+	log_info("feeds", "/%s/%s: firing the alarm of %lld missed while down", r->b.ns, r->b.name,
 		 (long long)missed);
 	f->st.missed_fired++;
 	r->next_ms = missed;
 	return;
 check_end:
 	/* A once alarm (or one past its stopDate) that nothing will fire. */
-	if (r->active && !r->next_ms) {
+	if (r->b.active && !r->next_ms) {
 		set_inactive(r, "AUTO", 0, "Its last fire fell due while the controller was down.");
 		if (reg_save(f, r, &e) < 0)
-			log_warn("feeds", "/%s/%s: status not stored: %s", r->ns, r->name, e.msg);
+			log_warn("feeds", "/%s/%s: status not stored: %s", r->b.ns, r->b.name, e.msg);
 	}
 }
 
 /* --- the feed protocol --- */
 
+static bool feeds_has_alarm(struct feeds *f, const char *ns, const char *name)
+{
+	bool has;
+
+	pthread_mutex_lock(&f->lock);
+	has = *reg_find(f, ns, name) != NULL;
+	pthread_mutex_unlock(&f->lock);
+	return has;
+}
+
 static void on_trigger_deleted(void *arg, const char *ns, const char *name)
 {
 	struct feeds *f = arg;
 	struct reg **p, *r;
+
+	mqttfeed_trigger_deleted(f->mqtt, ns, name);
 
 	pthread_mutex_lock(&f->lock);
 	p = reg_find(f, ns, name);
@@ -503,37 +424,9 @@ static void on_trigger_deleted(void *arg, const char *ns, const char *name)
 	pthread_mutex_unlock(&f->lock);
 	if (!r)
 		return;
-	reg_unstore(f, ns, name);
+	feedreg_unstore(f->store, ns, name);
 	reg_free(r);
 	wake(f);
-}
-
-static cJSON *error_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static cJSON *error_result(const char *fmt, ...)
-{
-	cJSON *o = cJSON_CreateObject();
-	char msg[600];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (o && !cJSON_AddStringToObject(o, "error", msg)) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
-static cJSON *success_result(void)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o && !cJSON_AddStringToObject(o, "status", "success")) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
 }
 
 /* The key an authKey parameter is, through the same constant-time check
@@ -573,22 +466,22 @@ static cJSON *lifecycle_create(struct feeds *f, const struct call *c, const cJSO
 	rc = alarm_parse(c->kind, args, args, (int64_t)now_epoch_ms(), &r->alarm, &e);
 	if (rc < 0) {
 		reg_free(r);
-		return error_result("%s", e.msg);
+		return feedreg_error("%s", e.msg);
 	}
-	snprintf(r->ns, sizeof(r->ns), "%s", c->trig.ns);
-	snprintf(r->name, sizeof(r->name), "%s", c->trig.name);
-	snprintf(r->feed, sizeof(r->feed), "%s", c->feed);
-	snprintf(r->key_uuid, sizeof(r->key_uuid), "%s", f->cfg->keys[c->key].uuid);
-	r->key = c->key;
-	r->active = true;
-	r->changed_ms = now_epoch_ms();
+	snprintf(r->b.ns, sizeof(r->b.ns), "%s", c->trig.ns);
+	snprintf(r->b.name, sizeof(r->b.name), "%s", c->trig.name);
+	snprintf(r->b.feed, sizeof(r->b.feed), "%s", c->feed);
+	snprintf(r->b.key_uuid, sizeof(r->b.key_uuid), "%s", f->cfg->keys[c->key].uuid);
+	r->b.key = c->key;
+	r->b.active = true;
+	r->b.changed_ms = now_epoch_ms();
 	plan(r, (int64_t)now_epoch_ms());
 	pthread_mutex_lock(&f->lock);
-	p = reg_find(f, r->ns, r->name);
+	p = reg_find(f, r->b.ns, r->b.name);
 	if (*p) {
 		pthread_mutex_unlock(&f->lock);
 		reg_free(r);
-		return error_result("A feed is already registered for trigger /%s/%s; delete it "
+		return feedreg_error("A feed is already registered for trigger /%s/%s; delete it "
 				    "first, or send UPDATE.", c->trig.ns, c->trig.name);
 	}
 	rc = reg_save(f, r, &e);
@@ -597,10 +490,10 @@ static cJSON *lifecycle_create(struct feeds *f, const struct call *c, const cJSO
 	pthread_mutex_unlock(&f->lock);
 	if (rc < 0) {
 		reg_free(r);
-		return error_result("The registration could not be stored: %s", e.msg);
+		return feedreg_error("The registration could not be stored: %s", e.msg);
 	}
 	wake(f);
-	return success_result();
+	return feedreg_success();
 }
 
 /* The stored parameters with the call's over them. */
@@ -625,28 +518,28 @@ static cJSON *lifecycle_update(struct feeds *f, struct reg *r, const struct call
 	struct alarm next, old;
 	struct err e = { 0 };
 
-	if (strcmp(r->feed, c->feed) != 0)
-		return error_result("Trigger /%s/%s is registered with another feed.", r->ns,
-				    r->name);
+	if (strcmp(r->b.feed, c->feed) != 0)
+		return feedreg_error("Trigger /%s/%s is registered with another feed.", r->b.ns,
+				    r->b.name);
 	m = merged_params(r, args);
 	if (!m)
 		return NULL;
 	if (alarm_parse(c->kind, m, args, (int64_t)now_epoch_ms(), &next, &e) < 0)
-		return error_result("%s", e.msg);
+		return feedreg_error("%s", e.msg);
 	old = r->alarm;
 	r->alarm = next;
-	r->active = true;
-	r->changed_ms = now_epoch_ms();
-	cJSON_Delete(r->reason);
-	r->reason = NULL;
+	r->b.active = true;
+	r->b.changed_ms = now_epoch_ms();
+	cJSON_Delete(r->b.reason);
+	r->b.reason = NULL;
 	plan(r, (int64_t)now_epoch_ms());
 	if (reg_save(f, r, &e) < 0) {
 		r->alarm = old;
 		alarm_fini(&next);
-		return error_result("The registration could not be stored: %s", e.msg);
+		return feedreg_error("The registration could not be stored: %s", e.msg);
 	}
 	alarm_fini(&old);
-	return success_result();
+	return feedreg_success();
 }
 
 static cJSON *lifecycle_read(const struct reg *r)
@@ -658,9 +551,9 @@ static cJSON *lifecycle_read(const struct reg *r)
 		cJSON_Delete(config);
 		return NULL;
 	}
-	if (!cJSON_AddStringToObject(config, "name", r->name) ||
-	    !cJSON_AddStringToObject(config, "namespace", r->ns) ||
-	    !cJSON_AddItemToObject(o, "status", status_of(r)))
+	if (!cJSON_AddStringToObject(config, "name", r->b.name) ||
+	    !cJSON_AddStringToObject(config, "namespace", r->b.ns) ||
+	    !cJSON_AddItemToObject(o, "status", feedreg_status(&r->b)))
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -672,15 +565,15 @@ static cJSON *lifecycle_pause(struct feeds *f, struct reg *r, bool pause)
 	if (pause) {
 		set_inactive(r, "USER", 0, "Paused by its owner.");
 	} else {
-		r->active = true;
-		r->changed_ms = now_epoch_ms();
-		cJSON_Delete(r->reason);
-		r->reason = NULL;
+		r->b.active = true;
+		r->b.changed_ms = now_epoch_ms();
+		cJSON_Delete(r->b.reason);
+		r->b.reason = NULL;
 		plan(r, (int64_t)now_epoch_ms());
 	}
 	if (reg_save(f, r, &e) < 0)
-		return error_result("The registration could not be stored: %s", e.msg);
-	return success_result();
+		return feedreg_error("The registration could not be stored: %s", e.msg);
+	return feedreg_success();
 }
 
 /* READ, UPDATE, DELETE, PAUSE, UNPAUSE: on the registration. */
@@ -694,7 +587,7 @@ static cJSON *lifecycle_existing(struct feeds *f, const struct call *c, const cJ
 	r = *p;
 	if (!r) {
 		pthread_mutex_unlock(&f->lock);
-		return error_result("No feed is registered for trigger /%s/%s.", c->trig.ns,
+		return feedreg_error("No feed is registered for trigger /%s/%s.", c->trig.ns,
 				    c->trig.name);
 	}
 	if (strcasecmp(c->event, "READ") == 0) {
@@ -703,13 +596,13 @@ static cJSON *lifecycle_existing(struct feeds *f, const struct call *c, const cJ
 		res = lifecycle_update(f, r, c, args);
 	} else if (strcasecmp(c->event, "DELETE") == 0) {
 		*p = r->next;
-		res = success_result();
+		res = feedreg_success();
 	} else {
 		res = lifecycle_pause(f, r, strcasecmp(c->event, "PAUSE") == 0);
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (strcasecmp(c->event, "DELETE") == 0) {
-		reg_unstore(f, r->ns, r->name);
+		feedreg_unstore(f->store, r->b.ns, r->b.name);
 		reg_free(r);
 	}
 	wake(f);
@@ -739,34 +632,35 @@ bool feeds_builtin(void *arg, const char *full, const char *caller_ns, const cJS
 	const char *auth = json_get_string(args, "authKey");
 	const char *tname = json_get_string(args, "triggerName");
 	struct call c = { .event = json_get_string(args, "lifecycleEvent"), .feed = full };
+	bool is_mqtt = strcmp(full, MQTTFEED_NAME) == 0;
 	struct err e = { 0 };
 	size_t i;
 
 	(void)caller_ns;
 	*result = NULL;
-	if (alarm_kind_of(full, &c.kind) < 0) {
-		*result = error_result("/whisk.system/%s is not a feed of this platform.", full);
+	if (!is_mqtt && alarm_kind_of(full, &c.kind) < 0) {
+		*result = feedreg_error("/whisk.system/%s is not a feed of this platform.", full);
 		return false;
 	}
 	for (i = 0; c.event && i < sizeof(events) / sizeof(events[0]); i++)
 		if (strcasecmp(c.event, events[i]) == 0)
 			break;
 	if (!c.event || i == sizeof(events) / sizeof(events[0])) {
-		*result = error_result("unsupported lifecycleEvent: expected CREATE, READ, UPDATE, "
+		*result = feedreg_error("unsupported lifecycleEvent: expected CREATE, READ, UPDATE, "
 				       "DELETE, PAUSE or UNPAUSE.");
 		return false;
 	}
 	if (!auth || (c.key = key_of_auth(f->cfg, auth)) < 0) {
-		*result = error_result("The authKey parameter is missing or is not a valid key.");
+		*result = feedreg_error("The authKey parameter is missing or is not a valid key.");
 		return false;
 	}
 	if (!tname || name_fqn_parse(tname, f->cfg->keys[c.key].namespace, &c.trig) < 0 ||
 	    c.trig.pkg[0]) {
-		*result = error_result("triggerName must name a trigger as /namespace/name.");
+		*result = feedreg_error("triggerName must name a trigger as /namespace/name.");
 		return false;
 	}
 	if (strcmp(c.trig.ns, f->cfg->keys[c.key].namespace) != 0) {
-		*result = error_result("The authKey is not authorized for trigger /%s/%s.", c.trig.ns,
+		*result = feedreg_error("The authKey is not authorized for trigger /%s/%s.", c.trig.ns,
 				       c.trig.name);
 		return false;
 	}
@@ -774,13 +668,24 @@ bool feeds_builtin(void *arg, const char *full, const char *caller_ns, const cJS
 	 * right after). */
 	if (strcasecmp(c.event, "DELETE") != 0 &&
 	    store_entity_load(f->store, c.trig.ns, "triggers", c.trig.name, &trigger, &e) < 0) {
-		*result = error_result("Trigger /%s/%s does not exist.", c.trig.ns, c.trig.name);
+		*result = feedreg_error("Trigger /%s/%s does not exist.", c.trig.ns, c.trig.name);
 		return false;
 	}
 	own = alarm_args(args);
 	if (!own)
 		return false;
-	*result = strcasecmp(c.event, "CREATE") == 0 ? lifecycle_create(f, &c, own)
+	/* One feed per trigger: the other kind's registration is in the way. */
+	if (strcasecmp(c.event, "CREATE") == 0 &&
+	    (is_mqtt ? feeds_has_alarm(f, c.trig.ns, c.trig.name)
+		     : mqttfeed_has(f->mqtt, c.trig.ns, c.trig.name))) {
+		*result = feedreg_error("A feed is already registered for trigger /%s/%s; delete it "
+					"first.", c.trig.ns, c.trig.name);
+		return false;
+	}
+	if (is_mqtt)
+		*result = mqttfeed_lifecycle(f->mqtt, c.event, c.trig.ns, c.trig.name, c.key, own);
+	else
+		*result = strcasecmp(c.event, "CREATE") == 0 ? lifecycle_create(f, &c, own)
 						      : lifecycle_existing(f, &c, own);
 	return *result && !cJSON_GetObjectItemCaseSensitive(*result, "error");
 }
@@ -809,6 +714,12 @@ int feeds_new(const struct cfg *c, struct store *s, struct events *ev, struct fe
 		free(f);
 		return err_set(e, rc, "feeds: timerfd/eventfd: %s", strerror(-rc));
 	}
+	if (mqttfeed_new(c, s, ev, NULL, &f->mqtt, e) < 0) {
+		close(f->timer_fd);
+		close(f->wake_fd);
+		free(f);
+		return e ? e->code : -ENOMEM;
+	}
 	pthread_mutex_init(&f->lock, NULL);
 	events_on_trigger_delete(ev, on_trigger_deleted, f);
 	*out = f;
@@ -821,11 +732,13 @@ int feeds_start(struct feeds *f, struct err *e)
 	int rc;
 
 	/* Every namespace's: none is named "". */
-	rc = store_entity_list_others(f->store, "", COLL, load_row, f, e);
+	rc = store_entity_list_others(f->store, "", FEEDREG_COLL, load_row, f, e);
 	if (rc < 0)
 		return rc;
 	for (struct reg *r = f->regs; r; r = r->next)
 		plan_start(f, r, now);
+	if (mqttfeed_start(f->mqtt, e) < 0)
+		return e ? e->code : -EAGAIN;
 	if (pthread_create(&f->thread, NULL, scheduler_main, f) != 0)
 		return err_set(e, -EAGAIN, "start the feeds scheduler");
 	f->started = true;
@@ -844,6 +757,7 @@ void feeds_free(struct feeds *f)
 		pthread_join(f->thread, NULL);
 	}
 	events_on_trigger_delete(f->events, NULL, NULL);
+	mqttfeed_free(f->mqtt);
 	while (f->regs) {
 		struct reg *r = f->regs;
 
@@ -863,7 +777,7 @@ void feeds_stats_get(struct feeds *f, struct feeds_stats *out)
 	out->registrations = out->active = 0;
 	for (const struct reg *r = f->regs; r; r = r->next) {
 		out->registrations++;
-		out->active += r->active;
+		out->active += r->b.active;
 	}
 	pthread_mutex_unlock(&f->lock);
 }

@@ -3,7 +3,7 @@
  * PUT would store it (published package, nine Node.js actions with their
  * descriptions); a second start writes nothing; a changed or extra entity
  * is put back in line; a configuration without the Node.js kind skips the
- * actions and keeps the rest. */
+ * actions and keeps the rest; the built-in feeds (alarms, mqtt) come along. */
 #include "controller/catalog.h"
 
 #include <errno.h>
@@ -20,8 +20,9 @@ static struct stack st;
 static const char *const utils[] = { "echo", "cat", "sort", "head", "split",
 				     "date", "namespace", "hosturl", "smash" };
 #define UTILS_COUNT (sizeof(utils) / sizeof(utils[0]))
-/* /whisk.system/alarms: the package and its three feed actions. */
-#define ALARMS_ENTITIES 4
+/* The built-in feeds: /whisk.system/alarms (the package and its three
+ * feed actions) and /whisk.system/mqtt (the package and subscribe). */
+#define FEED_ENTITIES (4 + 2)
 
 static void test_install_and_again(void)
 {
@@ -32,7 +33,7 @@ static void test_install_and_again(void)
 
 	REQUIRE(stack_open(&st) == 0);
 	REQUIRE(catalog_install(&st.cfg, st.store, st.invoke, &s, &e) == 0);
-	CHECK_INT_EQ(s.written, 1 + UTILS_COUNT + ALARMS_ENTITIES);
+	CHECK_INT_EQ(s.written, 1 + UTILS_COUNT + FEED_ENTITIES);
 	CHECK_INT_EQ(s.kept + s.removed + s.skipped, 0);
 
 	REQUIRE(packages_get(st.store, ACCESS_SYSTEM_NS, "utils", &pkg, &e) == 0);
@@ -52,6 +53,18 @@ static void test_install_and_again(void)
 		CHECK_STR_CONTAINS(json_get_string(json_get_object(act, "exec"), "code"),
 				   "function main(");
 	}
+	/* The mqtt feed action: a built-in, marked as a feed. */
+	json_delete(act);
+	act = NULL;
+	REQUIRE(store_entity_load(st.store, ACCESS_SYSTEM_NS, "actions", "mqtt/subscribe", &act,
+				  &e) == 0);
+	CHECK_STR_EQ(json_get_string(json_get_object(act, "exec"), "kind"), "builtin");
+	{
+		char *ann = cJSON_PrintUnformatted(json_get_array(act, "annotations"));
+
+		CHECK_STR_CONTAINS(ann, "{\"key\":\"feed\",\"value\":true}");
+		cJSON_free(ann);
+	}
 	/* The echo action is the one everyone's sequences use. */
 	json_delete(act);
 	act = NULL;
@@ -66,7 +79,7 @@ static void test_install_and_again(void)
 	/* A restart: nothing to write. */
 	REQUIRE(catalog_install(&st.cfg, st.store, st.invoke, &s, &e) == 0);
 	CHECK_INT_EQ(s.written, 0);
-	CHECK_INT_EQ(s.kept, 1 + UTILS_COUNT + ALARMS_ENTITIES);
+	CHECK_INT_EQ(s.kept, 1 + UTILS_COUNT + FEED_ENTITIES);
 	stack_close(&st);
 }
 
@@ -95,7 +108,7 @@ static void test_drift_repaired(void)
 	REQUIRE(catalog_install(&st.cfg, st.store, st.invoke, &s, &e) == 0);
 	CHECK_INT_EQ(s.written, 1);
 	CHECK_INT_EQ(s.removed, 2);
-	CHECK_INT_EQ(s.kept, UTILS_COUNT + ALARMS_ENTITIES);
+	CHECK_INT_EQ(s.kept, UTILS_COUNT + FEED_ENTITIES);
 	REQUIRE(store_entity_load(st.store, ACCESS_SYSTEM_NS, "actions", "utils/echo", &echo, &e) == 0);
 	CHECK_STR_CONTAINS(json_get_string(json_get_object(echo, "exec"), "code"), "return params");
 	CHECK_INT_EQ(store_entity_load(st.store, ACCESS_SYSTEM_NS, "actions", "utils/old", &doc, NULL),
@@ -122,7 +135,7 @@ static void test_without_nodejs(void)
 	REQUIRE(catalog_install(&st.cfg, st.store, st.invoke, &s, &e) == 0);
 	CHECK_INT_EQ(s.skipped, UTILS_COUNT);
 	/* The feeds need no runtime: alarms is installed all the same. */
-	CHECK_INT_EQ(s.written, 1 + ALARMS_ENTITIES);
+	CHECK_INT_EQ(s.written, 1 + FEED_ENTITIES);
 	REQUIRE(packages_get(st.store, ACCESS_SYSTEM_NS, "utils", &pkg, &e) == 0);
 	CHECK_INT_EQ(cJSON_GetArraySize(json_get_array(pkg, "actions")), 0);
 	stack_close(&st);
