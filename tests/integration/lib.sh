@@ -184,6 +184,57 @@ port_busy() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# ew_free_port: a free loopback port in 4300..5799 (out of ew_pick_port's
+# range), printed.
+ew_free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((4300 + RANDOM % 1500))
+		port_busy "$p" || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# ew_need_tools TOOL...: each on PATH (or in /usr/sbin); otherwise a failure
+# under CI=true, else the test skips (77).
+ew_need_tools() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] && continue
+		if [ "${CI:-}" = true ]; then
+			notok "$tool is installed (make deps)"
+			ew_finish
+		fi
+		echo "# $tool is not installed (make deps): skipping"
+		trap - EXIT
+		ew_cleanup
+		exit 77
+	done
+}
+
+# ew_mosquitto_start CONF PORT...: Debian's broker on its config file,
+# waited for until every PORT listens; MQ_PID is it. ew_mosquitto_stop.
+MQ_PID=
+ew_mosquitto_start() {
+	local conf=$1 p ok
+	shift
+	"$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$conf" >>"$T/mosquitto.out" 2>&1 &
+	MQ_PID=$!
+	for _ in $(seq 1 50); do
+		ok=1
+		for p in "$@"; do port_busy "$p" || ok=0; done
+		[ "$ok" = 1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+ew_mosquitto_stop() {
+	[ -n "$MQ_PID" ] || return 0
+	kill -TERM "$MQ_PID" 2>/dev/null
+	wait "$MQ_PID" 2>/dev/null
+	MQ_PID=
+}
+
 ew_pick_port() {
 	local i p
 	for i in $(seq 1 50); do
