@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,4 +106,23 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 	if (rc < 0)
 		unlink(tmp);
 	return rc;
+}
+
+int file_send_all(int fd, const void *data, size_t len)
+{
+	const char *c = data;
+
+	while (len) {
+		ssize_t w = send(fd, c, len, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EPIPE;
+		c += w;
+		len -= (size_t)w;
+	}
+	return 0;
 }

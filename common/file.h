@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Whole files: read one into memory, write one so that readers see the
- * old content or the new, never a part. Negative errno, no messages (the
- * caller names the file in its own); libc only. */
+ * old content or the new, never a part; and a whole buffer onto a socket.
+ * Negative errno, no messages (the caller names the file in its own);
+ * libc only. */
 #ifndef EW_FILE_H
 #define EW_FILE_H
 
@@ -25,5 +26,9 @@ int file_read_all_at(int dirfd, const char *path, size_t max_bytes, char **buf_o
  * close or rename; the temporary file is removed on failure. */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	__attribute__((warn_unused_result));
+
+/* Send all of data[0..len) on socket fd, through short writes and EINTR.
+ * MSG_NOSIGNAL: a peer that went away is -EPIPE, not a SIGPIPE. -errno. */
+int file_send_all(int fd, const void *data, size_t len) __attribute__((warn_unused_result));
 
 #endif

@@ -131,23 +131,6 @@ static void timespec_in(struct timespec *ts, uint64_t ms)
 	}
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The process must start again (new subscriptions, a new end). Caller
  * holds the lock. */
 static void conn_restart(struct conn *c)
@@ -559,7 +542,7 @@ static bool conn_run(struct conn *c, int fd, cJSON *topics)
 		free(payload);
 		payload = NULL;
 		snprintf(ack, sizeof(ack), "%s %llu\n", ok ? "ok" : "retry", (unsigned long long)seq);
-		if (write_all(fd, ack, strlen(ack)) < 0)
+		if (file_send_all(fd, ack, strlen(ack)) < 0)
 			break;
 	}
 	free(payload);
@@ -599,7 +582,7 @@ static void *conn_main(void *arg)
 			if (m->stop || c->gen != c->run_gen)
 				kill(pid, SIGTERM);
 			pthread_mutex_unlock(&m->lock);
-			if (write_all(fd, config, strlen(config)) == 0)
+			if (file_send_all(fd, config, strlen(config)) == 0)
 				ended = conn_run(c, fd, topics);
 			close(fd);
 			/* The invokers' supervisor may have reaped it already. */

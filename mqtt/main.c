@@ -48,6 +48,7 @@
 
 #include <MQTTClient.h>
 
+#include "common/file.h"
 #include "common/json.h"
 #include "common/now.h"
 
@@ -85,19 +86,7 @@ static void say(const char *fmt, ...)
 
 static int write_all(const void *p, size_t n)
 {
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = send(CTL_FD, c, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return file_send_all(CTL_FD, p, n);
 }
 
 /* The controller is gone: so is this connection (the session stays with

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* file: whole-file read with its limit, atomic write (no temporary left
- * behind, old content replaced whole), cleanup attributes, the clock. */
+ * behind, old content replaced whole), cleanup attributes, the clock; a
+ * whole buffer sent on a socket larger than its buffer, and -EPIPE (no
+ * signal) once the peer is gone. */
 /* 32-bit builds (armhf, under qemu-user on a 64-bit host) need the
  * 64-bit directory interface, or readdir fails on large inode numbers. */
 #define _FILE_OFFSET_BITS 64
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -150,6 +154,54 @@ static void test_read_at(void)
 	close(dfd);
 }
 
-HARNESS_MAIN("test_file", TEST_CASE(test_read_at), TEST_CASE(test_write_then_read),
+struct drain {
+	int fd;
+	size_t got;
+	unsigned char last;
+};
+
+static void *drain_main(void *arg)
+{
+	struct drain *d = arg;
+	unsigned char b[4096];
+	ssize_t n;
+
+	while ((n = read(d->fd, b, sizeof(b))) > 0) {
+		d->got += (size_t)n;
+		d->last = b[n - 1];
+	}
+	return NULL;
+}
+
+static void test_send_all(void)
+{
+	size_t len = 4u << 20; /* well past a socket buffer: short writes */
+	unsigned char *big = malloc(len);
+	struct drain d = { 0 };
+	pthread_t t;
+	int sv[2];
+
+	REQUIRE(big);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	memset(big, 'a', len);
+	big[len - 1] = 'z';
+	d.fd = sv[1];
+	REQUIRE(pthread_create(&t, NULL, drain_main, &d) == 0);
+	CHECK_INT_EQ(file_send_all(sv[0], big, len), 0);
+	close(sv[0]);
+	pthread_join(t, NULL);
+	CHECK(d.got == len);
+	CHECK_INT_EQ(d.last, 'z');
+	close(sv[1]);
+
+	/* The peer is gone: an error, and the process is still here. */
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	close(sv[1]);
+	CHECK_INT_EQ(file_send_all(sv[0], "x", 1), -EPIPE);
+	close(sv[0]);
+	free(big);
+}
+
+HARNESS_MAIN("test_file", TEST_CASE(test_send_all), TEST_CASE(test_read_at), TEST_CASE(test_write_then_read),
 	     TEST_CASE(test_write_failure_leaves_nothing), TEST_CASE(test_cleanup_and_take),
 	     TEST_CASE(test_clock))
