@@ -24,7 +24,7 @@ arm-linux-gnueabihf) arch=armhf ;;
 *) echo "cross-sysroot: unsupported triple $triple" >&2; exit 2 ;;
 esac
 
-dev=(libnng-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev)
+dev=(libnng-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libpaho-mqtt-dev)
 # Provided by the cross toolchain, or not needed to link and run.
 skip='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt-dev|libnsl-dev|libtirpc-dev|rpcsvc-proto|gcc-[0-9]+-base|libgcc-s1)$'
 
