@@ -276,6 +276,7 @@ async function main () {
   await events(ow)
   await catalog(ow)
   await routes(ow)
+  await feeds(ow)
 }
 
 // pollActivation ID: the stored record, polling while it is not there yet.
@@ -520,6 +521,70 @@ async function routes (ow) {
     assert.equal(l.apis.length, 0)
     await ow.actions.delete({ name: `${p}-hello` })
     await ow.actions.delete({ name: `${p}-plain` })
+  })
+}
+
+// The feed protocol through the client's feeds API, on the built-in alarms
+// feed (a seconds cron) and mqtt/subscribe's refusals.
+async function feeds (ow) {
+  const p = `npmfd${process.pid}`
+  const feedName = '/whisk.system/alarms/alarm'
+  const fires = async () => (await ow.activations.list({ name: `${p}-tick`, limit: 200 })).length
+
+  await step('feeds.create(alarms/alarm, seconds cron) -> success', async () => {
+    await ow.triggers.create({ name: `${p}-tick`, trigger: { annotations: [{ key: 'feed', value: feedName }] } })
+    const a = await ow.feeds.create({ feedName, trigger: `${p}-tick`, params: { cron: '* * * * * *', trigger_payload: { from: 'npm' } } })
+    assert.deepEqual(a.response.result, { status: 'success' })
+  })
+
+  await step('the trigger fires every second with trigger_payload', async () => {
+    for (let i = 0; i < 50 && await fires() < 2; i++) await sleep(100)
+    assert.ok(await fires() >= 2)
+    const [rec] = await ow.activations.list({ name: `${p}-tick`, limit: 1, docs: true })
+    assert.equal(rec.response.result.from, 'npm')
+  })
+
+  await step('feeds.get -> config and status active', async () => {
+    const a = await ow.feeds.get({ feedName, trigger: `${p}-tick` })
+    assert.equal(a.response.result.config.cron, '* * * * * *')
+    assert.equal(a.response.result.status.active, true)
+    assert.ok(a.response.result.status.dateChangedISO)
+  })
+
+  await step('feeds.update(cron) -> success, feeds.get shows it', async () => {
+    const a = await ow.feeds.update({ feedName, trigger: `${p}-tick`, params: { cron: '0 0 1 1 *' } })
+    assert.deepEqual(a.response.result, { status: 'success' })
+    const g = await ow.feeds.get({ feedName, trigger: `${p}-tick` })
+    assert.equal(g.response.result.config.cron, '0 0 1 1 *')
+  })
+
+  await step('feeds.delete -> success; no more fires; get rejects', async () => {
+    const a = await ow.feeds.delete({ feedName, trigger: `${p}-tick` })
+    assert.deepEqual(a.response.result, { status: 'success' })
+    const n = await fires()
+    await sleep(1500)
+    assert.equal(await fires(), n)
+    const err = await rejection(() => ow.feeds.get({ feedName, trigger: `${p}-tick` }))
+    assert.equal(err.statusCode, 502)
+    assert.match(err.message, /No feed is registered/)
+  })
+
+  await step('feeds.create with a bad cron rejects naming it', async () => {
+    const err = await rejection(() => ow.feeds.create({ feedName, trigger: `${p}-tick`, params: { cron: '61 * * * *' } }))
+    assert.equal(err.statusCode, 502)
+    assert.match(err.message, /cron pattern/)
+  })
+
+  await step('feeds.create(mqtt/subscribe) to a closed port rejects with the broker error', async () => {
+    await ow.triggers.create({ name: `${p}-mq`, trigger: { annotations: [{ key: 'feed', value: '/whisk.system/mqtt/subscribe' }] } })
+    const err = await rejection(() => ow.feeds.create({ feedName: '/whisk.system/mqtt/subscribe', trigger: `${p}-mq`, params: { url: 'mqtt://127.0.0.1:1', topic: 'a/#' } }))
+    assert.equal(err.statusCode, 502)
+    assert.match(err.message, /cannot connect to tcp:\/\/127\.0\.0\.1:1/)
+  })
+
+  await step('cleanup: feed triggers deleted', async () => {
+    await ow.triggers.delete({ name: `${p}-tick` })
+    await ow.triggers.delete({ name: `${p}-mq` })
   })
 }
 
