@@ -58,7 +58,6 @@ struct conn {
 	char msg[ERR_MSG_MAX];
 	pid_t pid;
 	bool ever_up, dead, finished, thread_started;
-	uint64_t up_since_ms;
 	pthread_t thread;
 	/* The message being fired and the subscriptions it fired already. */
 	uint64_t pend_seq;
@@ -457,10 +456,8 @@ static void set_state(struct conn *c, enum conn_state st, const char *msg)
 	c->state = st;
 	c->state_gen = c->run_gen;
 	snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "");
-	if (st == CS_UP) {
+	if (st == CS_UP)
 		c->ever_up = true;
-		c->up_since_ms = now_mono_ms();
-	}
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 }
